@@ -1,0 +1,53 @@
+"""dmasim: test AXI DMA (PG021) drivers against a model, an RTL simulation or the board.
+
+>>> import dmasim
+>>> with dmasim.open_target("model") as t:
+...     A = t.allocate(shape=(32,), dtype="u4")
+"""
+
+from __future__ import annotations
+
+from .buffer import Buffer
+from .errors import (
+    BufferStateError,
+    DmaBusyError,
+    DmaDecodeError,
+    DmaError,
+    DmaInternalError,
+    DmaNotRunningError,
+    DmaSlaveError,
+    DmaState,
+    DmasimError,
+    DmasimValueError,
+    DmaTimeoutError,
+    DriverUnavailableError,
+    OutOfMemoryError,
+    TargetError,
+)
+from .target import MMIO, Target, available_targets, open_target, register_target
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "MMIO",
+    "Buffer",
+    "BufferStateError",
+    "DmaBusyError",
+    "DmaDecodeError",
+    "DmaError",
+    "DmaInternalError",
+    "DmaNotRunningError",
+    "DmaSlaveError",
+    "DmaState",
+    "DmaTimeoutError",
+    "DmasimError",
+    "DmasimValueError",
+    "DriverUnavailableError",
+    "OutOfMemoryError",
+    "Target",
+    "TargetError",
+    "__version__",
+    "available_targets",
+    "open_target",
+    "register_target",
+]

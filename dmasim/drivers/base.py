@@ -1,0 +1,269 @@
+"""What every driver level shares: the pynq-style channel API, input checks and errors.
+
+A level only supplies five primitive operations on a channel (read DMASR, start, stop,
+program a transfer, wait for Idle). Argument checking, the busy/not-started rules, cache
+maintenance and the exceptions live here once, so every level rejects the same bad input with
+the same error and reports the same hardware state with the same exception type.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from .. import regmap
+from ..errors import BufferStateError, DmaBusyError, DmaNotRunningError, DmasimValueError
+from .diagnose import Pending, error_for, read_state, timeout_error
+
+if TYPE_CHECKING:
+    from ..buffer import Buffer
+    from ..errors import DmaState
+    from ..target import Target
+
+__all__ = ["ChannelBase", "DmaDriver", "dma_config"]
+
+DEFAULT_TIMEOUT_S = 1.0
+
+
+def _param(params: dict[str, Any], name: str, default: int) -> int:
+    value = params.get(name, params.get(name.upper(), default))
+    return int(value, 0) if isinstance(value, str) else int(value)
+
+
+def dma_config(params: dict[str, Any]) -> dict[str, int]:
+    """Driver-relevant settings from a PYNQ ``ip_dict`` ``parameters`` dict (.hwh names)."""
+    width = _param(params, "c_sg_length_width", 14)
+    return {
+        "length_width": width,
+        "max_size": (1 << width) - 1,
+        "mm2s_align": _param(params, "c_m_axi_mm2s_data_width", 32) // 8,
+        "s2mm_align": _param(params, "c_m_axi_s2mm_data_width", 32) // 8,
+        "mm2s_dre": _param(params, "c_include_mm2s_dre", 0),
+        "s2mm_dre": _param(params, "c_include_s2mm_dre", 0),
+        "addr_width": _param(params, "c_addr_width", 32),
+    }
+
+
+class ChannelBase:
+    """One direction of the DMA with ``pynq.lib.dma``'s API and timeouts on every wait."""
+
+    def __init__(self, driver: DmaDriver, ch: regmap.Channel):
+        self._driver = driver
+        self._ch = ch
+        self.name = ch.name
+        cfg = driver.config
+        key = "mm2s" if ch is regmap.MM2S else "s2mm"
+        self.max_size = cfg["max_size"]
+        self.alignment = 1 if cfg[f"{key}_dre"] else cfg[f"{key}_align"]
+        self._pending = driver.pending[ch.name]
+        self._buffer: Buffer | None = None
+        self._first_transfer = True
+
+    # --- primitives each level implements -------------------------------------------
+
+    def _dmasr(self) -> int:
+        raise NotImplementedError
+
+    def _start(self, timeout_ns: int) -> int | None:
+        """RS=1, wait for Halted=0; DMASR or None on timeout."""
+        raise NotImplementedError
+
+    def _stop(self, timeout_ns: int) -> int | None:
+        """RS=0, wait for Halted=1; DMASR or None on timeout."""
+        raise NotImplementedError
+
+    def _program(self, addr: int, nbytes: int) -> None:
+        raise NotImplementedError
+
+    def _wait(self, timeout_ns: int) -> int | None:
+        """Poll until Idle, error or Halted; DMASR or None on timeout."""
+        raise NotImplementedError
+
+    # --- the public API ---------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        """True when the channel is not halted."""
+        self._driver.ensure_started()
+        return not self._dmasr() & regmap.DMASR_HALTED
+
+    @property
+    def idle(self) -> bool:
+        """True when the last transfer completed (DMASR.Idle)."""
+        self._driver.ensure_started()
+        return bool(self._dmasr() & regmap.DMASR_IDLE)
+
+    @property
+    def error(self) -> bool:
+        """True when an error bit is set on this channel."""
+        return bool(self._dmasr() & regmap.DMASR_ERRORS)
+
+    @property
+    def transferred(self) -> int:
+        """Bytes moved by the last completed transfer (LENGTH readback)."""
+        return self._driver.read(self._ch.LENGTH)
+
+    def start(self, timeout: float = DEFAULT_TIMEOUT_S) -> None:
+        """Set RS and wait until the channel runs."""
+        sr = self._start(_ns(timeout))
+        if sr is None or sr & (regmap.DMASR_ERRORS | regmap.DMASR_HALTED):
+            self._raise_state("start", timeout)
+        self._first_transfer = True
+
+    def stop(self, timeout: float = DEFAULT_TIMEOUT_S) -> None:
+        """Clear RS and wait until the channel halts (the transfer in flight finishes first)."""
+        if self._stop(_ns(timeout)) is None:
+            state = self._driver.state()
+            raise timeout_error(self.name, state, self._driver.pending, timeout)
+        self._pending.active = False
+
+    def check_transfer(self, buffer: Buffer, start: int = 0, nbytes: int = 0) -> tuple[int, int]:
+        """Validate a request; return ``(physical address, length)``. Raises on bad input."""
+        if not isinstance(buffer, np.ndarray):
+            raise BufferStateError(
+                f"transfer needs a buffer from target.allocate(), not {type(buffer).__name__}"
+            )
+        if not self._driver.target.owns(buffer):
+            raise BufferStateError(
+                "transfer buffer was not allocated by this target or has been freed"
+            )
+        if not buffer.flags.c_contiguous:
+            raise DmasimValueError("transfer buffer must be C-contiguous (a slice with a step?)")
+        try:
+            start, nbytes = operator.index(start), operator.index(nbytes)
+        except TypeError as exc:
+            raise DmasimValueError(f"start={start!r}, nbytes={nbytes!r} must be integers") from exc
+        total = int(buffer.nbytes)
+        if not 0 <= start < total:
+            raise DmasimValueError(
+                f"start={start} is outside the buffer: allowed 0..{total - 1} bytes"
+            )
+        if nbytes == 0:
+            nbytes = total - start
+        if nbytes < 0 or start + nbytes > total:
+            raise DmasimValueError(
+                f"start={start} + nbytes={nbytes} is past the end of the {total}-byte buffer: "
+                f"allowed nbytes 1..{total - start}"
+            )
+        if nbytes > self.max_size:
+            raise DmasimValueError(
+                f"transfer of {nbytes} bytes exceeds the maximum of {self.max_size} bytes "
+                f"(c_sg_length_width={self._driver.config['length_width']}): allowed 1.."
+                f"{self.max_size}"
+            )
+        addr = int(buffer.physical_address) + start
+        if addr % self.alignment:
+            raise DmasimValueError(
+                f"{self.name} address 0x{addr:08x} is not aligned to {self.alignment} bytes and "
+                f"the design has no DRE: allowed addresses are multiples of {self.alignment}"
+            )
+        return addr, nbytes
+
+    def transfer(self, buffer: Buffer, start: int = 0, nbytes: int = 0) -> None:
+        """Start moving ``nbytes`` (0: to the end) of ``buffer`` from byte ``start``."""
+        self._driver.ensure_started()
+        addr, nbytes = self.check_transfer(buffer, start, nbytes)
+        sr = self._dmasr()
+        if sr & (regmap.DMASR_ERRORS | regmap.DMASR_HALTED):
+            self._raise_state("transfer")
+        if not sr & regmap.DMASR_IDLE and not self._first_transfer:
+            raise DmaBusyError(
+                "transfer: DMA channel not idle",
+                channel=self.name,
+                state=self._driver.state(),
+                cause="the previous transfer is still in flight: wait() for it first",
+            )
+        if self._ch is regmap.MM2S and getattr(buffer, "cacheable", False):
+            buffer.flush()
+        self._program(addr, nbytes)
+        self._pending.addr, self._pending.nbytes, self._pending.active = addr, nbytes, True
+        self._buffer = buffer
+        self._first_transfer = False
+
+    def wait(self, timeout: float = DEFAULT_TIMEOUT_S) -> None:
+        """Wait until the transfer completes; raise with decoded state on error or timeout."""
+        self._driver.ensure_started()
+        sr = self._wait(_ns(timeout))
+        if sr is None:
+            state = self._driver.state()
+            raise timeout_error(self.name, state, self._driver.pending, timeout)
+        if sr & (regmap.DMASR_ERRORS | regmap.DMASR_HALTED) or not sr & regmap.DMASR_IDLE:
+            self._raise_state("wait", timeout)
+        self._pending.active = False
+        if self._ch is regmap.S2MM and self._buffer is not None:
+            if getattr(self._buffer, "cacheable", False) and not self._buffer.freed:
+                self._buffer.invalidate()
+
+    def _raise_state(self, action: str, timeout: float = DEFAULT_TIMEOUT_S) -> None:
+        state = self._driver.state()
+        err = error_for(self.name, state, self._driver.pending, action)
+        if err is None:
+            # Neither halted nor in error any more: the wait simply ran out of time.
+            err = timeout_error(self.name, state, self._driver.pending, timeout)
+        raise err
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name} ({self._driver.level})>"
+
+
+class DmaDriver:
+    """A driver level bound to one AXI DMA of a target; ``sendchannel`` / ``recvchannel``."""
+
+    level: ClassVar[str] = "abstract"
+    sendchannel: ChannelBase
+    recvchannel: ChannelBase
+
+    def __init__(self, target: Target, ip_name: str = "axi_dma_0"):
+        self.target = target
+        self.ip_name = ip_name
+        info = target.ip_dict[ip_name]
+        self.config = dma_config(dict(info.get("parameters", {})))
+        self.mmio = target.ip_mmio(ip_name)
+        self.pending: dict[str, Pending] = {"MM2S": Pending(), "S2MM": Pending()}
+        self._started = False
+
+    def read(self, offset: int) -> int:
+        """A register of this DMA (for status and diagnostics)."""
+        return self.mmio.read(offset)
+
+    def state(self) -> DmaState:
+        """Snapshot of both channels for an exception."""
+        return read_state(self.mmio.read)
+
+    def ensure_started(self) -> None:
+        """Start both channels on first use, as pynq's driver does when it is created."""
+        if not self._started:
+            self._started = True
+            for chan in (self.sendchannel, self.recvchannel):
+                if chan._dmasr() & regmap.DMASR_HALTED:
+                    chan.start()
+
+    def forget_state(self) -> None:
+        """After a power-on reset: restart the channels lazily on next use."""
+        self._started = False
+        for p in self.pending.values():
+            p.active = False
+        for chan in (self.sendchannel, self.recvchannel):
+            chan._first_transfer = True
+            chan._buffer = None
+
+    def reset(self, timeout: float = DEFAULT_TIMEOUT_S) -> None:
+        """Soft-reset the engine (clears errors), then restart both channels."""
+        from .registers import reset_dma
+
+        reset_dma(self.mmio, self.target.clock, _ns(timeout))
+        self.forget_state()
+
+    def close(self) -> None:
+        """Release level resources (native handles)."""
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} level={self.level!r} on {self.ip_name}>"
+
+
+def _ns(timeout: float) -> int:
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout < 0:
+        raise DmasimValueError(f"timeout {timeout!r} must be a number of seconds >= 0")
+    return int(timeout * 1e9)

@@ -1,0 +1,42 @@
+"""The ``"python"`` level: the channel API as register sequences over ``t.mmio``."""
+
+from __future__ import annotations
+
+from .. import regmap
+from . import registers
+from .base import ChannelBase, DmaDriver
+
+__all__ = ["PythonDMA"]
+
+
+class PythonChannel(ChannelBase):
+    """A channel driven by :mod:`dmasim.drivers.registers` (the notebook's level ii)."""
+
+    def _dmasr(self) -> int:
+        return self._driver.mmio.read(self._ch.DMASR)
+
+    def _start(self, timeout_ns: int) -> int | None:
+        d = self._driver
+        return registers.start_channel(d.mmio, self._ch, d.target.clock, timeout_ns)
+
+    def _stop(self, timeout_ns: int) -> int | None:
+        d = self._driver
+        return registers.stop_channel(d.mmio, self._ch, d.target.clock, timeout_ns)
+
+    def _program(self, addr: int, nbytes: int) -> None:
+        registers.program_transfer(self._driver.mmio, self._ch, addr, nbytes)
+
+    def _wait(self, timeout_ns: int) -> int | None:
+        d = self._driver
+        return registers.wait_idle(d.mmio, self._ch, d.target.clock, timeout_ns)
+
+
+class PythonDMA(DmaDriver):
+    """``pynq.lib.dma.DMA``'s API in plain Python, with timeouts and specific errors."""
+
+    level = "python"
+
+    def __init__(self, target, ip_name: str = "axi_dma_0"):  # type: ignore[no-untyped-def]
+        super().__init__(target, ip_name)
+        self.sendchannel = PythonChannel(self, regmap.MM2S)
+        self.recvchannel = PythonChannel(self, regmap.S2MM)

@@ -1,0 +1,397 @@
+"""Register-level model of the AXI DMA (PG021, direct-register mode) with its loopback stream.
+
+Time is counted in clock cycles and advanced lazily: state changes only when a register is
+accessed or time is explicitly passed, and then jumps from event to event (a channel finishes,
+the FIFO fills or empties, a packet ends, an error hits) moving whole numpy slices, never beat
+by beat. Behaviour follows ``shared/design/axi-dma-semantics.md``; where the document says
+"(inferred)" this model follows it too.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from .. import regmap
+from ..memory import Memory
+from .stream import Packet, StreamFifo
+
+__all__ = ["AxiDmaModel", "ChannelModel", "Diagnostic"]
+
+_R = regmap
+DMACR_STORED = (
+    _R.DMACR.field("Keyhole").mask
+    | _R.DMACR.field("Cyclic_BD_Enable").mask
+    | _R.DMACR_IRQEN_ALL
+    | _R.DMACR.field("IRQThreshold").mask
+    | _R.DMACR.field("IRQDelay").mask
+)
+THRESHOLD = _R.DMACR.field("IRQThreshold")
+RESET_CYCLES = 8
+"""A soft reset takes this long when nothing is in flight (shorter than one bus access)."""
+SKID_BEATS = 4
+"""Beats the stream holds outside MM2S's FIFO: output register and S2MM's input skid buffer."""
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """Something a driver did that the hardware tolerates silently but is almost surely a bug."""
+
+    time_ns: int
+    channel: str
+    message: str
+
+
+@dataclass
+class ChannelModel:
+    """One channel's registers and its transfer in flight."""
+
+    name: str
+    cr: int = 0  # stored DMACR fields other than RS/Reset
+    rs: bool = False
+    halted: bool = True
+    idle: bool = False
+    err: int = 0
+    irq: int = 0
+    addr: int = 0
+    addr_msb: int = 0
+    length: int = 0  # LENGTH register as read back
+    busy: bool = False
+    stopping: bool = False  # RS=0 written while busy: halt when the transfer is done
+    xaddr: int = 0  # sampled address (aligned for the data path)
+    xlen: int = 0  # sampled length
+    done: int = 0  # bytes read (MM2S) / written (S2MM)
+    low: int = 0  # S2MM: first address it may write (unaligned DA without DRE)
+    fault_at: int = -1  # byte offset where memory faults, -1 for none
+    fault_kind: str = ""
+    moved: int = 0  # bytes moved since power-on (statistics)
+    transfers: int = 0
+
+    def reset(self) -> None:
+        """Back to reset values (registers and transfer state)."""
+        moved, transfers, name = self.moved, self.transfers, self.name
+        self.__init__(name)  # type: ignore[misc]
+        self.cr = THRESHOLD.put(0, 1)
+        self.moved, self.transfers = moved, transfers
+
+    @property
+    def dmacr(self) -> int:
+        """DMACR as read."""
+        return self.cr | (_R.DMACR_RS if self.rs else 0) | _R.DMACR.field("RSVD1").mask
+
+    @property
+    def dmasr(self) -> int:
+        """DMASR as read."""
+        return (
+            (_R.DMASR_HALTED if self.halted else 0)
+            | (_R.DMASR_IDLE if self.idle else 0)
+            | self.err
+            | self.irq
+        )
+
+
+@dataclass
+class _Stats:
+    diagnostics: deque[Diagnostic] = field(default_factory=lambda: deque(maxlen=256))
+
+
+class AxiDmaModel:
+    """The DMA engine, its loopback FIFO and its view of DDR."""
+
+    def __init__(
+        self,
+        memory: Memory,
+        params: dict[str, int],
+        *,
+        clock_ns: int = 10,
+    ):
+        self.memory = memory
+        self.clock_ns = clock_ns
+        self.length_width = params["c_sg_length_width"]
+        self.length_mask = (1 << self.length_width) - 1
+        self.beat = params["c_m_axi_mm2s_data_width"] // 8
+        self.s2mm_beat = params["c_m_axi_s2mm_data_width"] // 8
+        self.mm2s_dre = bool(params["c_include_mm2s_dre"])
+        self.s2mm_dre = bool(params["c_include_s2mm_dre"])
+        self.addr_width = params["c_addr_width"]
+        burst = params["c_mm2s_burst_size"]
+        self.burst_beats = burst
+        depth = 1
+        while depth < (4 + 2) * burst:
+            depth *= 2
+        self.fifo_beats = max(depth, 128)
+        self.stream = StreamFifo(self.beat, self.fifo_beats + SKID_BEATS)
+        self.mm2s = ChannelModel("MM2S")
+        self.s2mm = ChannelModel("S2MM")
+        self.cycle = 0
+        self.reset_until = -1  # cycle at which a soft reset completes, -1 when none
+        self.stats = _Stats()
+        self.power_on_reset()
+
+    # --- state --------------------------------------------------------------------------
+
+    @property
+    def resetting(self) -> bool:
+        """A soft reset is in progress (DMACR.Reset reads 1)."""
+        return self.reset_until >= 0
+
+    @property
+    def active(self) -> bool:
+        """Anything that time can change: a transfer in flight or a reset in progress."""
+        return self.mm2s.busy or self.s2mm.busy or self.reset_until >= 0
+
+    @property
+    def diagnostics(self) -> list[Diagnostic]:
+        """Recorded driver mistakes, oldest first."""
+        return list(self.stats.diagnostics)
+
+    def _diag(self, ch: ChannelModel, message: str) -> None:
+        self.stats.diagnostics.append(Diagnostic(self.cycle * self.clock_ns, ch.name, message))
+
+    def power_on_reset(self) -> None:
+        """Everything to reset values; data in flight dropped."""
+        self.mm2s.reset()
+        self.s2mm.reset()
+        self.stream.clear()
+        self.reset_until = -1
+
+    def interrupts(self) -> tuple[bool, bool]:
+        """(mm2s_introut, s2mm_introut): registered levels, 0 during a soft reset."""
+        if self.resetting:
+            return False, False
+        return self._irq_line(self.mm2s), self._irq_line(self.s2mm)
+
+    @staticmethod
+    def _irq_line(ch: ChannelModel) -> bool:
+        # Interrupt enables sit at the same bit positions as the interrupt bits (12..14).
+        return bool(ch.irq & ch.cr & _R.DMASR_IRQS)
+
+    # --- register access ----------------------------------------------------------------
+
+    def read(self, offset: int) -> int:
+        """Value of the register at window ``offset`` (reserved offsets read 0)."""
+        ch = self.mm2s if offset < _R.S2MM.base else self.s2mm
+        rel = offset - (0 if ch is self.mm2s else _R.S2MM.base)
+        if rel == 0x04:
+            return ch.dmasr
+        if rel == 0x00:
+            return ch.dmacr | (_R.DMACR_RESET if self.resetting else 0)
+        if rel == 0x18:
+            return ch.addr
+        if rel == 0x28:
+            return ch.length
+        if rel == 0x1C:
+            return ch.addr_msb
+        return 0
+
+    def write(self, offset: int, value: int) -> None:
+        """A register write at window ``offset``."""
+        ch = self.mm2s if offset < _R.S2MM.base else self.s2mm
+        rel = offset - (0 if ch is self.mm2s else _R.S2MM.base)
+        if rel == 0x00:
+            self._write_dmacr(ch, value)
+        elif rel == 0x04:
+            ch.irq &= ~(value & _R.DMASR_IRQS)
+        elif self.resetting:
+            return  # registers return to reset values when the reset completes
+        elif rel == 0x18:
+            ch.addr = value
+        elif rel == 0x1C:
+            if self.addr_width > 32:
+                ch.addr_msb = value & ((1 << (self.addr_width - 32)) - 1)
+        elif rel == 0x28:
+            self._write_length(ch, value)
+
+    def _write_dmacr(self, ch: ChannelModel, value: int) -> None:
+        if self.resetting:
+            return  # a write while Reset reads 1 is ignored
+        if value & _R.DMACR_RESET:
+            self._begin_soft_reset()
+            return
+        stored = value & DMACR_STORED
+        if not THRESHOLD.get(stored):
+            stored = THRESHOLD.put(stored, 1)
+        ch.cr = stored
+        if value & _R.DMACR_RS:
+            if self.mm2s.err or self.s2mm.err:
+                return  # RS is held at 0 while any error bit is set
+            ch.rs = True
+            ch.stopping = False
+            ch.halted = False
+        elif ch.rs or not ch.halted:
+            ch.rs = False
+            if ch.busy:
+                ch.stopping = True
+            else:
+                self._halt(ch)
+
+    def _halt(self, ch: ChannelModel) -> None:
+        ch.halted = True
+        ch.idle = False
+        ch.stopping = False
+
+    def _write_length(self, ch: ChannelModel, value: int) -> None:
+        masked = value & self.length_mask
+        ch.length = masked
+        if masked != value:
+            self._diag(
+                ch,
+                f"LENGTH write of {value} was masked to {masked} by c_sg_length_width="
+                f"{self.length_width}" + (": nothing starts" if not masked else ""),
+            )
+        if not masked:
+            return
+        if ch.halted or not ch.rs:
+            self._diag(ch, "LENGTH written while halted: stored, not started; write it "
+                           "again after RS=1")
+            return
+        if ch.busy:
+            self._diag(ch, "LENGTH written while a transfer is in flight: stored, not "
+                           "queued, not started")
+            return
+        self._start(ch, masked)
+
+    def _start(self, ch: ChannelModel, nbytes: int) -> None:
+        addr = (ch.addr_msb << 32) | ch.addr
+        is_mm2s = ch is self.mm2s
+        beat = self.beat if is_mm2s else self.s2mm_beat
+        dre = self.mm2s_dre if is_mm2s else self.s2mm_dre
+        ch.low = addr
+        if addr % beat and not dre:
+            self._diag(ch, f"address 0x{addr:x} is not aligned to {beat} bytes and the design "
+                           "has no DRE: data lands in the wrong byte lanes")
+            addr -= addr % beat
+        ch.xaddr, ch.xlen, ch.done = addr, nbytes, 0
+        fault = self.memory.first_fault(addr, nbytes)
+        ch.fault_at, ch.fault_kind = (fault[0] - fault[0] % beat, fault[1]) if fault else (-1, "")
+        ch.busy, ch.idle = True, False
+        ch.transfers += 1
+        if is_mm2s:
+            self.stream.packets.append(Packet())
+
+    # --- soft reset and errors ----------------------------------------------------------
+
+    def _begin_soft_reset(self) -> None:
+        busy = self.mm2s.busy or self.s2mm.busy
+        # Bursts already issued finish first: model that as one burst's worth of cycles.
+        self.reset_until = self.cycle + RESET_CYCLES + (self.burst_beats if busy else 0)
+        for ch in (self.mm2s, self.s2mm):
+            ch.rs = False
+
+    def _finish_soft_reset(self) -> None:
+        self.power_on_reset()
+
+    def _error(self, ch: ChannelModel, bit: int) -> None:
+        """Set ``ch``'s error bit and halt the whole engine."""
+        if not ch.err:
+            ch.irq |= _R.DMASR_ERR_IRQ
+        ch.err |= bit
+        for c in (self.mm2s, self.s2mm):
+            was_running = not c.halted
+            c.rs = False
+            c.busy = False
+            if was_running:
+                self._halt(c)
+                c.irq |= _R.DMASR_IOC_IRQ  # (inferred) the halt reports through completion
+
+    def _complete(self, ch: ChannelModel) -> None:
+        ch.busy = False
+        ch.idle = True
+        ch.irq |= _R.DMASR_IOC_IRQ
+        ch.moved += ch.done
+        if ch.stopping:
+            self._halt(ch)
+
+    # --- time ---------------------------------------------------------------------------
+
+    def run_until(self, cycle: int) -> None:
+        """Advance the engine to ``cycle`` (no-op when nothing is in flight)."""
+        if cycle <= self.cycle:
+            return
+        if self.reset_until >= 0:
+            if cycle >= self.reset_until:
+                self.cycle = self.reset_until
+                self._finish_soft_reset()
+            else:
+                self.cycle = cycle
+                return
+        while self.cycle < cycle and (self.mm2s.busy or self.s2mm.busy):
+            self._step(cycle - self.cycle)
+        self.cycle = cycle
+
+    def _step(self, budget: int) -> None:
+        """Advance up to ``budget`` cycles during which nothing changes rate."""
+        m, s, fifo = self.mm2s, self.s2mm, self.stream
+        beat, sbeat = self.beat, self.s2mm_beat
+        packets = fifo.packets
+        head = packets[0] if packets else None
+        tail_filling = m.busy and packets and packets[-1] is head
+
+        # MM2S: bytes it may still read before its end or a faulting address.
+        m_limit = m.xlen if m.fault_at < 0 else min(m.xlen, m.fault_at)
+        m_left = m_limit - m.done if m.busy else 0
+        level = fifo.beats()
+        room_beats = fifo.capacity_beats - level
+
+        # S2MM: can it take a beat? It needs a packet with data, and room under LENGTH.
+        s_room = 0
+        if s.busy:
+            s_limit = s.xlen if s.fault_at < 0 else min(s.xlen, s.fault_at)
+            s_room = s_limit - s.done
+        drain = s.busy and head is not None and s_room > 0 and (head.available > 0 or
+                                                                 (tail_filling and m_left > 0))
+        fill = m_left > 0 and (room_beats > 0 or drain)
+
+        k = budget
+        if fill:
+            k = min(k, -(-m_left // beat))
+            if not drain:
+                k = min(k, room_beats)
+        if drain:
+            assert head is not None
+            if not (tail_filling and fill):
+                k = min(k, -(-head.available // sbeat))
+            k = min(k, -(-s_room // sbeat))
+        if not fill and not drain:
+            k = budget
+        k = max(k, 1)
+
+        if fill:
+            n = min(k * beat, m_left)
+            start = m.xaddr + m.done
+            packets[-1].push(self.memory.read(start, n))
+            m.done += n
+        if drain:
+            assert head is not None
+            n = min(k * sbeat, head.available, s_room)
+            if n:
+                data = head.pop(n)
+                dst = s.xaddr + s.done
+                if dst < s.low:  # unaligned DA without DRE: strobes mask bytes before DA
+                    skip = s.low - dst
+                    data, dst = data[skip:], s.low
+                self.memory.write(dst, data)
+                s.done += n
+        self.cycle += k
+        self._events()
+
+    def _events(self) -> None:
+        m, s, packets = self.mm2s, self.s2mm, self.stream.packets
+        if m.busy:
+            if m.fault_at >= 0 and m.done >= m.fault_at:
+                self._error(m, _R.DMASR_DEC_ERR if m.fault_kind == "decerr" else _R.DMASR_SLV_ERR)
+                return
+            if m.done >= m.xlen:
+                packets[-1].complete = True
+                self._complete(m)
+        if s.busy and packets:
+            head = packets[0]
+            if head.complete and head.available == 0:
+                packets.popleft()
+                s.length = s.done
+                self._complete(s)
+            elif s.done >= s.xlen and (head.available > 0 or not head.complete):
+                if head.available > 0 or m.busy:
+                    self._error(s, _R.DMASR_INT_ERR)
+            elif s.fault_at >= 0 and s.done >= s.fault_at:
+                self._error(s, _R.DMASR_DEC_ERR if s.fault_kind == "decerr" else _R.DMASR_SLV_ERR)

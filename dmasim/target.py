@@ -1,0 +1,345 @@
+"""The target contract: role protocols, the :class:`Target` base, :class:`MMIO`, the registry.
+
+A target is the thing drivers and tests talk to: the Python model, the RTL simulation or the
+board. Each supplies three small roles — a register bus, a buffer allocator and a clock — and
+the base class builds the public API (``mmio``, ``allocate``, drivers) on top of them, so the
+drivers and the tests only ever see these protocols.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import suppress
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
+
+import numpy as np
+
+from .errors import DmasimValueError, TargetError
+
+if TYPE_CHECKING:
+    from .buffer import Buffer
+    from .drivers.base import DmaDriver
+
+__all__ = [
+    "MMIO",
+    "Allocator",
+    "Clock",
+    "FaultInjector",
+    "RegisterBus",
+    "Target",
+    "available_targets",
+    "open_target",
+    "register_target",
+]
+
+AXI_DMA_VLNV_PREFIX = "xilinx.com:ip:axi_dma:"
+
+
+@runtime_checkable
+class RegisterBus(Protocol):
+    """32-bit register access at physical addresses."""
+
+    def read32(self, addr: int) -> int:
+        """Read the 32-bit register at physical ``addr``."""
+        ...
+
+    def write32(self, addr: int, value: int) -> None:
+        """Write the 32-bit register at physical ``addr``."""
+        ...
+
+
+@runtime_checkable
+class Allocator(Protocol):
+    """Physically contiguous buffers, as ``pynq.allocate`` hands out."""
+
+    def allocate(self, shape: Any, dtype: Any, cacheable: bool) -> Buffer:
+        """A new buffer; raises on bad size/dtype or when memory is exhausted."""
+        ...
+
+    def owns(self, buffer: object) -> bool:
+        """True if ``buffer`` (or a view of it) came from here and is not freed."""
+        ...
+
+
+@runtime_checkable
+class Clock(Protocol):
+    """Time as the hardware sees it: simulated on model/rtl, wall-clock on the board."""
+
+    @property
+    def now_ns(self) -> int:
+        """Current time in ns."""
+        ...
+
+    def delay(self, ns: int) -> None:
+        """Let ``ns`` nanoseconds pass."""
+        ...
+
+
+@runtime_checkable
+class FaultInjector(Protocol):
+    """Memory regions that answer SLVERR/DECERR (simulated targets only)."""
+
+    def add_fault(self, addr: int, nbytes: int, kind: str = "slverr") -> None:
+        """Make ``[addr, addr + nbytes)`` answer ``kind`` (``"slverr"`` or ``"decerr"``)."""
+        ...
+
+    def clear_faults(self) -> None:
+        """Remove every injected fault."""
+        ...
+
+
+class MMIO:
+    """A register window, mirroring ``pynq.MMIO``: ``read(offset)`` / ``write(offset, value)``.
+
+    Offsets are relative to the window, 4-byte aligned and inside it; values fit 32 bits.
+    Anything else raises :class:`DmasimValueError` naming the offset and the window, before the
+    bus is touched, so the target stays usable.
+    """
+
+    __slots__ = ("_read32", "_write32", "base_addr", "length")
+
+    def __init__(self, bus: RegisterBus, base_addr: int, length: int):
+        self.base_addr = base_addr
+        self.length = length
+        self._read32 = bus.read32
+        self._write32 = bus.write32
+
+    def _bad_offset(self, offset: object) -> DmasimValueError:
+        return DmasimValueError(
+            f"register offset {offset!r} is not a 4-byte aligned offset inside the window "
+            f"0x{self.base_addr:08x}+[0, 0x{self.length:x}): allowed 0..0x{self.length - 4:x}"
+            " in steps of 4"
+        )
+
+    def read(self, offset: int, length: int = 4) -> int:
+        """Read the 32-bit register at ``offset``."""
+        if length != 4:
+            raise DmasimValueError(f"access length {length!r} is not supported: only 4 bytes")
+        if type(offset) is not int or offset & 3 or not 0 <= offset < self.length:
+            if not isinstance(offset, (int, np.integer)) or isinstance(offset, bool):
+                raise self._bad_offset(offset)
+            offset = int(offset)
+            if offset & 3 or not 0 <= offset < self.length:
+                raise self._bad_offset(offset)
+        return self._read32(self.base_addr + offset)
+
+    def write(self, offset: int, value: int) -> None:
+        """Write the 32-bit ``value`` at ``offset``."""
+        if type(offset) is not int or offset & 3 or not 0 <= offset < self.length:
+            if not isinstance(offset, (int, np.integer)) or isinstance(offset, bool):
+                raise self._bad_offset(offset)
+            offset = int(offset)
+            if offset & 3 or not 0 <= offset < self.length:
+                raise self._bad_offset(offset)
+        if type(value) is not int or not 0 <= value <= 0xFFFF_FFFF:
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool):
+                raise DmasimValueError(
+                    f"register value {value!r} is not an integer: allowed 0..0xffffffff"
+                )
+            value = int(value)
+            if not 0 <= value <= 0xFFFF_FFFF:
+                raise DmasimValueError(
+                    f"register value {value:#x} at offset 0x{offset:x} does not fit 32 bits: "
+                    "allowed 0..0xffffffff"
+                )
+        self._write32(self.base_addr + offset, value)
+
+    def __repr__(self) -> str:
+        return f"MMIO(base_addr=0x{self.base_addr:08x}, length=0x{self.length:x})"
+
+
+class Target:
+    """Base of every target: the public API over the three role objects.
+
+    Subclasses set ``bus``, ``memory``, ``clock`` and ``ip_dict`` in ``__init__`` and implement
+    :meth:`_reset_design` and :meth:`_close`. Optional roles: ``faults`` (a
+    :class:`FaultInjector`) and ``capabilities`` naming what tests may rely on (``"faults"``,
+    ``"cache-model"``, ``"irq"``, ``"trace"``).
+    """
+
+    name: ClassVar[str] = "abstract"
+    simulated: ClassVar[bool] = True
+    default_level: ClassVar[str] = "python"
+
+    bus: RegisterBus
+    memory: Allocator
+    clock: Clock
+    ip_dict: dict[str, dict[str, Any]]
+    capabilities: frozenset[str] = frozenset()
+    faults: FaultInjector | None = None
+
+    def __init__(self) -> None:
+        self._closed = False
+        self._drivers: dict[tuple[str, str], DmaDriver] = {}
+
+    # --- registers ---------------------------------------------------------------------
+
+    def mmio(self, base_addr: int, length: int = 0x1_0000) -> MMIO:
+        """A register window; it must lie inside one IP window of ``ip_dict``."""
+        self._check_open()
+        for info in self.ip_dict.values():
+            lo, size = int(info["phys_addr"]), int(info["addr_range"])
+            if lo <= base_addr and base_addr + length <= lo + size and length > 0:
+                return MMIO(self.bus, base_addr, length)
+        windows = ", ".join(
+            f"{n}: 0x{int(i['phys_addr']):08x}+0x{int(i['addr_range']):x}"
+            for n, i in self.ip_dict.items()
+        )
+        raise DmasimValueError(
+            f"window 0x{base_addr:08x}+0x{length:x} is not inside an IP's register window "
+            f"(allowed: {windows})"
+        )
+
+    def ip_mmio(self, ip_name: str = "axi_dma_0") -> MMIO:
+        """The whole register window of IP ``ip_name``."""
+        info = self._ip(ip_name)
+        return self.mmio(int(info["phys_addr"]), int(info["addr_range"]))
+
+    def _ip(self, ip_name: str) -> dict[str, Any]:
+        try:
+            return self.ip_dict[ip_name]
+        except KeyError:
+            raise DmasimValueError(
+                f"no IP named {ip_name!r} in this design (have: {', '.join(self.ip_dict)})"
+            ) from None
+
+    # --- buffers and time --------------------------------------------------------------
+
+    def allocate(self, shape: Any, dtype: Any = "u4", cacheable: bool = False) -> Buffer:
+        """A contiguous buffer, like ``pynq.allocate`` (``cacheable=False`` is coherent)."""
+        self._check_open()
+        return self.memory.allocate(shape, dtype, cacheable)
+
+    def owns(self, buffer: object) -> bool:
+        """True if ``buffer`` was allocated here and is not freed."""
+        return self.memory.owns(buffer)
+
+    def delay(self, ns: int) -> None:
+        """Let ``ns`` nanoseconds pass (simulators advance time; the board sleeps)."""
+        if isinstance(ns, bool) or not isinstance(ns, (int, np.integer)) or ns < 0:
+            raise DmasimValueError(f"delay {ns!r} ns is not a whole number >= 0")
+        self.clock.delay(int(ns))
+
+    @property
+    def now_ns(self) -> int:
+        """The target's time in ns."""
+        return self.clock.now_ns
+
+    # --- design control ----------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Power-on reset of the design. Buffers stay allocated, memory keeps its contents."""
+        self._check_open()
+        self._reset_design()
+        for drv in self._drivers.values():
+            drv.forget_state()
+
+    def _reset_design(self) -> None:
+        raise NotImplementedError
+
+    def _close(self) -> None:
+        """Release the target's resources (subclasses)."""
+
+    def close(self) -> None:
+        """Release the target; idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        for drv in self._drivers.values():
+            with suppress(Exception):
+                drv.close()
+        self._drivers.clear()
+        self._close()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise TargetError(f"the {self.name} target is closed")
+
+    def __enter__(self) -> Target:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- drivers -----------------------------------------------------------------------
+
+    def driver(self, level: str | None = None, ip_name: str = "axi_dma_0") -> DmaDriver:
+        """The DMA driver at ``level`` (``"pynq"``, ``"python"``, ``"pybind11"``, ``"cffi"``)."""
+        from .drivers import load_driver
+
+        self._check_open()
+        level = level or self.default_level
+        key = (level, ip_name)
+        drv = self._drivers.get(key)
+        if drv is None:
+            info = self._ip(ip_name)
+            if not str(info.get("type", "")).startswith(AXI_DMA_VLNV_PREFIX):
+                raise DmasimValueError(f"IP {ip_name!r} is {info.get('type')!r}, not an AXI DMA")
+            drv = load_driver(level, self, ip_name)
+            self._drivers[key] = drv
+        return drv
+
+    @property
+    def axi_dma_0(self) -> DmaDriver:
+        """The default driver level on ``axi_dma_0``."""
+        return self.driver()
+
+    def __repr__(self) -> str:
+        return f"<dmasim {self.name} target{' (closed)' if self._closed else ''}>"
+
+
+# --- registry ------------------------------------------------------------------------------
+
+TargetFactory = Callable[..., Target]
+_REGISTRY: dict[str, TargetFactory | str] = {
+    "model": "dmasim.model.target:ModelTarget",
+    "rtl": "dmasim.rtl.target:RtlTarget",
+    "board": "dmasim.board.target:BoardTarget",
+}
+
+
+def register_target(name: str, factory: TargetFactory | str) -> None:
+    """Register a target under ``name``: a callable, or ``"module:attr"`` loaded on first use.
+
+    Third-party packages can also declare an entry point in the ``dmasim.targets`` group.
+    """
+    _REGISTRY[name] = factory
+
+
+def _entry_points() -> Mapping[str, str]:
+    from importlib.metadata import entry_points
+
+    return {ep.name: ep.value for ep in entry_points(group="dmasim.targets")}
+
+
+def available_targets() -> list[str]:
+    """Names ``open_target`` accepts."""
+    return sorted(set(_REGISTRY) | set(_entry_points()))
+
+
+def _resolve(name: str) -> TargetFactory:
+    spec = _REGISTRY.get(name) or _entry_points().get(name)
+    if spec is None:
+        raise DmasimValueError(
+            f"unknown target {name!r}: allowed {', '.join(available_targets())}"
+        )
+    if isinstance(spec, str):
+        module, _, attr = spec.partition(":")
+        obj: Any = importlib.import_module(module)
+        for part in attr.split("."):
+            obj = getattr(obj, part)
+        return obj  # type: ignore[no-any-return]
+    return spec
+
+
+def open_target(name: str = "model", **options: Any) -> Target:
+    """Open the target ``name`` (``"model"``, ``"rtl"``, ``"board"`` or a registered one)."""
+    return _resolve(name)(**options)
+
+
+def iter_dma_ips(ip_dict: Mapping[str, Mapping[str, Any]]) -> Iterator[str]:
+    """Names of the AXI DMA IPs in ``ip_dict``."""
+    for name, info in ip_dict.items():
+        if str(info.get("type", "")).startswith(AXI_DMA_VLNV_PREFIX):
+            yield name
