@@ -40,6 +40,7 @@ class Buffer(np.ndarray):
     _root: Buffer | None
     cacheable: bool
     _freed: bool
+    _ptr: int  # this view's CPU address, cached: numpy's ctypes lookup costs microseconds
 
     def __new__(
         cls,
@@ -52,7 +53,7 @@ class Buffer(np.ndarray):
         obj = array.view(cls)
         obj._owner = owner
         obj._phys_base = physical_address
-        obj._virt_base = array.ctypes.data
+        obj._virt_base = obj._ptr = int(array.ctypes.data)
         obj._root = None
         obj.cacheable = cacheable
         obj._freed = False
@@ -66,6 +67,7 @@ class Buffer(np.ndarray):
             self._root = None
             self.cacheable = False
             self._freed = False
+            self._ptr = -1
             return
         self._owner = obj._owner
         self._phys_base = obj._phys_base
@@ -73,6 +75,7 @@ class Buffer(np.ndarray):
         self._root = obj if obj._root is None else obj._root
         self.cacheable = obj.cacheable
         self._freed = False
+        self._ptr = -1
 
     @property
     def root(self) -> Buffer:
@@ -85,9 +88,16 @@ class Buffer(np.ndarray):
         return self.root._freed
 
     @property
+    def cpu_address(self) -> int:
+        """The CPU address of this view's first byte (cached per view)."""
+        if self._ptr < 0:
+            self._ptr = int(self.ctypes.data)
+        return self._ptr
+
+    @property
     def physical_address(self) -> int:
         """Physical address of this view's first byte."""
-        return self._phys_base + (self.ctypes.data - self._virt_base)
+        return self._phys_base + (self.cpu_address - self._virt_base)
 
     @property
     def device_address(self) -> int:
@@ -96,8 +106,8 @@ class Buffer(np.ndarray):
 
     @property
     def virtual_address(self) -> int:
-        """The CPU address of this view's first byte."""
-        return int(self.ctypes.data)
+        """pynq's name for :attr:`cpu_address`."""
+        return self.cpu_address
 
     def _live_owner(self, what: str) -> BufferOwner:
         if self._owner is None:

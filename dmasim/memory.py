@@ -46,7 +46,9 @@ class _Allocation:
 
 def _byte_range(view: np.ndarray) -> tuple[int, int]:
     """Lowest and one-past-highest CPU address a (possibly strided) view touches."""
-    low = high = int(view.ctypes.data)
+    low = high = view.cpu_address if isinstance(view, Buffer) else int(view.ctypes.data)
+    if view.flags.c_contiguous:
+        return low, low + view.nbytes
     if view.size == 0:
         return low, low
     for extent, stride in zip(view.shape, view.strides, strict=True):
@@ -184,11 +186,14 @@ class Memory:
     def _alloc_of(self, buffer: object) -> _Allocation | None:
         if not isinstance(buffer, Buffer) or buffer._owner is not self:
             return None
-        alloc = self._allocs.get(buffer.root._phys_base)
-        if alloc is None or alloc.root is not buffer.root:
+        root = buffer.root
+        alloc = self._allocs.get(root._phys_base)
+        if alloc is None or alloc.root is not root:
             return None
+        if buffer is root:
+            return alloc
         lo, hi = _byte_range(buffer)
-        base = int(alloc.cpu.ctypes.data)
+        base = root._virt_base
         if lo < base or hi > base + alloc.nbytes:
             return None
         return alloc
@@ -223,8 +228,10 @@ class Memory:
 
     def _cpu_range(self, buffer: Buffer, what: str) -> tuple[_Allocation, int, int]:
         alloc = self._live(buffer, what)
+        if buffer is alloc.root:
+            return alloc, 0, alloc.nbytes
         lo, hi = _byte_range(buffer)
-        base = int(alloc.cpu.ctypes.data)
+        base = buffer.root._virt_base
         return alloc, lo - base, hi - base
 
     def flush(self, buffer: Buffer) -> None:

@@ -315,32 +315,42 @@ class AxiDmaModel:
             else:
                 self.cycle = cycle
                 return
-        while self.cycle < cycle and (self.mm2s.busy or self.s2mm.busy):
-            self._step(cycle - self.cycle)
+        m, s = self.mm2s, self.s2mm
+        while self.cycle < cycle and (m.busy or s.busy):
+            if not self._step(cycle - self.cycle):
+                break  # nothing can move until software acts
         self.cycle = cycle
 
-    def _step(self, budget: int) -> None:
-        """Advance up to ``budget`` cycles during which nothing changes rate."""
+    def _step(self, budget: int) -> bool:
+        """Advance up to ``budget`` cycles during which nothing changes rate.
+
+        Returns False, without advancing, when neither channel can move a beat.
+        """
         m, s, fifo = self.mm2s, self.s2mm, self.stream
-        beat, sbeat = self.beat, self.s2mm_beat
         packets = fifo.packets
         head = packets[0] if packets else None
-        tail_filling = m.busy and packets and packets[-1] is head
+        if not m.busy and (head is None or not head.available):
+            return False  # S2MM waits for stream data that nobody is sending
+        beat, sbeat = self.beat, self.s2mm_beat
+        tail_filling = m.busy and packets[-1] is head
 
         # MM2S: bytes it may still read before its end or a faulting address.
-        m_limit = m.xlen if m.fault_at < 0 else min(m.xlen, m.fault_at)
-        m_left = m_limit - m.done if m.busy else 0
-        level = fifo.beats()
-        room_beats = fifo.capacity_beats - level
-
+        m_left = 0
+        if m.busy:
+            m_left = (m.xlen if m.fault_at < 0 else min(m.xlen, m.fault_at)) - m.done
         # S2MM: can it take a beat? It needs a packet with data, and room under LENGTH.
         s_room = 0
         if s.busy:
-            s_limit = s.xlen if s.fault_at < 0 else min(s.xlen, s.fault_at)
-            s_room = s_limit - s.done
-        drain = s.busy and head is not None and s_room > 0 and (head.available > 0 or
-                                                                 (tail_filling and m_left > 0))
-        fill = m_left > 0 and (room_beats > 0 or drain)
+            s_room = (s.xlen if s.fault_at < 0 else min(s.xlen, s.fault_at)) - s.done
+        drain = s_room > 0 and head is not None and (
+            head.available > 0 or (tail_filling and m_left > 0))
+        room_beats = 0
+        if m_left > 0 and not drain:
+            room_beats = fifo.capacity_beats - fifo.beats()
+        fill = m_left > 0 and (drain or room_beats > 0)
+        if not fill and not drain:
+            self._events()  # a fault right at the boundary fires without moving data
+            return False
 
         k = budget
         if fill:
@@ -352,14 +362,12 @@ class AxiDmaModel:
             if not (tail_filling and fill):
                 k = min(k, -(-head.available // sbeat))
             k = min(k, -(-s_room // sbeat))
-        if not fill and not drain:
-            k = budget
-        k = max(k, 1)
+        if k < 1:
+            k = 1
 
         if fill:
             n = min(k * beat, m_left)
-            start = m.xaddr + m.done
-            packets[-1].push(self.memory.read(start, n))
+            packets[-1].push(self.memory.read(m.xaddr + m.done, n))
             m.done += n
         if drain:
             assert head is not None
@@ -374,6 +382,7 @@ class AxiDmaModel:
                 s.done += n
         self.cycle += k
         self._events()
+        return True
 
     def _events(self) -> None:
         m, s, packets = self.mm2s, self.s2mm, self.stream.packets

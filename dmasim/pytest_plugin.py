@@ -1,0 +1,234 @@
+"""pytest plugin: ``--target``, the ``target`` / ``dma`` fixtures, markers, hypothesis profiles.
+
+Load it from a ``conftest.py`` with ``pytest_plugins = ["dmasim.pytest_plugin"]``.
+
+- ``--target=model`` (default), ``rtl``, ``board`` or a comma-separated list: every test that
+  uses the ``target`` fixture runs once per target. Targets are opened once per session (per
+  xdist worker) and reset before every test.
+- ``--level=python,cffi`` picks driver levels for the ``dma`` fixture (default: all levels).
+- ``@pytest.mark.targets("model", "rtl")`` restricts a test to some targets;
+  ``@pytest.mark.needs("faults")`` skips it where the target lacks a capability.
+- Hypothesis profiles ``dev``, ``ci`` (derandomized, no deadline; chosen when ``CI`` is set) and
+  ``board`` (few examples; chosen with ``--target=board``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from .drivers import LEVELS
+from .errors import DriverUnavailableError, TargetError
+from .target import Target, open_target
+
+__all__ = ["fresh"]
+
+_CAPABILITY_REASONS = {
+    "faults": "needs memory fault injection, which only simulated targets have",
+    "cache-model": "needs the modelled CPU cache to detect missing flush/invalidate",
+    "irq": "needs the interrupt output lines",
+    "trace": "needs the register access trace",
+    "diagnostics": "needs the model's driver-mistake diagnostics",
+}
+
+
+def _register_profiles() -> None:
+    try:
+        from hypothesis import HealthCheck, settings
+    except ImportError:  # pragma: no cover - hypothesis is in the test extra
+        return
+    # The target fixture is function-scoped and reset by each example itself (see fresh()).
+    common: dict[str, Any] = {
+        "suppress_health_check": [HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    }
+    settings.register_profile("dev", max_examples=50, deadline=None, **common)
+    settings.register_profile(
+        "ci", max_examples=50, deadline=None, derandomize=True, print_blob=True, **common
+    )
+    settings.register_profile("board", max_examples=8, deadline=None, **common)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Add the target selection options."""
+    group = parser.getgroup("dmasim")
+    group.addoption("--target", default="model",
+                    help="model, rtl, board or a comma-separated list (default: model)")
+    group.addoption("--level", default=",".join(LEVELS),
+                    help=f"driver levels for the dma fixture (default: {','.join(LEVELS)})")
+    group.addoption("--bitfile", default=None, help="board target: the overlay .bit to load")
+    group.addoption("--waves", action="store_true",
+                    help="rtl target: dump an FST waveform per test")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register markers and pick the hypothesis profile."""
+    config.addinivalue_line("markers", "targets(*names): run only on these targets")
+    config.addinivalue_line("markers", "needs(*capabilities): skip where the target lacks them")
+    _register_profiles()
+    try:
+        from hypothesis import settings
+    except ImportError:  # pragma: no cover
+        return
+    if config.getoption("hypothesis_profile", None):
+        return  # hypothesis' own --hypothesis-profile wins
+    if "board" in _names(config.getoption("target")):
+        settings.load_profile("board")
+    elif os.environ.get("CI"):
+        settings.load_profile("ci")
+    else:
+        settings.load_profile("dev")
+
+
+def _names(option: str) -> list[str]:
+    return [n.strip() for n in option.split(",") if n.strip()]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run target tests once per ``--target`` and ``dma`` tests once per ``--level``."""
+    names = _names(metafunc.config.getoption("target"))
+    if "target" in metafunc.fixturenames:
+        marker = metafunc.definition.get_closest_marker("targets")
+        params = []
+        for name in names:
+            marks = []
+            if marker is not None and name not in marker.args:
+                marks.append(pytest.mark.skip(
+                    reason=f"only for targets {', '.join(marker.args)}"))
+            params.append(pytest.param(name, marks=marks, id=name))
+        metafunc.parametrize("target", params, indirect=True, scope="function")
+    if "dma" in metafunc.fixturenames:
+        levels = _names(metafunc.config.getoption("level"))
+        metafunc.parametrize("level", levels, scope="function")
+
+
+class _Pool:
+    """Targets opened once per session (per xdist worker), closed at its end."""
+
+    def __init__(self) -> None:
+        self.targets: dict[str, Target] = {}
+        self.broken: dict[str, str] = {}
+
+    def get(self, name: str, config: pytest.Config) -> Target:
+        t = self.targets.get(name)
+        if t is not None and not t._closed:
+            return t
+        if name in self.broken:
+            pytest.fail(f"the {name} target could not be opened: {self.broken[name]}")
+        options: dict[str, Any] = {}
+        if name == "board":
+            options["bitfile"] = config.getoption("bitfile")
+        if name == "rtl" and config.getoption("waves"):
+            options["waves"] = True
+        try:
+            t = open_target(name, **options)
+        except (TargetError, ImportError) as exc:
+            self.broken[name] = str(exc)
+            raise
+        self.targets[name] = t
+        return t
+
+    def discard(self, name: str) -> None:
+        t = self.targets.pop(name, None)
+        if t is not None:
+            try:
+                t.close()
+            except Exception:  # noqa: BLE001 - a crashed target may fail to close
+                pass
+
+    def close(self) -> None:
+        for name in list(self.targets):
+            self.discard(name)
+
+
+_POOL_KEY = pytest.StashKey[_Pool]()
+
+
+def _pool(config: pytest.Config) -> _Pool:
+    pool = config.stash.get(_POOL_KEY, None)
+    if pool is None:
+        pool = config.stash[_POOL_KEY] = _Pool()
+    return pool
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Close every target (no simulator outlives the run)."""
+    pool = config.stash.get(_POOL_KEY, None)
+    if pool is not None:
+        pool.close()
+
+
+@pytest.fixture
+def target(request: pytest.FixtureRequest) -> Iterator[Target]:
+    """The target under test, freshly reset (power-on reset; buffers freed between tests)."""
+    name = getattr(request, "param", None) or _names(request.config.getoption("target"))[0]
+    pool = _pool(request.config)
+    t = pool.get(name, request.config)
+    marker = request.node.get_closest_marker("needs")
+    if marker is not None:
+        missing = [c for c in marker.args if c not in t.capabilities]
+        if missing:
+            pytest.skip(f"{name}: " + "; ".join(
+                _CAPABILITY_REASONS.get(c, f"needs {c}") for c in missing))
+    try:
+        t.reset()
+    except TargetError:
+        pool.discard(name)  # a crashed simulator: the next open starts a fresh one
+        t = pool.get(name, request.config)
+        t.reset()
+    start_waves = getattr(t, "start_waves", None)
+    if request.config.getoption("waves") and start_waves is not None:
+        start_waves(request.node.nodeid)
+    request.node.stash[_TARGET_KEY] = t
+    yield t
+    free_all = getattr(t.memory, "free_all", None)
+    if free_all is not None and not t._closed:
+        free_all()
+
+
+_TARGET_KEY = pytest.StashKey[Target]()
+
+
+@pytest.fixture
+def dma(target: Target, level: str) -> Any:
+    """The DMA driver at this test's level, channels started (skips if the level is absent)."""
+    try:
+        return target.driver(level)
+    except DriverUnavailableError as exc:
+        pytest.skip(f"driver level {level!r} unavailable: {exc}")
+
+
+def fresh(target: Target) -> Target:
+    """Reset ``target`` and free its buffers: call at the start of each hypothesis example."""
+    free_all = getattr(target.memory, "free_all", None)
+    if free_all is not None:
+        free_all()
+    target.reset()
+    return target
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """On failure, attach what the target saw: decoded registers, trace, waveform file."""
+    report = yield
+    if report.when == "call" and report.failed:
+        t = item.stash.get(_TARGET_KEY, None)
+        if t is not None and not t._closed:
+            parts = []
+            describe = getattr(t, "describe", None)
+            if describe is not None:
+                try:
+                    parts.append(describe())
+                except Exception as exc:  # noqa: BLE001 - never mask the real failure
+                    parts.append(f"(could not read the target: {exc})")
+            trace = getattr(t, "format_trace", None)
+            if trace is not None:
+                parts.append("last register accesses:\n" + trace())
+            wave = getattr(t, "wave_file", None)
+            if wave:
+                parts.append(f"waveform: {wave}")
+            if parts:
+                report.sections.append((f"dmasim {t.name} target", "\n".join(parts)))
+    return report
