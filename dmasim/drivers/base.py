@@ -114,6 +114,7 @@ class ChannelBase:
 
     def stop(self, timeout: float = DEFAULT_TIMEOUT_S) -> None:
         """Clear RS and wait until the channel halts (the transfer in flight finishes first)."""
+        self._driver.ensure_started()
         if self._stop(_ns(timeout)) is None:
             state = self._driver.state()
             raise timeout_error(self.name, state, self._driver.pending, timeout)

@@ -1,0 +1,252 @@
+"""Every error: what the hardware does, what the driver raises, and recovery by reset."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from helpers import PAD, check_canaries, dma_regs, guarded, loopback, start_both
+from hypothesis import given
+from hypothesis import strategies as st
+
+from dmasim import (
+    BufferStateError,
+    DmaDecodeError,
+    DmaInternalError,
+    DmaNotRunningError,
+    DmaSlaveError,
+    DmasimValueError,
+    DmaTimeoutError,
+    OutOfMemoryError,
+    regmap,
+)
+from dmasim.pytest_plugin import fresh
+from dmasim.regmap import MM2S, S2MM
+
+R = regmap
+DDR_END = 512 << 20
+
+
+def _overflow(target, dma, send: int, recv: int):
+    src = target.allocate(send, "u1")
+    src[:] = 0x11
+    dst = guarded(target, recv)
+    dma.recvchannel.transfer(dst, start=PAD, nbytes=recv)
+    dma.sendchannel.transfer(src)
+    return src, dst
+
+
+@given(recv=st.integers(1, 200).map(lambda x: x * 4), extra=st.integers(1, 300))
+def test_s2mm_overflow_writes_exactly_length_then_int_err(target, dma, recv, extra):
+    fresh(target)
+    _, dst = _overflow(target, dma, recv + extra, recv)
+    with pytest.raises(DmaInternalError, match="longer than S2MM's LENGTH") as info:
+        dma.recvchannel.wait()
+    assert info.value.state is not None
+    assert info.value.state.s2mm_dmasr & R.DMASR_INT_ERR
+    assert (dst[PAD:PAD + recv] == 0x11).all()
+    check_canaries(dst, PAD, recv)  # exactly LENGTH bytes, nothing past the buffer
+    regs = dma_regs(target)
+    assert regs.read(S2MM.LENGTH) == recv
+    s2mm, mm2s = regs.read(S2MM.DMASR), regs.read(MM2S.DMASR)
+    assert s2mm & R.DMASR_HALTED and s2mm & R.DMASR_ERR_IRQ
+    assert mm2s & R.DMASR_HALTED and not mm2s & R.DMASR_ERRORS  # both halt, errors stay put
+
+
+def test_error_holds_rs_until_reset_and_is_sticky(target, dma):
+    _overflow(target, dma, 256, 64)
+    with pytest.raises(DmaInternalError):
+        dma.recvchannel.wait()
+    regs = dma_regs(target)
+    start_both(regs)  # RS held at 0 while any error bit is set
+    assert regs.read(MM2S.DMACR) & R.DMACR_RS == 0
+    assert regs.read(S2MM.DMACR) & R.DMACR_RS == 0
+    regs.write(S2MM.DMASR, 0xFFFF_FFFF)  # Err_Irq clears, the error bit does not
+    sr = regs.read(S2MM.DMASR)
+    assert sr & R.DMASR_INT_ERR and not sr & R.DMASR_ERR_IRQ
+    target.delay(10_000)
+    assert not regs.read(S2MM.DMASR) & R.DMASR_ERR_IRQ  # does not come back while it persists
+    # PYNQ would say "DMA channel not started"; dmasim names the real error.
+    with pytest.raises(DmaInternalError):
+        dma.sendchannel.transfer(target.allocate(16, "u1"))
+    dma.reset()
+    assert regs.read(S2MM.DMASR) & R.DMASR_ERRORS == 0
+    a = target.allocate(64, "u1")
+    b = target.allocate(64, "u1")
+    a[:] = 9
+    loopback(dma, a, b)
+    assert (b == 9).all()
+
+
+@pytest.mark.needs("faults")
+@pytest.mark.parametrize("kind,exc,bit", [("slverr", DmaSlaveError, R.DMASR_SLV_ERR),
+                                          ("decerr", DmaDecodeError, R.DMASR_DEC_ERR)])
+@pytest.mark.parametrize("side", ["MM2S", "S2MM"])
+def test_memory_faults_raise_the_matching_error(target, dma, kind, exc, bit, side):
+    a = target.allocate(4096, "u1")
+    b = target.allocate(4096, "u1")
+    bad = a if side == "MM2S" else b
+    target.faults.add_fault(bad.physical_address + 1024, 64, kind)
+    with pytest.raises(exc):
+        loopback(dma, a, b)
+    sr = dma_regs(target).read((MM2S if side == "MM2S" else S2MM).DMASR)
+    assert sr & bit and sr & R.DMASR_HALTED
+    target.faults.clear_faults()
+    dma.reset()
+    loopback(dma, a, b)
+
+
+@pytest.mark.parametrize("side", [MM2S, S2MM], ids=["mm2s", "s2mm"])
+def test_address_outside_ddr_is_a_decode_error(target, side):
+    """Raw registers: an address that decodes to no memory sets DMADecErr and halts both."""
+    regs = dma_regs(target)
+    start_both(regs)
+    if side is S2MM:
+        src = target.allocate(64, "u1")
+        regs.write(S2MM.ADDR, DDR_END + 0x1000)
+        regs.write(S2MM.LENGTH, 64)
+        regs.write(MM2S.ADDR, src.physical_address)
+        regs.write(MM2S.LENGTH, 64)
+    else:
+        regs.write(MM2S.ADDR, DDR_END + 0x1000)
+        regs.write(MM2S.LENGTH, 64)
+    target.delay(20_000)
+    sr = regs.read(side.DMASR)
+    assert sr & R.DMASR_DEC_ERR and sr & R.DMASR_HALTED and sr & R.DMASR_ERR_IRQ, hex(sr)
+    other = S2MM if side is MM2S else MM2S
+    assert regs.read(other.DMASR) & R.DMASR_HALTED
+    assert regs.read(other.DMASR) & R.DMASR_ERRORS == 0
+
+
+def test_stall_ends_in_a_timeout_not_a_hang(target, dma):
+    """MM2S larger than the loopback buffer with S2MM never started: a clear timeout."""
+    a = target.allocate(64 * 1024, "u1")
+    dma.sendchannel.transfer(a)
+    with pytest.raises(DmaTimeoutError, match="S2MM has no LENGTH programmed") as info:
+        dma.sendchannel.wait(timeout=0.001)
+    assert "MM2S_DMASR=0x00000000" in str(info.value)  # running, not idle: decoded state
+
+
+def test_s2mm_without_sender_times_out(target, dma):
+    b = target.allocate(256, "u1")
+    dma.recvchannel.transfer(b)
+    with pytest.raises(DmaTimeoutError, match="MM2S was not given a transfer"):
+        dma.recvchannel.wait(timeout=0.001)
+
+
+def test_bad_transfer_arguments(target, dma):
+    a = target.allocate(64, "u4")
+    other = np.zeros(64, dtype="u4")
+    max_size = dma.sendchannel.max_size
+    with pytest.raises(BufferStateError, match="not allocated by this target"):
+        dma.sendchannel.transfer(other)
+    with pytest.raises(DmasimValueError, match="past the end"):
+        dma.sendchannel.transfer(a, start=0, nbytes=257)
+    with pytest.raises(DmasimValueError, match="past the end"):
+        dma.sendchannel.transfer(a, start=200, nbytes=100)
+    with pytest.raises(DmasimValueError, match="outside the buffer"):
+        dma.sendchannel.transfer(a, start=256)
+    with pytest.raises(DmasimValueError, match="not aligned to 4 bytes"):
+        dma.sendchannel.transfer(a, start=2, nbytes=16)
+    with pytest.raises(DmasimValueError, match="must be C-contiguous"):
+        dma.sendchannel.transfer(a[::2])
+    if max_size < (256 << 20) - 4096:
+        big = target.allocate(max_size + 1, "u1")
+        with pytest.raises(DmasimValueError, match=f"maximum of {max_size} bytes"):
+            dma.sendchannel.transfer(big)
+    a.freebuffer()
+    with pytest.raises(BufferStateError, match="freed"):
+        dma.sendchannel.transfer(a)
+    b = target.allocate(16, "u4")  # the target stays usable
+    c = target.allocate(16, "u4")
+    b[:] = 5
+    loopback(dma, b, c)
+    assert (c == 5).all()
+
+
+def test_too_long_for_the_length_width_is_rejected(target):
+    """A 14-bit design (a common PYNQ setting): 16,384 bytes would silently start nothing."""
+    if not target.simulated:
+        pytest.skip("the board's length width is fixed by its bitstream")
+    from dmasim import open_target
+
+    with open_target(target.name, parameters={"c_sg_length_width": 14}) as t:
+        dma = t.driver("python")
+        a = t.allocate(16384, "u1")
+        b = t.allocate(16384, "u1")
+        with pytest.raises(DmasimValueError, match="exceeds the maximum of 16383 bytes"):
+            dma.sendchannel.transfer(a)
+        a[:] = 1
+        loopback(dma, a, b, nbytes=16380)
+        assert (b[:16380] == 1).all() and (b[16380:] == 0).all()
+
+
+def test_transfer_on_stopped_channel(target, dma):
+    a = target.allocate(64, "u1")
+    dma.sendchannel.stop()
+    assert not dma.sendchannel.running
+    with pytest.raises(DmaNotRunningError, match="not started"):
+        dma.sendchannel.transfer(a)
+    dma.sendchannel.start()
+    assert dma.sendchannel.running
+
+
+def test_stop_of_waiting_s2mm_times_out_with_reason(target, dma):
+    b = target.allocate(64, "u1")
+    dma.recvchannel.transfer(b)
+    with pytest.raises(DmaTimeoutError):
+        dma.recvchannel.stop(timeout=0.0001)
+
+
+def test_allocate_bad_input(target):
+    with pytest.raises(DmasimValueError, match="every dimension >= 1"):
+        target.allocate(0)
+    with pytest.raises(DmasimValueError, match="every dimension >= 1"):
+        target.allocate((4, -1))
+    with pytest.raises(DmasimValueError, match="not supported"):
+        target.allocate(4, dtype=object)
+    with pytest.raises(DmasimValueError, match="not a numpy dtype"):
+        target.allocate(4, dtype="nonsense")
+    with pytest.raises(OutOfMemoryError, match="cannot allocate"):
+        target.allocate(1 << 30, dtype="u1")
+    a = target.allocate(4)
+    a.freebuffer()
+    with pytest.raises(BufferStateError, match="double free"):
+        a.freebuffer()
+    with pytest.raises(BufferStateError, match="freed"):
+        a.flush()
+    with pytest.raises(ValueError):
+        a[0] = 1  # use after free: the array is read-only
+
+
+def test_allocations_are_aligned_disjoint_and_reused(target):
+    bufs = [target.allocate(n, "u1") for n in (1, 4095, 4096, 10000, 3)]
+    spans = sorted((b.physical_address, b.physical_address + b.nbytes) for b in bufs)
+    for (lo, hi), (lo2, _) in zip(spans, spans[1:], strict=False):
+        assert hi <= lo2
+    assert all(b.physical_address % 4096 == 0 for b in bufs)
+    addr = bufs[3].physical_address
+    bufs[3].freebuffer()
+    again = target.allocate(10000, "u1")
+    assert again.physical_address == addr
+
+
+def test_bad_delay_and_timeout(target, dma):
+    with pytest.raises(DmasimValueError, match="delay"):
+        target.delay(-1)
+    a = target.allocate(16, "u1")
+    b = target.allocate(16, "u1")
+    dma.recvchannel.transfer(b)
+    dma.sendchannel.transfer(a)
+    with pytest.raises(DmasimValueError, match="timeout"):
+        dma.sendchannel.wait(timeout=-1)
+    dma.sendchannel.wait()
+    dma.recvchannel.wait()
+
+
+def test_unknown_target_and_level(target):
+    from dmasim import open_target
+
+    with pytest.raises(DmasimValueError, match="unknown target 'nope'"):
+        open_target("nope")
+    with pytest.raises(DmasimValueError, match="unknown driver level 'asm'"):
+        target.driver("asm")
