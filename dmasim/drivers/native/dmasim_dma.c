@@ -1,0 +1,406 @@
+/*
+ * dmasim_dma.c - the one C driver core (see dmasim_dma.h).
+ *
+ * The register sequences and the poll loop mirror dmasim/drivers/registers.py access for
+ * access, so on a simulated target the native levels produce the same bus trace as the
+ * Python level. All offsets and bits come from the generated dmasim_regmap.h.
+ */
+#define _FILE_OFFSET_BITS 64 /* physical addresses above 2 GiB on 32-bit ARM (PYNQ-Z2) */
+#define _POSIX_C_SOURCE 200809L
+
+#include "dmasim_dma.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DMASIM_DEFAULT_FIRST_BACKOFF_NS 100u
+#define DMASIM_DEFAULT_MAX_BACKOFF_NS 100000u
+#define DMASIM_DEFAULT_WALL_GUARD_NS 120000000000ull
+
+static const dmasim_timing default_timing = {
+    DMASIM_DEFAULT_FIRST_BACKOFF_NS,
+    DMASIM_DEFAULT_MAX_BACKOFF_NS,
+    DMASIM_DEFAULT_WALL_GUARD_NS,
+};
+
+static uint64_t monotonic_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void reset_fields(dmasim_dev *dev)
+{
+    memset(dev, 0, sizeof(*dev));
+    dev->fd = -1;
+    dev->timing = default_timing;
+}
+
+int dmasim_init_callbacks(dmasim_dev *dev, const dmasim_ops *ops, uint64_t phys_base,
+                          uint32_t length)
+{
+    if (dev == NULL || ops == NULL)
+        return DMASIM_EINVAL;
+    if (ops->read32 == NULL || ops->write32 == NULL || ops->delay_ns == NULL ||
+        ops->now_ns == NULL)
+        return DMASIM_EINVAL;
+    if (length < 4 || (length & 3u) || (phys_base & 3u))
+        return DMASIM_EINVAL;
+    reset_fields(dev);
+    dev->ops = *ops;
+    dev->phys_base = phys_base;
+    dev->length = length;
+    return DMASIM_OK;
+}
+
+int dmasim_open_mmap(dmasim_dev *dev, const char *path, uint64_t phys_base, uint32_t length)
+{
+    long page;
+    uint64_t map_start, map_end;
+    struct stat st;
+    void *addr;
+    int fd;
+
+    if (dev == NULL || path == NULL)
+        return DMASIM_EINVAL;
+    reset_fields(dev);
+    dev->closed = 1; /* until the mapping is in place */
+    if (length < 4 || (length & 3u) || (phys_base & 3u))
+        return DMASIM_EINVAL;
+    page = sysconf(_SC_PAGESIZE);
+    if (page <= 0)
+        page = 4096;
+    map_start = phys_base & ~((uint64_t)page - 1u);
+    map_end = phys_base + length;
+    if (map_end < phys_base)
+        return DMASIM_EINVAL; /* wraps around */
+    map_end = (map_end + (uint64_t)page - 1u) & ~((uint64_t)page - 1u);
+    if (map_end - map_start > (uint64_t)SIZE_MAX || map_start > (uint64_t)INT64_MAX)
+        return DMASIM_EINVAL;
+
+    fd = open(path, O_RDWR | O_SYNC | O_CLOEXEC);
+    if (fd < 0) {
+        dev->os_errno = errno;
+        return DMASIM_EOS;
+    }
+    if (fstat(fd, &st) != 0) {
+        dev->os_errno = errno;
+        close(fd);
+        return DMASIM_EOS;
+    }
+    /* A regular file standing in for /dev/mem must cover the window: touching a page past
+     * its end would be SIGBUS, not an error we could report. */
+    if (S_ISREG(st.st_mode) && (uint64_t)st.st_size < phys_base + length) {
+        close(fd);
+        dev->os_errno = ERANGE;
+        return DMASIM_EBOUNDS;
+    }
+    addr = mmap(NULL, (size_t)(map_end - map_start), PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+                (off_t)map_start);
+    if (addr == MAP_FAILED) {
+        dev->os_errno = errno;
+        close(fd);
+        return DMASIM_EOS;
+    }
+    dev->fd = fd;
+    dev->map_addr = addr;
+    dev->map_len = (size_t)(map_end - map_start);
+    dev->map_delta = (size_t)(phys_base - map_start);
+    dev->regs = (volatile uint32_t *)((char *)addr + dev->map_delta);
+    dev->phys_base = phys_base;
+    dev->length = length;
+    dev->closed = 0;
+    return DMASIM_OK;
+}
+
+void dmasim_close(dmasim_dev *dev)
+{
+    if (dev == NULL || dev->closed)
+        return;
+    if (dev->map_addr != NULL)
+        munmap(dev->map_addr, dev->map_len);
+    if (dev->fd >= 0)
+        close(dev->fd);
+    dev->map_addr = NULL;
+    dev->regs = NULL;
+    dev->fd = -1;
+    dev->closed = 1;
+}
+
+int dmasim_is_direct(const dmasim_dev *dev)
+{
+    return dev != NULL && !dev->closed && dev->regs != NULL;
+}
+
+static int check(const dmasim_dev *dev, uint32_t offset)
+{
+    if (dev == NULL)
+        return DMASIM_EINVAL;
+    if (dev->closed)
+        return DMASIM_ECLOSED;
+    if ((offset & 3u) || offset > dev->length - 4u)
+        return DMASIM_EBOUNDS;
+    return DMASIM_OK;
+}
+
+/* Unchecked accessors for offsets the core computed itself from the register map. */
+static int rd(dmasim_dev *dev, uint32_t offset, uint32_t *value)
+{
+    if (dev->regs != NULL) {
+        *value = dev->regs[offset / 4u];
+        return DMASIM_OK;
+    }
+    return dev->ops.read32(dev->ops.ctx, dev->phys_base + offset, value) ? DMASIM_ECALLBACK
+                                                                           : DMASIM_OK;
+}
+
+static int wr(dmasim_dev *dev, uint32_t offset, uint32_t value)
+{
+    if (dev->regs != NULL) {
+        dev->regs[offset / 4u] = value;
+        return DMASIM_OK;
+    }
+    return dev->ops.write32(dev->ops.ctx, dev->phys_base + offset, value) ? DMASIM_ECALLBACK
+                                                                            : DMASIM_OK;
+}
+
+int dmasim_read(dmasim_dev *dev, uint32_t offset, uint32_t *value)
+{
+    int rc = check(dev, offset);
+    if (rc != DMASIM_OK)
+        return rc;
+    if (value == NULL)
+        return DMASIM_EINVAL;
+    return rd(dev, offset, value);
+}
+
+int dmasim_write(dmasim_dev *dev, uint32_t offset, uint32_t value)
+{
+    int rc = check(dev, offset);
+    return rc != DMASIM_OK ? rc : wr(dev, offset, value);
+}
+
+int dmasim_read_loop(dmasim_dev *dev, uint32_t offset, uint64_t count, uint32_t *value)
+{
+    uint32_t v = 0;
+    uint64_t i;
+    int rc = check(dev, offset);
+    if (rc != DMASIM_OK)
+        return rc;
+    if (dev->regs != NULL) {
+        volatile uint32_t *reg = dev->regs + offset / 4u;
+        for (i = 0; i < count; i++)
+            v = *reg;
+    } else {
+        for (i = 0; i < count; i++) {
+            rc = rd(dev, offset, &v);
+            if (rc != DMASIM_OK)
+                return rc;
+        }
+    }
+    if (value != NULL)
+        *value = v;
+    return DMASIM_OK;
+}
+
+int dmasim_now(dmasim_dev *dev, uint64_t *now_ns)
+{
+    if (dev == NULL || now_ns == NULL)
+        return DMASIM_EINVAL;
+    if (dev->closed)
+        return DMASIM_ECLOSED;
+    if (dev->regs != NULL) {
+        *now_ns = monotonic_ns();
+        return DMASIM_OK;
+    }
+    return dev->ops.now_ns(dev->ops.ctx, now_ns) ? DMASIM_ECALLBACK : DMASIM_OK;
+}
+
+int dmasim_delay(dmasim_dev *dev, uint64_t ns)
+{
+    if (dev == NULL)
+        return DMASIM_EINVAL;
+    if (dev->closed)
+        return DMASIM_ECLOSED;
+    if (dev->regs != NULL) {
+        struct timespec req, rem;
+        req.tv_sec = (time_t)(ns / 1000000000ull);
+        req.tv_nsec = (long)(ns % 1000000000ull);
+        while (nanosleep(&req, &rem) != 0 && errno == EINTR)
+            req = rem;
+        return DMASIM_OK;
+    }
+    return dev->ops.delay_ns(dev->ops.ctx, ns) ? DMASIM_ECALLBACK : DMASIM_OK;
+}
+
+int dmasim_poll(dmasim_dev *dev, uint32_t offset, uint32_t done_mask, int want_set,
+                uint32_t stop_mask, uint64_t timeout_ns, uint32_t *value)
+{
+    uint64_t start, now, deadline, wall_deadline, step, wait;
+    uint32_t v = 0;
+    int rc, hit;
+
+    rc = check(dev, offset);
+    if (rc != DMASIM_OK)
+        return rc;
+    rc = dmasim_now(dev, &start);
+    if (rc != DMASIM_OK)
+        return rc;
+    deadline = start + timeout_ns;
+    if (deadline < start)
+        deadline = UINT64_MAX;
+    wall_deadline = monotonic_ns() + dev->timing.wall_guard_ns;
+    step = dev->timing.first_backoff_ns;
+    for (;;) {
+        rc = rd(dev, offset, &v);
+        if (rc != DMASIM_OK)
+            return rc;
+        if (value != NULL)
+            *value = v;
+        hit = want_set ? (v & done_mask) == done_mask : !(v & done_mask);
+        if (hit || (v & stop_mask))
+            return DMASIM_OK;
+        rc = dmasim_now(dev, &now);
+        if (rc != DMASIM_OK)
+            return rc;
+        if (now >= deadline || monotonic_ns() > wall_deadline)
+            return DMASIM_TIMEOUT;
+        wait = deadline - now;
+        rc = dmasim_delay(dev, step < wait ? step : wait);
+        if (rc != DMASIM_OK)
+            return rc;
+        if (step < dev->timing.max_backoff_ns)
+            step *= 2u;
+    }
+}
+
+int dmasim_reset(dmasim_dev *dev, uint64_t timeout_ns)
+{
+    static const uint32_t channels[2] = {DMASIM_MM2S_DMACR, DMASIM_S2MM_DMACR};
+    uint32_t v;
+    int rc, i, timed_out = 0;
+
+    for (i = 0; i < 2; i++) {
+        rc = dmasim_write(dev, channels[i], DMASIM_DMACR_RESET_MASK);
+        if (rc != DMASIM_OK)
+            return rc;
+    }
+    for (i = 0; i < 2; i++) {
+        rc = dmasim_poll(dev, channels[i], DMASIM_DMACR_RESET_MASK, 0, 0, timeout_ns, &v);
+        if (rc == DMASIM_TIMEOUT)
+            timed_out = 1;
+        else if (rc != DMASIM_OK)
+            return rc;
+    }
+    return timed_out ? DMASIM_TIMEOUT : DMASIM_OK;
+}
+
+static int check_channel(const dmasim_dev *dev, uint32_t channel)
+{
+    if (channel != DMASIM_MM2S_DMACR && channel != DMASIM_S2MM_BASE)
+        return DMASIM_EINVAL;
+    return check(dev, channel + DMASIM_REG_LENGTH);
+}
+
+int dmasim_dmasr(dmasim_dev *dev, uint32_t channel, uint32_t *dmasr)
+{
+    int rc = check_channel(dev, channel);
+    if (rc != DMASIM_OK)
+        return rc;
+    if (dmasr == NULL)
+        return DMASIM_EINVAL;
+    return rd(dev, channel + DMASIM_REG_DMASR, dmasr);
+}
+
+int dmasim_start(dmasim_dev *dev, uint32_t channel, uint64_t timeout_ns, uint32_t irq_enables,
+                 uint32_t *dmasr)
+{
+    uint32_t cr;
+    int rc = check_channel(dev, channel);
+    if (rc != DMASIM_OK)
+        return rc;
+    rc = rd(dev, channel + DMASIM_REG_DMACR, &cr);
+    if (rc != DMASIM_OK)
+        return rc;
+    rc = wr(dev, channel + DMASIM_REG_DMACR,
+            (cr & ~DMASIM_DMACR_RESET_MASK) | DMASIM_DMACR_RS_MASK | irq_enables);
+    if (rc != DMASIM_OK)
+        return rc;
+    rc = dmasim_poll(dev, channel + DMASIM_REG_DMASR, DMASIM_DMASR_HALTED_MASK, 0,
+                     DMASIM_DMASR_ERRORS_MASK, timeout_ns, dmasr);
+    if (rc == DMASIM_OK && dmasr != NULL && (*dmasr & DMASIM_DMASR_ERRORS_MASK))
+        return DMASIM_DMA_ERROR;
+    return rc;
+}
+
+int dmasim_stop(dmasim_dev *dev, uint32_t channel, uint64_t timeout_ns, uint32_t *dmasr)
+{
+    uint32_t cr;
+    int rc = check_channel(dev, channel);
+    if (rc != DMASIM_OK)
+        return rc;
+    rc = rd(dev, channel + DMASIM_REG_DMACR, &cr);
+    if (rc != DMASIM_OK)
+        return rc;
+    rc = wr(dev, channel + DMASIM_REG_DMACR,
+            cr & ~(DMASIM_DMACR_RS_MASK | DMASIM_DMACR_RESET_MASK));
+    if (rc != DMASIM_OK)
+        return rc;
+    return dmasim_poll(dev, channel + DMASIM_REG_DMASR, DMASIM_DMASR_HALTED_MASK, 1, 0,
+                       timeout_ns, dmasr);
+}
+
+int dmasim_program(dmasim_dev *dev, uint32_t channel, uint64_t addr, uint32_t nbytes)
+{
+    int rc = check_channel(dev, channel);
+    if (rc != DMASIM_OK)
+        return rc;
+    rc = wr(dev, channel + DMASIM_REG_ADDR, (uint32_t)(addr & 0xFFFFFFFFu));
+    if (rc != DMASIM_OK)
+        return rc;
+    rc = wr(dev, channel + DMASIM_REG_ADDR_MSB, (uint32_t)(addr >> 32));
+    if (rc != DMASIM_OK)
+        return rc;
+    return wr(dev, channel + DMASIM_REG_LENGTH, nbytes);
+}
+
+int dmasim_wait_idle(dmasim_dev *dev, uint32_t channel, uint64_t timeout_ns, uint32_t *dmasr)
+{
+    uint32_t v = 0;
+    int rc = check_channel(dev, channel);
+    if (rc != DMASIM_OK)
+        return rc;
+    rc = dmasim_poll(dev, channel + DMASIM_REG_DMASR, DMASIM_DMASR_IDLE_MASK, 1,
+                     DMASIM_DMASR_ERRORS_MASK | DMASIM_DMASR_HALTED_MASK, timeout_ns, &v);
+    if (dmasr != NULL)
+        *dmasr = v;
+    if (rc != DMASIM_OK)
+        return rc;
+    if (v & DMASIM_DMASR_ERRORS_MASK)
+        return DMASIM_DMA_ERROR;
+    if (v & DMASIM_DMASR_HALTED_MASK)
+        return DMASIM_HALTED;
+    return DMASIM_OK;
+}
+
+const char *dmasim_strstatus(int status)
+{
+    switch (status) {
+    case DMASIM_OK: return "ok";
+    case DMASIM_TIMEOUT: return "timeout";
+    case DMASIM_DMA_ERROR: return "DMA error bit set";
+    case DMASIM_HALTED: return "channel halted";
+    case DMASIM_EBOUNDS: return "offset outside the register window or unaligned";
+    case DMASIM_EINVAL: return "invalid argument";
+    case DMASIM_EOS: return "operating system error";
+    case DMASIM_ECALLBACK: return "callback failed";
+    case DMASIM_ECLOSED: return "device closed";
+    default: return "unknown status";
+    }
+}

@@ -1,0 +1,132 @@
+/*
+ * dmasim_dma.h - the one C driver core for the Xilinx AXI DMA (PG021) in simple mode.
+ *
+ * The same compiled code drives every dmasim target. Registers are reached through a small
+ * ops table: either a direct pointer into an mmap of /dev/mem (the board; a regular file can
+ * stand in for /dev/mem in tests and benchmarks) or callbacks supplied by a binding (the model
+ * and the RTL: read32/write32 on the target bus at physical addresses, delay and now on the
+ * target clock). The core holds no Python: the pybind11 and cffi bindings are thin layers
+ * over these functions.
+ *
+ * Every function returns a dmasim_status. Polls return DMASIM_TIMEOUT when the deadline (in
+ * the target's time) passed first, and hand back the last DMASR read so the caller can decode
+ * it. Offsets are relative to the DMA's register window, channels are named by their window
+ * base (DMASIM_MM2S_DMACR or DMASIM_S2MM_BASE from dmasim_regmap.h).
+ */
+#ifndef DMASIM_DMA_H
+#define DMASIM_DMA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dmasim_regmap.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum dmasim_status {
+    DMASIM_OK = 0,          /* done; for waits: the condition was met */
+    DMASIM_TIMEOUT = 1,     /* a poll ran out of (target) time; *dmasr holds the last read */
+    DMASIM_DMA_ERROR = 2,   /* a poll stopped on a DMASR error bit (DMAIntErr/SlvErr/DecErr) */
+    DMASIM_HALTED = 3,      /* a wait stopped because the channel halted */
+    DMASIM_EBOUNDS = -1,    /* offset unaligned or outside the register window */
+    DMASIM_EINVAL = -2,     /* bad argument (NULL handle, zero length, unaligned base...) */
+    DMASIM_EOS = -3,        /* open/mmap/fstat failed: see dmasim_dev.os_errno */
+    DMASIM_ECALLBACK = -4,  /* a binding callback reported an error (e.g. a Python exception) */
+    DMASIM_ECLOSED = -5     /* the device was closed */
+} dmasim_status;
+
+/* Callbacks a binding supplies for simulated targets. Each returns 0 on success and non-zero
+ * when it failed (the binding keeps the reason); the core then stops and returns
+ * DMASIM_ECALLBACK. Addresses are physical (window base + offset). */
+typedef struct dmasim_ops {
+    int (*read32)(void *ctx, uint64_t addr, uint32_t *value);
+    int (*write32)(void *ctx, uint64_t addr, uint32_t value);
+    int (*delay_ns)(void *ctx, uint64_t ns);
+    int (*now_ns)(void *ctx, uint64_t *now);
+    void *ctx;
+} dmasim_ops;
+
+/* Poll tuning; defaults mirror dmasim/drivers/registers.py and bindings set them from it. */
+typedef struct dmasim_timing {
+    uint64_t first_backoff_ns;
+    uint64_t max_backoff_ns;
+    uint64_t wall_guard_ns;    /* a poll gives up after this much wall time, whatever the clock */
+} dmasim_timing;
+
+typedef struct dmasim_dev {
+    volatile uint32_t *regs;   /* direct access: the register window, or NULL for callbacks */
+    void *map_addr;            /* page-aligned start of the mmap (direct access only) */
+    size_t map_len;            /* its length in bytes, a multiple of the page size */
+    size_t map_delta;          /* window start - map start */
+    int fd;                    /* the mapped file, -1 for callbacks or when closed */
+    int os_errno;              /* errno of the last DMASIM_EOS */
+    int closed;
+    uint64_t phys_base;        /* physical address of the register window */
+    uint32_t length;           /* window length in bytes */
+    dmasim_ops ops;            /* callbacks (ops.read32 == NULL for direct access) */
+    dmasim_timing timing;
+} dmasim_dev;
+
+/* Set up `dev` for callbacks. `ops` must provide all four functions. */
+int dmasim_init_callbacks(dmasim_dev *dev, const dmasim_ops *ops, uint64_t phys_base,
+                          uint32_t length);
+
+/* Set up `dev` for direct access: open `path` O_RDWR|O_SYNC and map the page-aligned range
+ * covering [phys_base, phys_base + length). A regular file must be long enough to hold it. */
+int dmasim_open_mmap(dmasim_dev *dev, const char *path, uint64_t phys_base, uint32_t length);
+
+/* Unmap and close; idempotent. Later calls return DMASIM_ECLOSED. */
+void dmasim_close(dmasim_dev *dev);
+
+/* 1 when `dev` uses a direct mapping (polling then needs no binding callbacks). */
+int dmasim_is_direct(const dmasim_dev *dev);
+
+/* One register access at window `offset`. */
+int dmasim_read(dmasim_dev *dev, uint32_t offset, uint32_t *value);
+int dmasim_write(dmasim_dev *dev, uint32_t offset, uint32_t value);
+
+/* `count` reads of `offset` in a tight loop (benchmarks); *value is the last value read. */
+int dmasim_read_loop(dmasim_dev *dev, uint32_t offset, uint64_t count, uint32_t *value);
+
+/* Time as the target sees it (callbacks) or CLOCK_MONOTONIC (direct access). */
+int dmasim_now(dmasim_dev *dev, uint64_t *now_ns);
+int dmasim_delay(dmasim_dev *dev, uint64_t ns);
+
+/* Read `offset` until all `done_mask` bits are set (want_set) or clear (!want_set), or any
+ * `stop_mask` bit is set; back off first_backoff_ns doubling to max_backoff_ns between reads.
+ * DMASIM_OK with *value = the last read, or DMASIM_TIMEOUT after timeout_ns of target time. */
+int dmasim_poll(dmasim_dev *dev, uint32_t offset, uint32_t done_mask, int want_set,
+                uint32_t stop_mask, uint64_t timeout_ns, uint32_t *value);
+
+/* Soft-reset the whole engine: Reset on both channels, then poll until it reads 0 in both.
+ * DMASIM_OK, or DMASIM_TIMEOUT if either channel still shows Reset. */
+int dmasim_reset(dmasim_dev *dev, uint64_t timeout_ns);
+
+/* The channel's DMASR. `channel` is its window base (0 for MM2S, DMASIM_S2MM_BASE). */
+int dmasim_dmasr(dmasim_dev *dev, uint32_t channel, uint32_t *dmasr);
+
+/* RS=1 by read-modify-write (plus irq_enables), then wait for Halted=0. DMASIM_OK when
+ * running, DMASIM_DMA_ERROR if an error bit shows, DMASIM_TIMEOUT; *dmasr = last DMASR. */
+int dmasim_start(dmasim_dev *dev, uint32_t channel, uint64_t timeout_ns, uint32_t irq_enables,
+                 uint32_t *dmasr);
+
+/* RS=0 and wait for Halted=1 (an S2MM transfer waiting for data never halts). */
+int dmasim_stop(dmasim_dev *dev, uint32_t channel, uint64_t timeout_ns, uint32_t *dmasr);
+
+/* Address (low word, then MSB as PYNQ writes it even on 32-bit designs), then LENGTH. */
+int dmasim_program(dmasim_dev *dev, uint32_t channel, uint64_t addr, uint32_t nbytes);
+
+/* Poll DMASR until Idle, an error bit or Halted. DMASIM_OK (Idle), DMASIM_DMA_ERROR,
+ * DMASIM_HALTED or DMASIM_TIMEOUT; *dmasr = the last DMASR read. */
+int dmasim_wait_idle(dmasim_dev *dev, uint32_t channel, uint64_t timeout_ns, uint32_t *dmasr);
+
+/* A short name for a status code. */
+const char *dmasim_strstatus(int status);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DMASIM_DMA_H */
