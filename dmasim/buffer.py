@@ -42,7 +42,7 @@ class Buffer(np.ndarray):
     _freed: bool
     _ptr: int  # this view's CPU address, cached: numpy's ctypes lookup costs microseconds
 
-    def __new__(
+    def __new__(  # noqa: D102 - the class docstring says it
         cls,
         array: np.ndarray,
         *,
@@ -106,7 +106,7 @@ class Buffer(np.ndarray):
 
     @property
     def virtual_address(self) -> int:
-        """pynq's name for :attr:`cpu_address`."""
+        """Pynq's name for :attr:`cpu_address`."""
         return self.cpu_address
 
     def _live_owner(self, what: str) -> BufferOwner:
@@ -127,11 +127,11 @@ class Buffer(np.ndarray):
         self._live_owner("invalidate").invalidate(self)
 
     def sync_to_device(self) -> None:
-        """pynq's name for :meth:`flush`."""
+        """Pynq's name for :meth:`flush`."""
         self.flush()
 
     def sync_from_device(self) -> None:
-        """pynq's name for :meth:`invalidate`."""
+        """Pynq's name for :meth:`invalidate`."""
         self.invalidate()
 
     def freebuffer(self) -> None:

@@ -52,7 +52,7 @@ _RANGES: dict[str, tuple[int, ...]] = {
 
 
 def _registers() -> dict[str, dict[str, Any]]:
-    """pynq's ``registers`` entry, generated from the register map."""
+    """Pynq's ``registers`` entry, generated from the register map."""
     out: dict[str, dict[str, Any]] = {}
     for ch in regmap.CHANNELS:
         for reg in regmap.SIMPLE_MODE_REGISTERS:

@@ -77,7 +77,7 @@ class Memory:
             self._mmap = None
         if backing.dtype != np.uint8 or backing.ndim != 1 or backing.size < size:
             raise DmasimValueError(f"DDR backing must be a uint8 vector of >= {size} bytes")
-        if not (0 <= cma_base and cma_base + cma_size <= size and cma_base % PAGE == 0):
+        if not (cma_base >= 0 and cma_base + cma_size <= size and cma_base % PAGE == 0):
             raise DmasimValueError(
                 f"buffer region 0x{cma_base:x}+0x{cma_size:x} must be page aligned inside DDR"
             )
@@ -158,10 +158,7 @@ class Memory:
         span = -(-nbytes // PAGE) * PAGE
         phys = self._take(span, nbytes)
         self.ddr[phys : phys + nbytes] = 0
-        if cacheable:
-            cpu = np.zeros(nbytes, dtype=np.uint8)
-        else:
-            cpu = self.ddr[phys : phys + nbytes]
+        cpu = np.zeros(nbytes, dtype=np.uint8) if cacheable else self.ddr[phys : phys + nbytes]
         alloc = _Allocation(phys, nbytes, span, cacheable, cpu)
         buf = Buffer(cpu.view(dt).reshape(dims), owner=self, physical_address=phys,
                      cacheable=cacheable)

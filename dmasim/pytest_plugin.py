@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import suppress
 from typing import Any
 
 import pytest
@@ -133,10 +134,8 @@ class _Pool:
     def discard(self, name: str) -> None:
         t = self.targets.pop(name, None)
         if t is not None:
-            try:
+            with suppress(Exception):  # a crashed target may fail to close
                 t.close()
-            except Exception:  # noqa: BLE001 - a crashed target may fail to close
-                pass
 
     def close(self) -> None:
         for name in list(self.targets):
@@ -221,7 +220,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             if describe is not None:
                 try:
                     parts.append(describe())
-                except Exception as exc:  # noqa: BLE001 - never mask the real failure
+                except Exception as exc:
                     parts.append(f"(could not read the target: {exc})")
             trace = getattr(t, "format_trace", None)
             if trace is not None:

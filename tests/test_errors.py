@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from helpers import PAD, check_canaries, dma_regs, guarded, loopback, start_both
@@ -13,8 +15,8 @@ from dmasim import (
     DmaDecodeError,
     DmaInternalError,
     DmaNotRunningError,
-    DmaSlaveError,
     DmasimValueError,
+    DmaSlaveError,
     DmaTimeoutError,
     OutOfMemoryError,
     regmap,
@@ -221,7 +223,7 @@ def test_allocate_bad_input(target):
 def test_allocations_are_aligned_disjoint_and_reused(target):
     bufs = [target.allocate(n, "u1") for n in (1, 4095, 4096, 10000, 3)]
     spans = sorted((b.physical_address, b.physical_address + b.nbytes) for b in bufs)
-    for (lo, hi), (lo2, _) in zip(spans, spans[1:], strict=False):
+    for (_, hi), (lo2, _) in itertools.pairwise(spans):
         assert hi <= lo2
     assert all(b.physical_address % 4096 == 0 for b in bufs)
     addr = bufs[3].physical_address

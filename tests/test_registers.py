@@ -25,7 +25,7 @@ def test_reset_values(target):
 
 
 def test_pynq_start_reads_back_0x10003(target):
-    """Field evidence: after PYNQ writes 0x0001, DMACR reads 0x0001_0003; Idle=0 until a transfer."""
+    """Field evidence: PYNQ writes 0x0001, DMACR reads 0x0001_0003; Idle=0 until a transfer."""
     regs = dma_regs(target)
     start_both(regs)
     for ch in regmap.CHANNELS:
@@ -93,7 +93,7 @@ def _complete_one(target, regs, nbytes=64):
 
 def test_ioc_irq_write_one_to_clear(target):
     regs = dma_regs(target)
-    src, dst = _complete_one(target, regs)
+    _, dst = _complete_one(target, regs)
     assert (dst == 7).all()
     for ch in regmap.CHANNELS:
         sr = regs.read(ch.DMASR)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from .. import regmap
-from ..errors import BufferStateError, DmaBusyError, DmaNotRunningError, DmasimValueError
+from ..errors import BufferStateError, DmaBusyError, DmasimValueError
 from .diagnose import Pending, error_for, read_state, timeout_error
 
 if TYPE_CHECKING:
@@ -193,9 +193,10 @@ class ChannelBase:
         if sr & (regmap.DMASR_ERRORS | regmap.DMASR_HALTED) or not sr & regmap.DMASR_IDLE:
             self._raise_state("wait", timeout)
         self._pending.active = False
-        if self._ch is regmap.S2MM and self._buffer is not None:
-            if getattr(self._buffer, "cacheable", False) and not self._buffer.freed:
-                self._buffer.invalidate()
+        buf = self._buffer
+        if (self._ch is regmap.S2MM and buf is not None and getattr(buf, "cacheable", False)
+                and not getattr(buf, "freed", False)):
+            buf.invalidate()
 
     def _raise_state(self, action: str, timeout: float = DEFAULT_TIMEOUT_S) -> None:
         state = self._driver.state()
