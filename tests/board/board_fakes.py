@@ -1,0 +1,98 @@
+"""Stand-ins for the board's hardware so the board target's code runs here on the model.
+
+- :class:`BoardFakeDevice`: dmasim's :class:`SimulatedDevice` (a pynq ``Device`` whose
+  registers and buffers are the model's) plus what pynq's board path needs: the .hwh parsed
+  the way pynq 4.0's ``EmbeddedDevice`` does (``RuntimeMetadataParser``), a Zynq ``arch`` and
+  a scratch SLCR for pynq's PL clock code.
+- :class:`ModelWindow`: a register window forwarding to the model's bus, used as the board
+  target's ``open_window`` in place of a ``/dev/mem`` mapping.
+- :func:`overlay_dir`: a .bit/.hwh pair as copied to ``/home/xilinx/overlays``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from board_hwh import DATA
+
+from dmasim.pynq_device import SimulatedDevice
+from dmasim.target import Target
+
+ZYNQ_COMPATIBLE = b"tul,pynq-z2\0xlnx,zynq-7000\0"
+SLCR = 0xF800_0000
+# IO/ARM/DDR PLL feedback dividers as a PYNQ-Z2 boots (50 MHz reference).
+SLCR_RESET = {0x100: 40 << 12, 0x104: 32 << 12, 0x108: 30 << 12}
+
+
+class BoardFakeDevice(SimulatedDevice):
+    """The model behind pynq's Device API, parsing overlays as pynq does on the board."""
+
+    arch = "armv7l"
+
+    def __init__(self, target: Target):
+        super().__init__(target)
+        self.slcr = dict(SLCR_RESET)
+        self.downloads: list[str] = []
+
+    def get_bitfile_metadata(self, bitfile_name: str, partial: bool = False) -> Any:
+        from pynqmetadata.frontends import Metadata
+        from pynqmetadata.views.runtime import RuntimeMetadataParser
+
+        return RuntimeMetadataParser(Metadata(input=os.path.splitext(bitfile_name)[0] + ".hwh"))
+
+    def download(self, bitstream: Any, parser: Any = None) -> None:
+        self.downloads.append(bitstream.bitfile_name)
+        super().download(bitstream, parser)
+
+    def read_registers(self, address: int, length: int) -> bytes:
+        if SLCR <= address < SLCR + 0x200:
+            return self.slcr.get(address - SLCR, 0).to_bytes(4, "little")
+        return super().read_registers(address, length)
+
+    def write_registers(self, address: int, data: Any) -> None:
+        if SLCR <= address < SLCR + 0x200:
+            self.slcr[address - SLCR] = int.from_bytes(bytes(data), "little")
+            return
+        super().write_registers(address, data)
+
+
+class ModelWindow:
+    """A register window of the model, shaped like :class:`dmasim.board.devmem.DevMem`."""
+
+    def __init__(self, model: Target, base: int, length: int, log: list[tuple] | None = None):
+        self.model, self.base, self.length = model, base, length
+        self.log = log if log is not None else []
+        self.closed = False
+
+    def read(self, offset: int) -> int:
+        value = self.model.bus.read32(self.base + offset)
+        self.log.append(("R", self.base + offset, value))
+        return value
+
+    def write(self, offset: int, value: int) -> None:
+        self.log.append(("W", self.base + offset, value))
+        self.model.bus.write32(self.base + offset, value)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def overlay_dir(tmp: Path, name: str = "dma_loopback_1", hwh: bool = True) -> Path:
+    """A directory with ``name.bit`` (placeholder bytes) and the generated ``name.hwh``."""
+    bit = tmp / f"{name}.bit"
+    bit.write_bytes(b"\x00\x09placeholder")
+    if hwh:
+        shutil.copy(DATA, tmp / f"{name}.hwh")
+    return bit
+
+
+def board_files(tmp: Path) -> dict[str, str]:
+    """Test-only paths: a writable stand-in for /dev/mem and a Zynq device-tree compatible."""
+    devmem = tmp / "devmem"
+    devmem.write_bytes(b"\0" * 4096)
+    compat = tmp / "compatible"
+    compat.write_bytes(ZYNQ_COMPATIBLE)
+    return {"devmem_path": str(devmem), "dt_compatible_path": str(compat)}
