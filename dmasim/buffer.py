@@ -97,6 +97,8 @@ class Buffer(np.ndarray):
     @property
     def physical_address(self) -> int:
         """Physical address of this view's first byte."""
+        if self._root is None:
+            return self._phys_base
         return self._phys_base + (self.cpu_address - self._virt_base)
 
     @property

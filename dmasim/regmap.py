@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 __all__ = [
     "CHANNELS",
@@ -183,37 +183,25 @@ DMASR_IRQS = DMASR.mask("RW1C")
 
 @dataclass(frozen=True)
 class Channel:
-    """One DMA channel: its base offset in the window and the name of its address register."""
+    """One DMA channel: its base offset in the window and the name of its address register.
+
+    The window offsets of its registers are plain attributes (``MM2S.DMASR == 0x04``), not
+    computed on each use: drivers read them in their polling loops.
+    """
 
     name: str
     base: int
     addr_name: str
     direction: str
+    DMACR: int = field(init=False)  # register names are PG021's
+    DMASR: int = field(init=False)
+    ADDR: int = field(init=False)
+    ADDR_MSB: int = field(init=False)
+    LENGTH: int = field(init=False)
 
-    @property
-    def DMACR(self) -> int:  # noqa: N802 - register names are PG021's
-        """Window offset of this channel's DMACR."""
-        return self.base + DMACR.offset
-
-    @property
-    def DMASR(self) -> int:  # noqa: N802
-        """Window offset of this channel's DMASR."""
-        return self.base + DMASR.offset
-
-    @property
-    def ADDR(self) -> int:  # noqa: N802
-        """Window offset of SA (MM2S) or DA (S2MM)."""
-        return self.base + ADDR.offset
-
-    @property
-    def ADDR_MSB(self) -> int:  # noqa: N802
-        """Window offset of SA_MSB / DA_MSB."""
-        return self.base + ADDR_MSB.offset
-
-    @property
-    def LENGTH(self) -> int:  # noqa: N802
-        """Window offset of this channel's LENGTH."""
-        return self.base + LENGTH.offset
+    def __post_init__(self) -> None:
+        for reg in SIMPLE_MODE_REGISTERS:
+            object.__setattr__(self, reg.name, self.base + reg.offset)
 
     def register_name(self, reg: Register) -> str:
         """PG021's name for ``reg`` on this channel, e.g. ``S2MM_DA``."""

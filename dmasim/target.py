@@ -179,12 +179,15 @@ class Target:
         """A register window; it must lie inside one IP window of ``ip_dict``."""
         self._check_open()
         for info in self.ip_dict.values():
+            if info.get("phys_addr") is None or not info.get("addr_range"):
+                continue  # pynq lists the PS and other IPs without a register window
             lo, size = int(info["phys_addr"]), int(info["addr_range"])
             if lo <= base_addr and base_addr + length <= lo + size and length > 0:
                 return MMIO(self.bus, base_addr, length)
         windows = ", ".join(
             f"{n}: 0x{int(i['phys_addr']):08x}+0x{int(i['addr_range']):x}"
             for n, i in self.ip_dict.items()
+            if i.get("phys_addr") is not None and i.get("addr_range")
         )
         raise DmasimValueError(
             f"window 0x{base_addr:08x}+0x{length:x} is not inside an IP's register window "

@@ -122,20 +122,22 @@ class ChannelBase:
 
     def check_transfer(self, buffer: Buffer, start: int = 0, nbytes: int = 0) -> tuple[int, int]:
         """Validate a request; return ``(physical address, length)``. Raises on bad input."""
-        if not isinstance(buffer, np.ndarray):
-            raise BufferStateError(
-                f"transfer needs a buffer from target.allocate(), not {type(buffer).__name__}"
-            )
         if not self._driver.target.owns(buffer):
+            if not isinstance(buffer, np.ndarray):
+                raise BufferStateError(
+                    f"transfer needs a buffer from target.allocate(), not {type(buffer).__name__}"
+                )
             raise BufferStateError(
                 "transfer buffer was not allocated by this target or has been freed"
             )
         if not buffer.flags.c_contiguous:
             raise DmasimValueError("transfer buffer must be C-contiguous (a slice with a step?)")
-        try:
-            start, nbytes = operator.index(start), operator.index(nbytes)
-        except TypeError as exc:
-            raise DmasimValueError(f"start={start!r}, nbytes={nbytes!r} must be integers") from exc
+        if type(start) is not int or type(nbytes) is not int:
+            try:
+                start, nbytes = operator.index(start), operator.index(nbytes)
+            except TypeError as exc:
+                raise DmasimValueError(
+                    f"start={start!r}, nbytes={nbytes!r} must be integers") from exc
         total = int(buffer.nbytes)
         if not 0 <= start < total:
             raise DmasimValueError(
@@ -195,7 +197,7 @@ class ChannelBase:
         self._pending.active = False
         buf = self._buffer
         if (self._ch is regmap.S2MM and buf is not None and getattr(buf, "cacheable", False)
-                and not getattr(buf, "freed", False)):
+                and self._driver.target.owns(buf)):  # pynq marks only the root buffer freed
             buf.invalidate()
 
     def _raise_state(self, action: str, timeout: float = DEFAULT_TIMEOUT_S) -> None:

@@ -12,8 +12,12 @@ __all__ = ["PythonDMA"]
 class PythonChannel(ChannelBase):
     """A channel driven by :mod:`dmasim.drivers.registers` (the notebook's level ii)."""
 
+    def __init__(self, driver: DmaDriver, ch: regmap.Channel):
+        super().__init__(driver, ch)
+        self._sr = ch.DMASR
+
     def _dmasr(self) -> int:
-        return self._driver.mmio.read(self._ch.DMASR)
+        return self._driver.mmio.read(self._sr)
 
     def _start(self, timeout_ns: int) -> int | None:
         d = self._driver
@@ -24,11 +28,13 @@ class PythonChannel(ChannelBase):
         return registers.stop_channel(d.mmio, self._ch, d.target.clock, timeout_ns)
 
     def _program(self, addr: int, nbytes: int) -> None:
-        registers.program_transfer(self._driver.mmio, self._ch, addr, nbytes)
+        registers.program_transfer(self._driver.mmio, self._ch, addr, nbytes,
+                                   self._driver.config["addr_width"] > 32)
 
     def _wait(self, timeout_ns: int) -> int | None:
         d = self._driver
-        return registers.wait_idle(d.mmio, self._ch, d.target.clock, timeout_ns)
+        return registers.wait_idle(d.mmio, self._ch, d.target.clock, timeout_ns,
+                                   self._pending.nbytes)
 
 
 class PythonDMA(DmaDriver):

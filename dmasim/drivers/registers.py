@@ -53,26 +53,32 @@ class Clock(Protocol):
 
 
 def poll(mmio: Window, offset: int, done_mask: int, clock: Clock, timeout_ns: int,
-         want_set: bool = True, stop_mask: int = 0) -> int | None:
+         want_set: bool = True, stop_mask: int = 0,
+         first_backoff_ns: int = FIRST_BACKOFF_NS) -> int | None:
     """Read ``offset`` until ``done_mask`` bits are set (or clear), or any ``stop_mask`` bit.
 
     Returns the last value read, or None when ``timeout_ns`` of target time passed first.
+    Back-off starts at ``first_backoff_ns`` and doubles up to ``MAX_BACKOFF_NS``.
     """
+    read, delay = mmio.read, clock.delay
+    value = read(offset)
+    hit = (value & done_mask) == done_mask if want_set else not value & done_mask
+    if hit or value & stop_mask:
+        return value  # the common case: done on the first look, no clocks consulted
     deadline = clock.now_ns + timeout_ns
     wall_deadline = time.monotonic() + WALL_GUARD_S
-    step = FIRST_BACKOFF_NS
-    read, delay = mmio.read, clock.delay
+    step = max(first_backoff_ns, 1)
     while True:
-        value = read(offset)
-        hit = (value & done_mask) == done_mask if want_set else not value & done_mask
-        if hit or value & stop_mask:
-            return value
         now = clock.now_ns
         if now >= deadline or time.monotonic() > wall_deadline:
             return None
         delay(min(step, deadline - now))
         if step < MAX_BACKOFF_NS:
             step *= 2
+        value = read(offset)
+        hit = (value & done_mask) == done_mask if want_set else not value & done_mask
+        if hit or value & stop_mask:
+            return value
 
 
 def reset_dma(mmio: Window, clock: Clock, timeout_ns: int = 1_000_000) -> bool:
@@ -106,14 +112,26 @@ def stop_channel(mmio: Window, ch: Channel, clock: Clock,
     return poll(mmio, ch.DMASR, regmap.DMASR_HALTED, clock, timeout_ns)
 
 
-def program_transfer(mmio: Window, ch: Channel, addr: int, nbytes: int) -> None:
-    """Address (+MSB, as PYNQ writes it even on 32-bit designs), then LENGTH, which starts it."""
+def program_transfer(mmio: Window, ch: Channel, addr: int, nbytes: int,
+                     msb: bool = True) -> None:
+    """Address (+MSB unless ``msb`` is False), then LENGTH, which starts the transfer.
+
+    PYNQ writes the MSB register even on 32-bit designs, where it does not exist and the write
+    is harmless; XAxiDma writes it only when addresses are wider than 32 bits.
+    """
     mmio.write(ch.ADDR, addr & 0xFFFF_FFFF)
-    mmio.write(ch.ADDR_MSB, (addr >> 32) & 0xFFFF_FFFF)
+    if msb:
+        mmio.write(ch.ADDR_MSB, (addr >> 32) & 0xFFFF_FFFF)
     mmio.write(ch.LENGTH, nbytes)
 
 
-def wait_idle(mmio: Window, ch: Channel, clock: Clock, timeout_ns: int) -> int | None:
-    """Poll DMASR until Idle, an error, or Halted; None on timeout."""
+def wait_idle(mmio: Window, ch: Channel, clock: Clock, timeout_ns: int,
+              nbytes: int = 0) -> int | None:
+    """Poll DMASR until Idle, an error, or Halted; None on timeout.
+
+    The first back-off is ``nbytes`` ns (a transfer cannot beat 1 GB/s on this design), so a
+    short transfer is usually seen done on the second read.
+    """
     return poll(mmio, ch.DMASR, regmap.DMASR_IDLE, clock, timeout_ns,
-                stop_mask=regmap.DMASR_ERRORS | regmap.DMASR_HALTED)
+                stop_mask=regmap.DMASR_ERRORS | regmap.DMASR_HALTED,
+                first_backoff_ns=max(FIRST_BACKOFF_NS, min(nbytes, MAX_BACKOFF_NS)))

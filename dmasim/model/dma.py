@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from .. import regmap
 from ..memory import Memory
 from .stream import Packet, StreamFifo
@@ -27,6 +29,7 @@ DMACR_STORED = (
     | _R.DMACR.field("IRQDelay").mask
 )
 THRESHOLD = _R.DMACR.field("IRQThreshold")
+KEYHOLE = _R.DMACR.field("Keyhole").mask
 RESET_CYCLES = 8
 """A soft reset takes this long when nothing is in flight (shorter than one bus access)."""
 SKID_BEATS = 4
@@ -64,6 +67,7 @@ class ChannelModel:
     low: int = 0  # S2MM: first address it may write (unaligned DA without DRE)
     fault_at: int = -1  # byte offset where memory faults, -1 for none
     fault_kind: str = ""
+    keyhole: bool = False  # FIXED bursts: every beat at the same address
     moved: int = 0  # bytes moved since power-on (statistics)
     transfers: int = 0
 
@@ -262,7 +266,8 @@ class AxiDmaModel:
                            "has no DRE: data lands in the wrong byte lanes")
             addr -= addr % beat
         ch.xaddr, ch.xlen, ch.done = addr, nbytes, 0
-        fault = self.memory.first_fault(addr, nbytes)
+        ch.keyhole = bool(ch.cr & KEYHOLE)
+        fault = self.memory.first_fault(addr, min(nbytes, beat) if ch.keyhole else nbytes)
         ch.fault_at, ch.fault_kind = (fault[0] - fault[0] % beat, fault[1]) if fault else (-1, "")
         ch.busy, ch.idle = True, False
         ch.transfers += 1
@@ -329,7 +334,7 @@ class AxiDmaModel:
         m, s, fifo = self.mm2s, self.s2mm, self.stream
         packets = fifo.packets
         head = packets[0] if packets else None
-        if not m.busy and (head is None or not head.available):
+        if not m.busy and (head is None or head.read == head.consumed):
             return False  # S2MM waits for stream data that nobody is sending
         beat, sbeat = self.beat, self.s2mm_beat
         tail_filling = m.busy and packets[-1] is head
@@ -367,12 +372,18 @@ class AxiDmaModel:
 
         if fill:
             n = min(k * beat, m_left)
-            packets[-1].push(self.memory.read(m.xaddr + m.done, n))
+            if m.keyhole:  # FIXED bursts: every beat reads the same word
+                packets[-1].push(np.resize(self.memory.read(m.xaddr, beat), n))
+            else:
+                packets[-1].push(self.memory.read(m.xaddr + m.done, n))
             m.done += n
         if drain:
             assert head is not None
             n = min(k * sbeat, head.available, s_room)
-            if n:
+            if n and s.keyhole:
+                self._write_keyhole(s, head.pop(n))
+                s.done += n
+            elif n:
                 data = head.pop(n)
                 dst = s.xaddr + s.done
                 if dst < s.low:  # unaligned DA without DRE: strobes mask bytes before DA
@@ -383,6 +394,17 @@ class AxiDmaModel:
         self.cycle += k
         self._events()
         return True
+
+    def _write_keyhole(self, s: ChannelModel, data: np.ndarray) -> None:
+        """FIXED write bursts: each byte lane keeps the last byte the stream put in it."""
+        sbeat = self.s2mm_beat
+        for lane in range(sbeat):
+            first = (lane - s.done) % sbeat
+            if first < data.size:
+                last = first + (data.size - 1 - first) // sbeat * sbeat
+                addr = s.xaddr + lane
+                if addr >= s.low:
+                    self.memory.write(addr, data[last:last + 1])
 
     def _events(self) -> None:
         m, s, packets = self.mm2s, self.s2mm, self.stream.packets

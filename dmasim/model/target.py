@@ -71,7 +71,7 @@ class ModelTarget(Target):
             raise DmasimValueError(f"delay {ns!r} ns is not a whole number >= 0")
         self._now += int(ns)
         dma = self.dma
-        if dma.active:
+        if dma.reset_until >= 0 or dma.mm2s.busy or dma.s2mm.busy:
             dma.run_until(self._now // self.clock_ns)
         else:
             dma.cycle = self._now // self.clock_ns
@@ -94,11 +94,15 @@ class ModelTarget(Target):
             off = self._offset(addr)
         self._now = now = self._now + self.bus_access_ns
         dma = self.dma
-        if dma.active:
+        if dma.reset_until >= 0 or dma.mm2s.busy or dma.s2mm.busy:
             dma.run_until(now // self.clock_ns)
         else:
             dma.cycle = now // self.clock_ns
-        value = dma.read(off) if off < 0x60 else 0
+        if off == 0x04 or off == 0x34:  # DMASR, the register drivers poll: decoded inline
+            c = dma.mm2s if off == 0x04 else dma.s2mm
+            value = c.err | c.irq | c.halted | (c.idle << 1)
+        else:
+            value = dma.read(off) if off < 0x60 else 0
         self.trace.append((now, "R", off, value))
         return value
 
@@ -109,7 +113,7 @@ class ModelTarget(Target):
             off = self._offset(addr)
         self._now = now = self._now + self.bus_access_ns
         dma = self.dma
-        if dma.active:
+        if dma.reset_until >= 0 or dma.mm2s.busy or dma.s2mm.busy:
             dma.run_until(now // self.clock_ns)
         else:
             dma.cycle = now // self.clock_ns
