@@ -16,8 +16,10 @@ import importlib
 import inspect
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
+import numpy as np
+
 from ... import regmap
-from ...errors import DriverUnavailableError
+from ...errors import DmasimValueError, DriverUnavailableError
 from .. import registers
 from ..base import ChannelBase, DmaDriver, _ns
 from ..diagnose import read_state
@@ -96,11 +98,11 @@ class NativeDevice(Protocol):
         """(status, DMASR)."""
         ...
 
-    def program(self, channel: int, addr: int, nbytes: int, /) -> None:
-        """Address then LENGTH."""
+    def program(self, channel: int, addr: int, nbytes: int, write_msb: bool = True, /) -> None:
+        """Address (+MSB) then LENGTH."""
         ...
 
-    def wait_idle(self, channel: int, timeout_ns: int, /) -> tuple[int, int]:
+    def wait_idle(self, channel: int, timeout_ns: int, nbytes: int = 0, /) -> tuple[int, int]:
         """(status, DMASR)."""
         ...
 
@@ -158,6 +160,7 @@ class NativeChannel(ChannelBase):
         super().__init__(driver, ch)
         self._dev = driver.device
         self._base = ch.base
+        self._msb = driver.config["addr_width"] > 32
 
     def _dmasr(self) -> int:
         return self._dev.dmasr(self._base)
@@ -171,10 +174,10 @@ class NativeChannel(ChannelBase):
         return None if rc == status.TIMEOUT else sr
 
     def _program(self, addr: int, nbytes: int) -> None:
-        self._dev.program(self._base, addr, nbytes)
+        self._dev.program(self._base, addr, nbytes, self._msb)
 
     def _wait(self, timeout_ns: int) -> int | None:
-        rc, sr = self._dev.wait_idle(self._base, timeout_ns)
+        rc, sr = self._dev.wait_idle(self._base, timeout_ns, self._pending.nbytes)
         return None if rc == status.TIMEOUT else sr
 
 
@@ -196,6 +199,13 @@ class NativeDMA(DmaDriver):
 
     def read(self, offset: int) -> int:
         """Read a register of this DMA through the C core."""
+        if type(offset) is not int or offset < 0:
+            if isinstance(offset, bool) or not isinstance(offset, (int, np.integer)) or offset < 0:
+                raise DmasimValueError(
+                    f"register offset {offset!r} is not a 4-byte aligned offset inside the "
+                    f"window of {self.ip_name}"
+                )
+            offset = int(offset)
         return self.device.read(offset)
 
     def state(self) -> DmaState:

@@ -53,6 +53,7 @@ void dmasim_close(dmasim_dev *dev);
 int dmasim_is_direct(const dmasim_dev *dev);
 int dmasim_read(dmasim_dev *dev, uint32_t offset, uint32_t *value);
 int dmasim_write(dmasim_dev *dev, uint32_t offset, uint32_t value);
+int64_t dmasim_read_value(dmasim_dev *dev, uint32_t offset);
 int dmasim_read_loop(dmasim_dev *dev, uint32_t offset, uint64_t count, uint32_t *value);
 int dmasim_now(dmasim_dev *dev, uint64_t *now_ns);
 int dmasim_delay(dmasim_dev *dev, uint64_t ns);
@@ -63,8 +64,10 @@ int dmasim_dmasr(dmasim_dev *dev, uint32_t channel, uint32_t *dmasr);
 int dmasim_start(dmasim_dev *dev, uint32_t channel, uint64_t timeout_ns, uint32_t irq_enables,
                  uint32_t *dmasr);
 int dmasim_stop(dmasim_dev *dev, uint32_t channel, uint64_t timeout_ns, uint32_t *dmasr);
-int dmasim_program(dmasim_dev *dev, uint32_t channel, uint64_t addr, uint32_t nbytes);
-int dmasim_wait_idle(dmasim_dev *dev, uint32_t channel, uint64_t timeout_ns, uint32_t *dmasr);
+int dmasim_program(dmasim_dev *dev, uint32_t channel, uint64_t addr, uint32_t nbytes,
+                   int write_msb);
+int dmasim_wait_idle(dmasim_dev *dev, uint32_t channel, uint64_t timeout_ns, uint32_t nbytes,
+                     uint32_t *dmasr);
 const char *dmasim_strstatus(int status);
 
 extern "Python" int _dmasim_read32(void *ctx, uint64_t addr, uint32_t *value);

@@ -205,15 +205,16 @@ public:
         return py::make_tuple(rc, v);
     }
 
-    void program(uint32_t channel, uint64_t addr, uint32_t nbytes)
+    void program(uint32_t channel, uint64_t addr, uint32_t nbytes, bool write_msb)
     {
-        check(dmasim_program(&dev_, channel, addr, nbytes), "program");
+        check(dmasim_program(&dev_, channel, addr, nbytes, write_msb ? 1 : 0), "program");
     }
 
-    py::tuple wait_idle(uint32_t channel, uint64_t timeout_ns)
+    py::tuple wait_idle(uint32_t channel, uint64_t timeout_ns, uint32_t nbytes)
     {
         uint32_t v = 0;
-        int rc = blocking([&] { return dmasim_wait_idle(&dev_, channel, timeout_ns, &v); });
+        int rc = blocking(
+            [&] { return dmasim_wait_idle(&dev_, channel, timeout_ns, nbytes, &v); });
         check(rc, "wait_idle");
         return py::make_tuple(rc, v);
     }
@@ -286,8 +287,10 @@ PYBIND11_MODULE(_dmasim_pybind11, m)
         .def("dmasr", &Device::dmasr)
         .def("start", &Device::start)
         .def("stop", &Device::stop)
-        .def("program", &Device::program)
-        .def("wait_idle", &Device::wait_idle);
+        .def("program", &Device::program, py::arg("channel"), py::arg("addr"),
+             py::arg("nbytes"), py::arg("write_msb") = true)
+        .def("wait_idle", &Device::wait_idle, py::arg("channel"), py::arg("timeout_ns"),
+             py::arg("nbytes") = 0);
 
     m.attr("OK") = static_cast<int>(DMASIM_OK);
     m.attr("TIMEOUT") = static_cast<int>(DMASIM_TIMEOUT);

@@ -12,10 +12,13 @@ import os
 import threading
 from typing import Any
 
+from ... import regmap
 from . import status
 from ._dmasim_cffi import ffi, lib
 
 __all__ = ["Device"]
+
+_CHANNELS = frozenset(ch.base for ch in regmap.CHANNELS)
 
 
 class Device:
@@ -28,7 +31,6 @@ class Device:
 
     def __init__(self, *args: Any):
         self._dev = ffi.new("dmasim_dev *")
-        self._out32 = ffi.new("uint32_t *")
         self._error: BaseException | None = None
         self._in_flight = 0
         self._lock = threading.Lock()
@@ -97,11 +99,10 @@ class Device:
 
     def read(self, offset: int) -> int:
         """Read the register at window ``offset``."""
-        out = self._out32
-        rc = lib.dmasim_read(self._dev, offset, out)
-        if rc:
-            self._check(rc, "read")
-        return int(out[0])
+        value: int = lib.dmasim_read_value(self._dev, offset)
+        if value < 0:
+            self._check(value, "read")
+        return value
 
     def write(self, offset: int, value: int) -> None:
         """Write the register at window ``offset``."""
@@ -144,11 +145,12 @@ class Device:
 
     def dmasr(self, channel: int) -> int:
         """Read DMASR of the channel whose window base is ``channel``."""
-        out = self._out32
-        rc = lib.dmasim_dmasr(self._dev, channel, out)
-        if rc:
-            self._check(rc, "dmasr")
-        return int(out[0])
+        if channel not in _CHANNELS:
+            self._check(status.EINVAL, "dmasr")
+        value: int = lib.dmasim_read_value(self._dev, channel + regmap.DMASR.offset)
+        if value < 0:
+            self._check(value, "dmasr")
+        return value
 
     def start(self, channel: int, timeout_ns: int, irq_enables: int) -> tuple[int, int]:
         """(status, DMASR) after RS=1 and the wait for Halted=0."""
@@ -164,16 +166,16 @@ class Device:
         self._check(rc, "stop")
         return rc, int(out[0])
 
-    def program(self, channel: int, addr: int, nbytes: int) -> None:
-        """Address (+MSB) then LENGTH."""
-        rc = lib.dmasim_program(self._dev, channel, addr, nbytes)
+    def program(self, channel: int, addr: int, nbytes: int, write_msb: bool = True) -> None:
+        """Address (+MSB if ``write_msb``) then LENGTH."""
+        rc = lib.dmasim_program(self._dev, channel, addr, nbytes, int(write_msb))
         if rc:
             self._check(rc, "program")
 
-    def wait_idle(self, channel: int, timeout_ns: int) -> tuple[int, int]:
-        """(status, DMASR) of the wait for Idle, an error or Halted."""
+    def wait_idle(self, channel: int, timeout_ns: int, nbytes: int = 0) -> tuple[int, int]:
+        """(status, DMASR) of the wait for Idle, an error or Halted (``nbytes``: see header)."""
         out = ffi.new("uint32_t *")
-        rc = self._blocking(lib.dmasim_wait_idle, channel, timeout_ns, out)
+        rc = self._blocking(lib.dmasim_wait_idle, channel, timeout_ns, nbytes, out)
         self._check(rc, "wait_idle")
         return rc, int(out[0])
 

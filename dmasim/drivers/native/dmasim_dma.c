@@ -180,6 +180,15 @@ int dmasim_read(dmasim_dev *dev, uint32_t offset, uint32_t *value)
     return rd(dev, offset, value);
 }
 
+int64_t dmasim_read_value(dmasim_dev *dev, uint32_t offset)
+{
+    uint32_t v = 0;
+    int rc = check(dev, offset);
+    if (rc == DMASIM_OK)
+        rc = rd(dev, offset, &v);
+    return rc == DMASIM_OK ? (int64_t)v : (int64_t)rc;
+}
+
 int dmasim_write(dmasim_dev *dev, uint32_t offset, uint32_t value)
 {
     int rc = check(dev, offset);
@@ -239,8 +248,9 @@ int dmasim_delay(dmasim_dev *dev, uint64_t ns)
     return dev->ops.delay_ns(dev->ops.ctx, ns) ? DMASIM_ECALLBACK : DMASIM_OK;
 }
 
-int dmasim_poll(dmasim_dev *dev, uint32_t offset, uint32_t done_mask, int want_set,
-                uint32_t stop_mask, uint64_t timeout_ns, uint32_t *value)
+static int poll_from(dmasim_dev *dev, uint32_t offset, uint32_t done_mask, int want_set,
+                     uint32_t stop_mask, uint64_t timeout_ns, uint64_t first_backoff_ns,
+                     uint32_t *value)
 {
     uint64_t start, now, deadline, wall_deadline, step, wait;
     uint32_t v = 0;
@@ -249,6 +259,15 @@ int dmasim_poll(dmasim_dev *dev, uint32_t offset, uint32_t done_mask, int want_s
     rc = check(dev, offset);
     if (rc != DMASIM_OK)
         return rc;
+    /* The common case first: done on the first look, no clock consulted. */
+    rc = rd(dev, offset, &v);
+    if (rc != DMASIM_OK)
+        return rc;
+    if (value != NULL)
+        *value = v;
+    hit = want_set ? (v & done_mask) == done_mask : !(v & done_mask);
+    if (hit || (v & stop_mask))
+        return DMASIM_OK;
     rc = dmasim_now(dev, &start);
     if (rc != DMASIM_OK)
         return rc;
@@ -256,16 +275,8 @@ int dmasim_poll(dmasim_dev *dev, uint32_t offset, uint32_t done_mask, int want_s
     if (deadline < start)
         deadline = UINT64_MAX;
     wall_deadline = monotonic_ns() + dev->timing.wall_guard_ns;
-    step = dev->timing.first_backoff_ns;
+    step = first_backoff_ns > 0 ? first_backoff_ns : 1u;
     for (;;) {
-        rc = rd(dev, offset, &v);
-        if (rc != DMASIM_OK)
-            return rc;
-        if (value != NULL)
-            *value = v;
-        hit = want_set ? (v & done_mask) == done_mask : !(v & done_mask);
-        if (hit || (v & stop_mask))
-            return DMASIM_OK;
         rc = dmasim_now(dev, &now);
         if (rc != DMASIM_OK)
             return rc;
@@ -277,7 +288,24 @@ int dmasim_poll(dmasim_dev *dev, uint32_t offset, uint32_t done_mask, int want_s
             return rc;
         if (step < dev->timing.max_backoff_ns)
             step *= 2u;
+        rc = rd(dev, offset, &v);
+        if (rc != DMASIM_OK)
+            return rc;
+        if (value != NULL)
+            *value = v;
+        hit = want_set ? (v & done_mask) == done_mask : !(v & done_mask);
+        if (hit || (v & stop_mask))
+            return DMASIM_OK;
     }
+}
+
+int dmasim_poll(dmasim_dev *dev, uint32_t offset, uint32_t done_mask, int want_set,
+                uint32_t stop_mask, uint64_t timeout_ns, uint32_t *value)
+{
+    if (dev == NULL)
+        return DMASIM_EINVAL;
+    return poll_from(dev, offset, done_mask, want_set, stop_mask, timeout_ns,
+                     dev->timing.first_backoff_ns, value);
 }
 
 int dmasim_reset(dmasim_dev *dev, uint64_t timeout_ns)
@@ -356,7 +384,8 @@ int dmasim_stop(dmasim_dev *dev, uint32_t channel, uint64_t timeout_ns, uint32_t
                        timeout_ns, dmasr);
 }
 
-int dmasim_program(dmasim_dev *dev, uint32_t channel, uint64_t addr, uint32_t nbytes)
+int dmasim_program(dmasim_dev *dev, uint32_t channel, uint64_t addr, uint32_t nbytes,
+                   int write_msb)
 {
     int rc = check_channel(dev, channel);
     if (rc != DMASIM_OK)
@@ -364,20 +393,28 @@ int dmasim_program(dmasim_dev *dev, uint32_t channel, uint64_t addr, uint32_t nb
     rc = wr(dev, channel + DMASIM_REG_ADDR, (uint32_t)(addr & 0xFFFFFFFFu));
     if (rc != DMASIM_OK)
         return rc;
-    rc = wr(dev, channel + DMASIM_REG_ADDR_MSB, (uint32_t)(addr >> 32));
-    if (rc != DMASIM_OK)
-        return rc;
+    if (write_msb) {
+        rc = wr(dev, channel + DMASIM_REG_ADDR_MSB, (uint32_t)(addr >> 32));
+        if (rc != DMASIM_OK)
+            return rc;
+    }
     return wr(dev, channel + DMASIM_REG_LENGTH, nbytes);
 }
 
-int dmasim_wait_idle(dmasim_dev *dev, uint32_t channel, uint64_t timeout_ns, uint32_t *dmasr)
+int dmasim_wait_idle(dmasim_dev *dev, uint32_t channel, uint64_t timeout_ns, uint32_t nbytes,
+                     uint32_t *dmasr)
 {
+    uint64_t first;
     uint32_t v = 0;
     int rc = check_channel(dev, channel);
     if (rc != DMASIM_OK)
         return rc;
-    rc = dmasim_poll(dev, channel + DMASIM_REG_DMASR, DMASIM_DMASR_IDLE_MASK, 1,
-                     DMASIM_DMASR_ERRORS_MASK | DMASIM_DMASR_HALTED_MASK, timeout_ns, &v);
+    /* A transfer cannot beat 1 GB/s on this design: first look again after nbytes ns. */
+    first = nbytes < dev->timing.max_backoff_ns ? nbytes : dev->timing.max_backoff_ns;
+    if (first < dev->timing.first_backoff_ns)
+        first = dev->timing.first_backoff_ns;
+    rc = poll_from(dev, channel + DMASIM_REG_DMASR, DMASIM_DMASR_IDLE_MASK, 1,
+                   DMASIM_DMASR_ERRORS_MASK | DMASIM_DMASR_HALTED_MASK, timeout_ns, first, &v);
     if (dmasr != NULL)
         *dmasr = v;
     if (rc != DMASIM_OK)

@@ -87,6 +87,10 @@ int dmasim_is_direct(const dmasim_dev *dev);
 int dmasim_read(dmasim_dev *dev, uint32_t offset, uint32_t *value);
 int dmasim_write(dmasim_dev *dev, uint32_t offset, uint32_t value);
 
+/* dmasim_read for callers where an out-pointer costs more than the access (cffi): the value
+ * (0..0xFFFFFFFF), or a negative dmasim_status. */
+int64_t dmasim_read_value(dmasim_dev *dev, uint32_t offset);
+
 /* `count` reads of `offset` in a tight loop (benchmarks); *value is the last value read. */
 int dmasim_read_loop(dmasim_dev *dev, uint32_t offset, uint64_t count, uint32_t *value);
 
@@ -96,6 +100,8 @@ int dmasim_delay(dmasim_dev *dev, uint64_t ns);
 
 /* Read `offset` until all `done_mask` bits are set (want_set) or clear (!want_set), or any
  * `stop_mask` bit is set; back off first_backoff_ns doubling to max_backoff_ns between reads.
+ * The clock is consulted only after a first read that did not finish the poll, and the
+ * deadline counts from then.
  * DMASIM_OK with *value = the last read, or DMASIM_TIMEOUT after timeout_ns of target time. */
 int dmasim_poll(dmasim_dev *dev, uint32_t offset, uint32_t done_mask, int want_set,
                 uint32_t stop_mask, uint64_t timeout_ns, uint32_t *value);
@@ -115,12 +121,17 @@ int dmasim_start(dmasim_dev *dev, uint32_t channel, uint64_t timeout_ns, uint32_
 /* RS=0 and wait for Halted=1 (an S2MM transfer waiting for data never halts). */
 int dmasim_stop(dmasim_dev *dev, uint32_t channel, uint64_t timeout_ns, uint32_t *dmasr);
 
-/* Address (low word, then MSB as PYNQ writes it even on 32-bit designs), then LENGTH. */
-int dmasim_program(dmasim_dev *dev, uint32_t channel, uint64_t addr, uint32_t nbytes);
+/* Address (low word, then the MSB word if write_msb: XAxiDma writes it only on designs with
+ * addresses wider than 32 bits, PYNQ always), then LENGTH, which starts the transfer. */
+int dmasim_program(dmasim_dev *dev, uint32_t channel, uint64_t addr, uint32_t nbytes,
+                   int write_msb);
 
 /* Poll DMASR until Idle, an error bit or Halted. DMASIM_OK (Idle), DMASIM_DMA_ERROR,
- * DMASIM_HALTED or DMASIM_TIMEOUT; *dmasr = the last DMASR read. */
-int dmasim_wait_idle(dmasim_dev *dev, uint32_t channel, uint64_t timeout_ns, uint32_t *dmasr);
+ * DMASIM_HALTED or DMASIM_TIMEOUT; *dmasr = the last DMASR read. `nbytes` is the length of
+ * the transfer waited for: the first back-off is nbytes ns (clamped to the timing limits),
+ * since a transfer cannot beat 1 GB/s on this design. */
+int dmasim_wait_idle(dmasim_dev *dev, uint32_t channel, uint64_t timeout_ns, uint32_t nbytes,
+                     uint32_t *dmasr);
 
 /* A short name for a status code. */
 const char *dmasim_strstatus(int status);
