@@ -479,6 +479,28 @@ async def test_register_fields(dut: Any) -> None:
 async def test_no_poll_reset_sequence(dut: Any) -> None:
     """Reset on both channels then RS on both, without polling: both end up running."""
     tb = await make_tb(dut)
+
+    async def b_latency() -> int:
+        """Clocks from the AW handshake to BVALID of the next write."""
+        n = None
+        while True:
+            await RisingEdge(dut.clk)
+            if n is None and dut.s_axil_awvalid.value and dut.s_axil_awready.value:
+                n = 0
+            elif n is not None:
+                n += 1
+                if dut.s_axil_bvalid.value:
+                    return n
+
+    latency = cocotb.start_soon(b_latency())
+    await tb.write(0x04, 0)
+    normal = await latency
+    latency = cocotb.start_soon(b_latency())
+    await tb.write(0x00, 0x4)
+    held = await latency
+    tb.log.info("BVALID %d clocks after the handshake, %d for an idle soft reset", normal, held)
+    assert held <= normal + 2
+    assert await tb.read(0x00) == rm.DMACR.reset
     for _ in range(2):
         await tb.write(0x00, 0x4)
         await tb.write(0x30, 0x4)
@@ -747,4 +769,24 @@ async def test_run_stop_and_length_rules(dut: Any) -> None:
     await tb.soft_reset()
     for ch in rm.CHANNELS:
         assert await tb.read(ch.DMASR) == rm.DMASR.reset
+    tb.check_protocol()
+
+
+@cocotb.test(timeout_time=5, timeout_unit="ms")
+async def test_throughput(dut: Any) -> None:
+    """Without idle cycles or back-pressure the loopback moves about one beat per clock."""
+    tb = await make_tb(dut)
+    length = 8192
+    beats = length // tb.data_bytes
+    data = bytes(random.Random(2).getrandbits(8) for _ in range(length))
+    tb.fill(0x10000, data)
+    tb.prepare_dst(0x20000, length)
+    await tb.start(rm.S2MM, 0x20000, length, cr=rm.DMACR_IOC_IRQEN)
+    await tb.start(rm.MM2S, 0x10000, length)
+    start = cocotb.utils.get_sim_time("ns")
+    await with_timeout(RisingEdge(dut.s2mm_introut), 200, "us")
+    cycles = (cocotb.utils.get_sim_time("ns") - start) / 10
+    tb.log.info("%d beats in %d cycles", beats, cycles)
+    assert cycles < 1.25 * beats + 100, f"{beats} beats took {cycles} cycles"
+    tb.check_dst(0x20000, data, length)
     tb.check_protocol()
