@@ -408,3 +408,26 @@ def test_bench_reports_all_levels(tmp_path: Path) -> None:
         assert res.speedup(level) >= 20, res.format()
     assert "python" in res.format()
     assert os.path.getsize(path) == DMA_BASE + SPAN
+
+
+def test_missing_cffi_runtime_says_install_cffi(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_backend(name: str) -> None:
+        raise ModuleNotFoundError("No module named '_cffi_backend'", name="_cffi_backend")
+
+    monkeypatch.setattr(native.importlib, "import_module", no_backend)
+    with pytest.raises(DriverUnavailableError, match="pip install cffi"):
+        native.load_binding("cffi")
+
+
+def test_closed_driver_lets_the_target_go(binding: str) -> None:
+    """The callbacks hold the target; closing drops them (pybind11 objects hide cycles)."""
+    import gc
+    import weakref
+
+    t = dmasim.open_target("model")
+    assert t.driver(binding).sendchannel.running
+    ref = weakref.ref(t)
+    t.close()
+    del t
+    gc.collect()
+    assert ref() is None

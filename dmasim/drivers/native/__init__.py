@@ -113,12 +113,14 @@ def load_binding(name: str) -> ModuleType:
     try:
         return importlib.import_module(module)
     except ImportError as exc:
-        extra = ""
-        if name == "cffi" and getattr(exc, "name", "") == "_cffi_backend":
-            extra = " The cffi runtime is missing too: `pip install cffi`."
+        if getattr(exc, "name", "") == "_cffi_backend":
+            raise DriverUnavailableError(
+                f"the {name!r} driver level needs the cffi runtime, which is not installed "
+                f"({exc}): `pip install cffi`"
+            ) from exc
         raise DriverUnavailableError(
             f"the {name!r} driver level needs its compiled extension ({module}), which could not "
-            f"be imported: {exc}. It is built by dmasim's own build: {REBUILD_HINT}.{extra}"
+            f"be imported: {exc}. It is built by dmasim's own build: {REBUILD_HINT}."
         ) from exc
 
 

@@ -122,6 +122,13 @@ public:
         if (in_flight_ > 0)
             raise(DMASIM_EINVAL, "close while another thread is polling this device");
         dmasim_close(&dev_);
+        if (cb_) {
+            // The core refuses every call once closed, so the callbacks are never used again:
+            // drop the references to the target (they would keep it alive through this C++
+            // object, which Python's cycle collector cannot see into).
+            cb_->read32 = cb_->write32 = cb_->delay = cb_->clock = py::none();
+            cb_->error = nullptr;
+        }
     }
 
     void set_timing(uint64_t first, uint64_t max, uint64_t wall_guard)

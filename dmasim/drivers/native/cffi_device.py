@@ -29,6 +29,12 @@ class Device:
     ``path`` (``/dev/mem`` or a regular file standing in for it) and touches it directly.
     """
 
+    _read32: Any = None
+    _write32: Any = None
+    _delay: Any = None
+    _clock: Any = None
+    _handle: Any = None
+
     def __init__(self, *args: Any):
         self._dev = ffi.new("dmasim_dev *")
         self._error: BaseException | None = None
@@ -89,6 +95,9 @@ class Device:
             if self._in_flight:
                 self._check(status.EINVAL, "close while another thread is polling this device")
             lib.dmasim_close(self._dev)
+            # Closed devices refuse every call before any callback: drop the target references.
+            self._read32 = self._write32 = self._delay = self._clock = None
+            self._handle = None
 
     def set_timing(self, first: int, maximum: int, wall_guard: int) -> None:
         """Poll back-off (first and maximum step) and the wall-clock guard, in ns."""
