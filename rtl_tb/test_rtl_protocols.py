@@ -32,8 +32,13 @@ PARAM_SETS = {
     # the PYNQ-Z2 design: 32-bit, 26-bit LENGTH, 16-beat bursts, direct loopback wire
     "default": {},
     # a wider, narrower-length, longer-burst variant with a loopback FIFO
-    "wide": {"DATA_WIDTH": 64, "LENGTH_WIDTH": 14, "MM2S_BURST_SIZE": 64,
-             "S2MM_BURST_SIZE": 8, "LOOPBACK_FIFO_DEPTH": 16},
+    "wide": {
+        "DATA_WIDTH": 64,
+        "LENGTH_WIDTH": 14,
+        "MM2S_BURST_SIZE": 64,
+        "S2MM_BURST_SIZE": 8,
+        "LOOPBACK_FIFO_DEPTH": 16,
+    },
 }
 
 
