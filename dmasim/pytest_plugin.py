@@ -199,6 +199,19 @@ def dma(target: Target, level: str) -> Any:
         pytest.skip(f"driver level {level!r} unavailable: {exc}")
 
 
+@pytest.fixture
+def open_targets(request: pytest.FixtureRequest) -> Any:
+    """A function ``name -> Target`` (session-pooled, reset): for tests comparing targets."""
+    pool = _pool(request.config)
+
+    def get(name: str) -> Target:
+        t = pool.get(name, request.config)
+        fresh(t)
+        return t
+
+    return get
+
+
 def fresh(target: Target) -> Target:
     """Reset ``target`` and free its buffers: call at the start of each hypothesis example."""
     free_all = getattr(target.memory, "free_all", None)

@@ -32,8 +32,10 @@ THRESHOLD = _R.DMACR.field("IRQThreshold")
 KEYHOLE = _R.DMACR.field("Keyhole").mask
 RESET_CYCLES = 8
 """A soft reset takes this long when nothing is in flight (shorter than one bus access)."""
-SKID_BEATS = 4
-"""Beats the stream holds outside MM2S's FIFO: output register and S2MM's input skid buffer."""
+SKID_BEATS = 2
+"""Beats the stream holds outside MM2S's FIFO: S2MM's input skid buffer, which takes them even
+before LENGTH is written. With the defaults an MM2S transfer of up to (128 + 2) x 4 = 520 bytes
+completes with S2MM not started, as in the open RTL."""
 
 
 @dataclass(frozen=True)
