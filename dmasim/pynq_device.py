@@ -287,10 +287,18 @@ class SimulatedDevice(Device):
         return desc
 
     def get_bitfile_metadata(self, bitfile_name: str, partial: bool = False) -> Any:
-        """Parse the ``.hwh`` next to ``bitfile_name`` with pynq's own parser."""
+        """Parse the ``.hwh`` next to ``bitfile_name`` as pynq 4's ``EmbeddedDevice`` does."""
         from pynq.pl_server.hwh_parser import HWH, get_hwh_name
 
-        return HWH(get_hwh_name(bitfile_name))
+        hwh = get_hwh_name(bitfile_name)
+        if partial:
+            return HWH(hwh)
+        try:
+            from pynqmetadata.frontends import Metadata
+            from pynqmetadata.views.runtime import RuntimeMetadataParser
+        except ImportError:  # older pynq: the HWH parser is the full one
+            return HWH(hwh)
+        return RuntimeMetadataParser(Metadata(input=hwh))
 
     def download(self, bitstream: Any, parser: Any = None) -> None:
         """"Program" the design: a power-on reset of the target, then pynq's bookkeeping."""

@@ -6,6 +6,7 @@ needs it is skipped when it is not installed.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -13,6 +14,7 @@ import time
 import traceback
 from collections.abc import Iterator
 from importlib.util import find_spec
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -371,3 +373,34 @@ def test_missing_pynq_names_the_extra() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=60)
     assert out.stdout.strip() == "OK", out.stderr
+
+
+HWH = Path(__file__).parent / "board" / "data" / "dma_loopback_1.hwh"
+
+
+@needs_pynq
+@pytest.mark.skipif(not HWH.exists(), reason="the board tests' generated .hwh is not present")
+def test_overlay_flow_on_simulated_device(model: ModelTarget, tmp_path: Path) -> None:
+    """pynq.Overlay parsing + pynq.allocate + the notebook, all pynq, on the model."""
+    import warnings
+
+    import pynq
+
+    from dmasim.pynq_device import SimulatedDevice
+
+    bit = tmp_path / "dma_loopback_1.bit"
+    bit.write_bytes(b"\x00\x09placeholder")
+    shutil.copy(HWH, tmp_path / "dma_loopback_1.hwh")
+    dev = SimulatedDevice(model)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ol = pynq.Overlay(str(bit), download=False, device=dev)
+    dma = ol.axi_dma_0
+    a = pynq.allocate((32,), "u4", target=dev)
+    b = pynq.allocate((32,), "u4", target=dev)
+    a[:] = np.arange(32, dtype=np.uint32)
+    dma.sendchannel.transfer(a)
+    dma.recvchannel.transfer(b)
+    dma.sendchannel.wait()
+    dma.recvchannel.wait()
+    assert np.array_equal(a, b)
