@@ -372,6 +372,20 @@ class AxiDmaModel:
         if k < 1:
             k = 1
 
+        if fill and drain and head is packets[-1] and head.read == head.consumed \
+                and not (m.keyhole or s.keyhole) and beat == sbeat and s.xaddr + s.done >= s.low:
+            n = min(k * beat, m_left)
+            if n <= s_room:  # flow-through with an empty FIFO: memory to memory, one copy
+                src, dst = m.xaddr + m.done, s.xaddr + s.done
+                ddr = self.memory.ddr
+                ddr[dst:dst + n] = ddr[src:src + n]
+                head.read += n
+                head.consumed += n
+                m.done += n
+                s.done += n
+                self.cycle += k
+                self._events()
+                return True
         if fill:
             n = min(k * beat, m_left)
             if m.keyhole:  # FIXED bursts: every beat reads the same word

@@ -128,8 +128,8 @@ int dmasim_program(dmasim_dev *dev, uint32_t channel, uint64_t addr, uint32_t nb
 
 /* Poll DMASR until Idle, an error bit or Halted. DMASIM_OK (Idle), DMASIM_DMA_ERROR,
  * DMASIM_HALTED or DMASIM_TIMEOUT; *dmasr = the last DMASR read. `nbytes` is the length of
- * the transfer waited for: the first back-off is nbytes ns (clamped to the timing limits),
- * since a transfer cannot beat 1 GB/s on this design. */
+ * the transfer waited for: the first pause is 2 * nbytes ns (500 MB/s, a little faster than
+ * this design), later pauses start at the timing's first back-off and double. */
 int dmasim_wait_idle(dmasim_dev *dev, uint32_t channel, uint64_t timeout_ns, uint32_t nbytes,
                      uint32_t *dmasr);
 
