@@ -11,6 +11,8 @@ Usage, with pynq's driver unmodified::
     dev = SimulatedDevice(t)                 # any dmasim Target (model, rtl, ...)
     dma = pynq.lib.dma.DMA(dev.description("axi_dma_0"))
     A = pynq.allocate((32,), "u4", target=dev)
+    pynq.Device.active_device = dev          # optional: then plain pynq.allocate/MMIO use it
+    ol = pynq.Overlay("x.bit", download=False, device=dev)   # parses x.hwh next to it
 
 Polling. pynq's drivers spin on registers with no timeout. When the CPU reads the same
 register and gets the same value again, the device lets target time pass with exponential
