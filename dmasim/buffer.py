@@ -78,6 +78,11 @@ class Buffer(np.ndarray):
         self._ptr = -1
 
     @property
+    def coherent(self) -> bool:
+        """Pynq's name for ``not cacheable``."""
+        return not self.cacheable
+
+    @property
     def root(self) -> Buffer:
         """The buffer as allocated (views point back to it)."""
         return self if self._root is None else self._root

@@ -168,22 +168,32 @@ class ChannelBase:
         """Start moving ``nbytes`` (0: to the end) of ``buffer`` from byte ``start``."""
         self._driver.ensure_started()
         addr, nbytes = self.check_transfer(buffer, start, nbytes)
+        self._submit(buffer, start, addr, nbytes)
+        self._pending.addr, self._pending.nbytes, self._pending.active = addr, nbytes, True
+        self._first_transfer = False
+
+    def _submit(self, buffer: Buffer, start: int, addr: int, nbytes: int) -> None:
+        """Refuse a halted or busy channel, flush an MM2S buffer, program the transfer.
+
+        A level whose own driver does these steps (pynq's) overrides this one method.
+        """
         sr = self._dmasr()
         if sr & (regmap.DMASR_ERRORS | regmap.DMASR_HALTED):
             self._raise_state("transfer")
         if not sr & regmap.DMASR_IDLE and not self._first_transfer:
-            raise DmaBusyError(
-                "transfer: DMA channel not idle",
-                channel=self.name,
-                state=self._driver.state(),
-                cause="the previous transfer is still in flight: wait() for it first",
-            )
+            raise self._busy_error(self._driver.state())
         if self._ch is regmap.MM2S and getattr(buffer, "cacheable", False):
             buffer.flush()
         self._program(addr, nbytes)
-        self._pending.addr, self._pending.nbytes, self._pending.active = addr, nbytes, True
         self._buffer = buffer
-        self._first_transfer = False
+
+    def _busy_error(self, state: DmaState) -> DmaBusyError:
+        return DmaBusyError(
+            "transfer: DMA channel not idle",
+            channel=self.name,
+            state=state,
+            cause="the previous transfer is still in flight: wait() for it first",
+        )
 
     def wait(self, timeout: float = DEFAULT_TIMEOUT_S) -> None:
         """Wait until the transfer completes; raise with decoded state on error or timeout."""

@@ -22,7 +22,6 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .. import regmap
-from ..errors import DmaBusyError
 from ..pynq_device import PollStoppedError, RegisterPollTimeoutError, SimulatedDevice
 from . import registers
 from .base import DEFAULT_TIMEOUT_S, ChannelBase, DmaDriver
@@ -163,28 +162,16 @@ class PynqChannel(ChannelBase):
 
     # --- pynq does the work -----------------------------------------------------------
 
-    def transfer(self, buffer: Buffer, start: int = 0, nbytes: int = 0) -> None:
-        """Check like every level, then pynq's ``transfer`` (which flushes MM2S buffers)."""
+    def _submit(self, buffer: Buffer, start: int, addr: int, nbytes: int) -> None:
+        """Pynq's own ``transfer`` (its checks, its MM2S flush), its refusals translated."""
         d = self._driver
-        d.ensure_started()
-        addr, nbytes = self.check_transfer(buffer, start, nbytes)
         try:
             self.pynq_channel.transfer(buffer, start, nbytes)
         except RuntimeError as exc:  # pynq: "not started" / "not idle"
             state = d.state()
-            err = error_for(self.name, state, d.pending, "transfer")
-            if err is None:
-                err = DmaBusyError(
-                    "transfer: DMA channel not idle",
-                    channel=self.name,
-                    state=state,
-                    cause="the previous transfer is still in flight: wait() for it first",
-                )
-            raise err from exc
-        p = self._pending
-        p.addr, p.nbytes, p.active = addr, nbytes, True
+            raise (error_for(self.name, state, d.pending, "transfer")
+                   or self._busy_error(state)) from exc
         self._inflight = True
-        self._first_transfer = False
         # pynq invalidates S2MM buffers in its own wait(); ChannelBase must not repeat it.
         self._buffer = None
 
