@@ -85,6 +85,21 @@ def _child_env(build: BuildInfo, fds: dict[str, int], extra: dict[str, str]) -> 
     return env
 
 
+def _describe(op: int, a32: int, a64: int) -> str:
+    """A command in words, for error messages."""
+    if op == p.OP_READ:
+        return f"a register read of offset 0x{a64:x}"
+    if op == p.OP_WRITE:
+        return f"a register write of 0x{a32:08x} to offset 0x{a64:x}"
+    if op == p.OP_DELAY:
+        return f"a delay of {a64} ns"
+    if op == p.OP_RESET:
+        return f"a reset of {a32} clocks"
+    if op == p.OP_STATUS:
+        return "a status query"
+    return "its start-up"
+
+
 class SimProcess:
     """A running simulator and its command pipes."""
 
@@ -126,7 +141,8 @@ class SimProcess:
         self._rsp = rsp_r
         _LIVE.add(self)
         self._started = time.monotonic()
-        self.request(p.OP_STATUS, timeout_s=START_TIMEOUT_S, what="start-up")
+        self._last = (-1, 0, 0)  # start-up: the first reply answers an OP_STATUS
+        self.request(p.OP_STATUS, timeout_s=START_TIMEOUT_S)
         self.start_seconds = time.monotonic() - self._started
 
     # --- talking -------------------------------------------------------------------------
@@ -156,7 +172,11 @@ class SimProcess:
         )
 
     def post(self, op: int, a32: int = 0, a64: int = 0) -> None:
-        """Send a command without waiting for its reply (collected by the next :meth:`sync`)."""
+        """Send a command without waiting for its reply (collected by the next :meth:`sync`).
+
+        The rtl target does not post: a simulator running while the host touches buffers
+        would make runs depend on wall-clock timing. Kept for batches that touch no memory.
+        """
         if self.broken is not None:
             raise TargetError(f"rtl simulator is unusable: {self.broken}")
         if self.posted >= MAX_POSTED:
@@ -166,18 +186,20 @@ class SimProcess:
         except OSError as exc:
             raise self._fail(f"stopped reading commands ({exc})") from None
         self.posted += 1
+        self._last = (op, a32, a64)
 
-    def request(self, op: int, a32: int = 0, a64: int = 0, *, timeout_s: float | None = None,
-                what: str = "") -> int:
+    def request(self, op: int, a32: int = 0, a64: int = 0, *,
+                timeout_s: float | None = None) -> int:
         """Send one command and wait for it (and any posted ones); return its value."""
         self.post(op, a32, a64)
-        return self.sync(timeout_s=timeout_s, what=what)
+        return self.sync(timeout_s=timeout_s)
 
-    def sync(self, *, timeout_s: float | None = None, what: str = "") -> int:
+    def sync(self, *, timeout_s: float | None = None) -> int:
         """Wait for every outstanding reply; return the last one's value."""
         count, self.posted = self.posted, 0
         if count == 0:
             return 0
+        what = _describe(*self._last)
         need = count * p.RECORD
         data = bytearray()
         deadline = time.monotonic() + (timeout_s or COMMAND_TIMEOUT_S)
@@ -186,7 +208,7 @@ class SimProcess:
             ready = select.select([self._rsp], [], [], max(left, 0.0))[0] if left > 0 else []
             if not ready:
                 raise self._fail(
-                    f"did not answer {what or 'a command'} within "
+                    f"did not answer {what} within "
                     f"{timeout_s or COMMAND_TIMEOUT_S:.0f} s of wall-clock time (hung?)"
                 )
             try:
@@ -196,7 +218,7 @@ class SimProcess:
             if not chunk:
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     self.proc.wait(timeout=2.0)
-                raise self._fail(f"exited during {what or 'a command'}")
+                raise self._fail(f"exited during {what}")
             data += chunk
         value = 0
         for off in range(0, need, p.RECORD):

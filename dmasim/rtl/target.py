@@ -2,40 +2,47 @@
 
 Same contract as the model (``ip_dict``, ``mmio``, ``allocate``, ``delay``, ``reset``,
 drivers). Register accesses and delays are commands to a simulator child process
-(:mod:`dmasim.rtl.process`); DDR is memory shared with it (:mod:`dmasim.rtl.shared`), so
-buffers are numpy views of the simulated DDR and the DMA's beats never pass through Python.
-Simulators are built once per source hash (:mod:`dmasim.rtl.build`) and kept in a
-per-process pool, so opening a target again (the next test) costs a reset, not a start.
+(:mod:`dmasim.rtl.process`), one at a time and each waited for, so the simulator never runs
+while the host touches buffers and a run replays exactly. DDR is memory shared with the
+simulator (:mod:`dmasim.rtl.shared`): buffers are numpy views of the simulated DDR and the
+DMA's beats never pass through Python. Simulators are built once per source hash
+(:mod:`dmasim.rtl.build`) and pooled per process, so opening the target again costs a
+reset, not a start.
 """
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import os
+import re
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import regmap
 from ..design import DMA_BASE, make_ip_dict
 from ..errors import DmasimValueError, TargetError
 from ..memory import CMA_BASE, CMA_SIZE, DDR_SIZE, Memory
 from ..target import Target
 from . import protocol as p
 from .build import BuildInfo, ensure_build, verilog_parameters
-from .process import SimProcess
+from .process import COMMAND_TIMEOUT_S, WALL_S_PER_SIM_NS, SimProcess
 from .shared import SharedDdr
 
-__all__ = ["RtlTarget"]
+__all__ = ["RtlTarget", "close_pool"]
 
 RESET_CYCLES = 16
 REGISTER_SPAN = 0x400
-"""dmasim_bd decodes 10 address bits; offsets above read 0 and ignore writes, as in the
-model, without a bus access."""
+"""dmasim_bd decodes 10 address bits; offsets above read 0 and ignore writes without a bus
+access, as in the model."""
+_WAVE_SUFFIXES = (".fst", ".vcd")
 
 
 @dataclass
 class _Slot:
-    """A simulator with its shared DDR, kept between targets with the same build."""
+    """A simulator with its shared DDR, kept between targets of the same build."""
 
     build: BuildInfo
     ddr: SharedDdr
@@ -46,7 +53,7 @@ class _Slot:
         """Replace the simulator process (closing the old one); DDR stays as it is."""
         if self.sim is not None:
             self.sim.close()
-        self.sim = None
+            self.sim = None
         self.sim = SimProcess(self.build, self.ddr.fd, self.ddr.size, clock_ns=self.clock_ns,
                               wave_file=wave_file)
         return self.sim
@@ -63,23 +70,31 @@ _WAVE_COUNTER = itertools.count()
 
 
 def close_pool() -> None:
-    """Stop every pooled simulator of this process (tests; also runs at exit)."""
+    """Stop every pooled (idle) simulator of this process; also runs at exit."""
     while _POOL:
         _POOL.popitem()[1].close()
+
+
+atexit.register(close_pool)
+
+
+def _waves_dir() -> Path:
+    return Path(os.environ.get("DMASIM_WAVES_DIR", "dmasim-waves"))
 
 
 class RtlTarget(Target):
     """The open RTL of the block design in Verilator, driven through cocotb.
 
     Options: ``simulator`` (only ``"verilator"``), ``parameters`` (PYNQ ``ip_dict``
-    parameter overrides, mapped to dmasim_bd's Verilog parameters), ``waves`` (False, True
-    for a file under ``$DMASIM_WAVES_DIR`` or ``./dmasim-waves``, or a path: dump this
-    target's waveform there), ``clock_ns`` (clock period), ``cma_size``, ``phys_addr``.
+    parameter overrides, mapped to dmasim_bd's Verilog parameters), ``waves`` (False; True
+    for a file under ``$DMASIM_WAVES_DIR`` or ``./dmasim-waves``; or a file path),
+    ``clock_ns`` (clock period, even), ``trace_depth`` (register accesses kept in
+    :attr:`trace`), ``cma_size``, ``phys_addr``.
     """
 
     name = "rtl"
     simulated = True
-    capabilities = frozenset({"faults", "irq"})
+    capabilities = frozenset({"faults", "irq", "cache-model", "trace"})
 
     def __init__(
         self,
@@ -88,36 +103,38 @@ class RtlTarget(Target):
         waves: bool | str | os.PathLike[str] = False,
         parameters: dict[str, Any] | None = None,
         clock_ns: int = 10,
+        trace_depth: int = 1024,
         cma_size: int = CMA_SIZE,
         phys_addr: int = DMA_BASE,
     ):
         super().__init__()
         if simulator != "verilator":
             raise DmasimValueError(f"simulator {simulator!r} is not supported: allowed verilator")
-        if not isinstance(clock_ns, int) or isinstance(clock_ns, bool) or clock_ns < 2:
-            raise DmasimValueError(f"clock_ns={clock_ns!r} must be an integer >= 2")
+        if (not isinstance(clock_ns, int) or isinstance(clock_ns, bool) or clock_ns < 2
+                or clock_ns % 2):
+            raise DmasimValueError(f"clock_ns={clock_ns!r} must be an even integer >= 2")
         self.ip_dict = make_ip_dict(parameters, phys_addr)
         info = self.ip_dict["axi_dma_0"]
         self.verilog_parameters = verilog_parameters(info["parameters"])
         self._base = phys_addr
         self._span = int(info["addr_range"])
-        self._clock_ns = clock_ns
+        self.trace: deque[tuple[int, str, int, int]] = deque(maxlen=trace_depth)
         self.wave_file: Path | None = None
         """The waveform file being written, or None."""
-        build = ensure_build(self.verilog_parameters, waves=bool(waves))
-        self.build = build
+        self.build = ensure_build(self.verilog_parameters, waves=bool(waves))
         if waves:
-            self.wave_file = self._wave_path(waves)
-            self._slot = _Slot(build, SharedDdr(DDR_SIZE), clock_ns)
+            self.wave_file = self._wave_path(waves if waves is not True else None)
+            self._slot = _Slot(self.build, SharedDdr(DDR_SIZE), clock_ns)
             self._pooled = False
             self._slot.fresh_sim(self.wave_file)
         else:
-            slot = _POOL.pop((build.key, clock_ns), None)
-            self._slot = slot or _Slot(build, SharedDdr(DDR_SIZE), clock_ns)
+            slot = _POOL.pop((self.build.key, clock_ns), None)
+            self._slot = slot or _Slot(self.build, SharedDdr(DDR_SIZE), clock_ns)
             self._pooled = True
             if self._slot.sim is None or not self._slot.sim.alive:
                 self._slot.fresh_sim()
-        self._sim: SimProcess = self._slot.sim  # type: ignore[assignment]
+        assert self._slot.sim is not None
+        self._sim: SimProcess = self._slot.sim
         self.memory_model = Memory(self._slot.ddr.array, size=DDR_SIZE, cma_base=CMA_BASE,
                                    cma_size=cma_size)
         self.memory = self.memory_model
@@ -125,7 +142,11 @@ class RtlTarget(Target):
         self.bus = self
         self.clock = self
         self._origin_ns = 0
-        self._reset_design()
+        try:
+            self._reset_design()
+        except BaseException:
+            self._slot.close()  # never leave a simulator behind a target that did not open
+            raise
         self._origin_ns = self._sim.last_ns
 
     # --- RegisterBus role ---------------------------------------------------------------
@@ -144,40 +165,45 @@ class RtlTarget(Target):
         off = addr - self._base
         if not 0 <= off < REGISTER_SPAN or off & 3:
             off = self._offset(addr)
-            if off >= REGISTER_SPAN:
-                self._sim.sync()
-                return 0
-        return self._sim.request(p.OP_READ, 0, off, what=f"a read of offset 0x{off:x}")
+            value = 0
+        else:
+            value = self._sim.request(p.OP_READ, 0, off)
+        self.trace.append((self._sim.last_ns - self._origin_ns, "R", off, value))
+        return value
 
     def write32(self, addr: int, value: int) -> None:
-        """One AXI-Lite write (posted: an error surfaces at the next synchronous access)."""
+        """One AXI-Lite write through the simulated interconnect.
+
+        Synchronous, like every command: the simulator never runs while the host touches
+        buffers, so a run does not depend on wall-clock timing and replays exactly.
+        """
         off = addr - self._base
         if not 0 <= off < REGISTER_SPAN or off & 3:
             off = self._offset(addr)
-            if off >= REGISTER_SPAN:
-                return
-        self._sim.post(p.OP_WRITE, value & 0xFFFF_FFFF, off)
+        else:
+            self._sim.request(p.OP_WRITE, value & 0xFFFF_FFFF, off)
+        self.trace.append((self._sim.last_ns - self._origin_ns, "W", off, value))
 
     # --- Clock role ---------------------------------------------------------------------
 
     @property
     def now_ns(self) -> int:
         """Simulated ns since this target was opened."""
-        self._sim.sync(what="a time query")
+        self._sim.sync()
         return self._sim.last_ns - self._origin_ns
 
     def delay(self, ns: int) -> None:
-        """Let ``ns`` ns of simulated time pass (posted, like a write)."""
+        """Let ``ns`` ns of simulated time pass; returns when they have."""
         if ns < 0:
             raise DmasimValueError(f"delay {ns!r} ns is not a whole number >= 0")
         if ns:
-            self._sim.post(p.OP_DELAY, 0, int(ns))
+            self._sim.request(p.OP_DELAY, 0, int(ns),
+                              timeout_s=COMMAND_TIMEOUT_S + ns * WALL_S_PER_SIM_NS)
 
     # --- FaultInjector role -------------------------------------------------------------
 
     def add_fault(self, addr: int, nbytes: int, kind: str = "slverr") -> None:
         """Make ``[addr, addr + nbytes)`` answer ``kind`` (``"slverr"``/``"decerr"``)."""
-        self._sim.sync()
         self.memory_model.add_fault(addr, nbytes, kind)
         try:
             self._slot.ddr.set_faults(self.memory_model.faults)
@@ -187,20 +213,19 @@ class RtlTarget(Target):
 
     def clear_faults(self) -> None:
         """Remove every injected fault."""
-        self._sim.sync()
         self.memory_model.clear_faults()
         self._slot.ddr.set_faults([])
 
-    # --- the rest of the contract -------------------------------------------------------
+    # --- design control -----------------------------------------------------------------
 
     def interrupts(self) -> dict[str, bool]:
         """Levels of ``mm2s_introut`` and ``s2mm_introut`` now."""
-        self._sim.request(p.OP_STATUS, what="an interrupt query")
+        self._sim.request(p.OP_STATUS)
         irq = self._sim.last_irq
         return {"mm2s_introut": bool(irq & 1), "s2mm_introut": bool(irq & 2)}
 
     def _reset_design(self) -> None:
-        """Power-on reset: ``rst`` for some clocks; a dead simulator is replaced first."""
+        """Power-on reset (``rst`` for some clocks); a crashed simulator is replaced first."""
         if self._sim.broken is not None or self._sim.proc.poll() is not None:
             wave = self.wave_file
             if wave is not None:  # keep the crashed run's waves
@@ -208,73 +233,95 @@ class RtlTarget(Target):
                 self.wave_file = wave
             self._restart(wave)
         self.clear_faults()
-        self._sim.request(p.OP_RESET, RESET_CYCLES, what="a reset")
+        self._sim.request(p.OP_RESET, RESET_CYCLES)
 
     def _restart(self, wave_file: Path | None) -> None:
-        """A new simulator process on the same DDR; time continues from where it was."""
+        """A new simulator process on the same DDR; time carries on from where it was."""
         now = self._sim.last_ns - self._origin_ns
         self._sim = self._slot.fresh_sim(wave_file)
         self._origin_ns = self._sim.last_ns - now
 
-    def start_waves(self, path: str | os.PathLike[str]) -> Path:
-        """Dump the waveform from now on into ``path`` (closing the previous file).
+    # --- waves --------------------------------------------------------------------------
 
-        The simulator restarts for this (power-on state, time and buffers carry on), so
-        call it between tests, before the test's reset.
+    def start_waves(self, path: str | os.PathLike[str]) -> Path:
+        """Write the waveform from now on to ``path`` and return the file's full path.
+
+        ``path`` is a file (``.fst``/``.vcd``), or any name (a pytest node id, say) made
+        into a file name under ``$DMASIM_WAVES_DIR`` or ``./dmasim-waves``. The simulator
+        restarts for this (power-on state; time and buffers carry on): call it between tests,
+        then reset. Needs a target opened with ``waves``.
         """
-        if self._slot.build.wave_format is None:
-            raise DmasimValueError(
-                "this rtl target was opened without waves: open it with waves=True to be "
-                "able to name wave files"
-            )
         self._check_open()
+        if self.build.wave_format is None:
+            raise DmasimValueError(
+                "this rtl target was opened without waves: open it with waves=True to "
+                "name wave files"
+            )
         self._sim.sync()
-        self.wave_file = Path(path)
-        self.wave_file.parent.mkdir(parents=True, exist_ok=True)
+        self.wave_file = self._wave_path(path)
         self._restart(self.wave_file)
-        self._sim.request(p.OP_RESET, RESET_CYCLES, what="a reset")
+        self._sim.request(p.OP_RESET, RESET_CYCLES)
         return self.wave_file
 
-    def _wave_path(self, waves: bool | str | os.PathLike[str]) -> Path:
+    def _wave_path(self, path: str | os.PathLike[str] | None) -> Path:
+        """A wave file path for a name, a path, or None (a numbered file)."""
         fmt = self.build.wave_format or "vcd"
-        if waves is True:
-            folder = Path(os.environ.get("DMASIM_WAVES_DIR", "dmasim-waves"))
-            path = folder / f"rtl-{os.getpid()}-{next(_WAVE_COUNTER)}.{fmt}"
+        if path is None:
+            out = _waves_dir() / f"rtl-{os.getpid()}-{next(_WAVE_COUNTER)}.{fmt}"
         else:
-            path = Path(os.fspath(waves))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return path.resolve()
+            text = os.fspath(path)
+            if Path(text).suffix in _WAVE_SUFFIXES:
+                out = Path(text).with_suffix(f".{fmt}")
+            else:  # a name such as "tests/test_x.py::test_y[rtl-python]"
+                safe = re.sub(r"[^A-Za-z0-9_.=-]+", "_", text).strip("_.")[:150] or "waves"
+                out = _waves_dir() / f"{safe}.{fmt}"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        return out.resolve()
 
-    def _release_slot(self) -> None:
-        """Give the simulator back to the pool (healthy) or stop it."""
-        slot = self._slot
-        sim = slot.sim
-        healthy = sim is not None and sim.broken is None
-        if healthy and sim is not None:
-            try:
-                sim.sync()
-            except TargetError:
-                healthy = False
+    # --- closing and insight ------------------------------------------------------------
+
+    def _close(self) -> None:
+        self.memory_model.close()
+        self.clear_faults()
+        slot, sim = self._slot, self._sim
+        healthy = sim.broken is None and sim.proc.poll() is None
         key = (slot.build.key, slot.clock_ns)
         if self._pooled and healthy and key not in _POOL:
             _POOL[key] = slot
         else:
             slot.close()
 
-    def _close(self) -> None:
-        self.memory_model.close()
-        try:
-            if self._sim.broken is None:
-                self.clear_faults()
-        except TargetError:
-            pass
-        self._release_slot()
+    def format_trace(self, last: int = 32) -> str:
+        """The last register accesses, decoded, with simulated timestamps."""
+        lines = []
+        for t, kind, off, value in list(self.trace)[-last:]:
+            where = regmap.register_at(off)
+            name = where[0].register_name(where[1]) if where else f"0x{off:02x}"
+            lines.append(f"{t:>12} ns  {kind}  {name:<14} 0x{value:08x}")
+        return "\n".join(lines)
 
     def describe(self) -> str:
-        """Where the simulator runs and what it was built from."""
+        """Decoded registers, time, and where the simulator, its log and waves are."""
         sim = self._sim
-        return (
-            f"rtl target: Verilator build {self.build.key} ({self.build.directory}), "
-            f"parameters {self.verilog_parameters}; simulator pid {sim.proc.pid}, log "
-            f"{sim.log_path}" + (f", waves {self.wave_file}" if self.wave_file else "")
+        out = []
+        if sim.broken is None:
+            try:
+                def read(off: int) -> int:
+                    return self._sim.request(p.OP_READ, 0, off)
+
+                out.append(regmap.format_registers(
+                    {**regmap.read_channel(read, regmap.MM2S),
+                     **regmap.read_channel(read, regmap.S2MM)}
+                ))
+                out.append(f"time {self.now_ns} ns; interrupts {self.interrupts()}")
+            except TargetError as exc:
+                out.append(f"(registers unreadable: {exc})")
+        else:
+            out.append(f"simulator broken: {sim.broken}")
+        out.append(
+            f"Verilator build {self.build.key} ({self.build.directory}), parameters "
+            f"{self.verilog_parameters}; simulator pid {sim.proc.pid}, log {sim.log_path}"
         )
+        if self.wave_file is not None:
+            out.append(f"waveform: {self.wave_file}")
+        return "\n".join(out)
