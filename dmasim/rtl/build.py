@@ -30,6 +30,7 @@ __all__ = [
     "BuildInfo",
     "INSTALL_HINT",
     "TOPLEVEL",
+    "build_key",
     "cache_root",
     "wave_format",
     "ensure_build",
@@ -209,8 +210,18 @@ def _locked(lock_path: Path, timeout_s: float) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def ensure_build(parameters: Mapping[str, int], *, waves: bool = False) -> BuildInfo:
-    """The simulator for dmasim_bd with Verilog ``parameters``, built now if not cached."""
+@dataclass(frozen=True)
+class _Plan:
+    key: str
+    fmt: str | None
+    verilog: list[Path]
+    headers: list[Path]
+    cpp: list[Path]
+    tb: Path
+    path: str
+
+
+def _plan(parameters: Mapping[str, int], waves: bool) -> _Plan:
     rtl, tb = source_dirs()
     path = tool_path()
     tool_version = _require_tools(path)
@@ -223,7 +234,18 @@ def ensure_build(parameters: Mapping[str, int], *, waves: bool = False) -> Build
              repr(sorted(parameters.items())).encode()]
     for f in (*verilog, *headers, *cpp):
         parts += [f.name.encode(), f.read_bytes()]
-    key = _key(parts)
+    return _Plan(_key(parts), fmt, verilog, headers, cpp, tb, path)
+
+
+def build_key(parameters: Mapping[str, int], *, waves: bool = False) -> str:
+    """The cache key of a build: a hash of sources, parameters, wave format and tools."""
+    return _plan(parameters, waves).key
+
+
+def ensure_build(parameters: Mapping[str, int], *, waves: bool = False) -> BuildInfo:
+    """The simulator for dmasim_bd with Verilog ``parameters``, built now if not cached."""
+    plan = _plan(parameters, waves)
+    key, fmt, tb = plan.key, plan.fmt, plan.tb
     root = cache_root() / "rtl"
     final = root / key
     binary = final / TOPLEVEL
@@ -236,7 +258,7 @@ def ensure_build(parameters: Mapping[str, int], *, waves: bool = False) -> Build
         tmp = root / f"{key}.tmp-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
-        _run_build(tmp, verilog, headers, cpp, parameters, fmt, path)
+        _run_build(tmp, plan.verilog, plan.headers, plan.cpp, parameters, fmt, plan.path)
         shutil.rmtree(final, ignore_errors=True)
         os.replace(tmp, final)
         return BuildInfo(final, binary, tb, key, True, time.monotonic() - start, fmt)

@@ -1,0 +1,288 @@
+"""The rtl target's own machinery: build cache, simulator process, crash/hang recovery, waves.
+
+The target-generic suite (``pytest --target=rtl``) checks the contract; these check what is
+specific to running a simulator: that it is built once per source hash, that a crashed or
+hung one gives a clear error and is replaced, that none outlives its parent, and that wave
+files appear where they should. Tests that start a simulator run only with ``--target=rtl``
+(the first one may build it: about a minute on two cores).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import dmasim
+from dmasim import DmasimValueError, DriverUnavailableError, TargetError
+from dmasim.regmap import MM2S, S2MM
+
+pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+
+
+@pytest.fixture
+def rtl_enabled(request: pytest.FixtureRequest) -> None:
+    names = [n.strip() for n in request.config.getoption("target").split(",")]
+    if "rtl" not in names:
+        pytest.skip("starts the rtl simulator: run with --target=rtl")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie waiting for its parent to reap it is gone for our purposes
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _wait_gone(pid: int, timeout_s: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if not _pid_alive(pid):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+# --- no simulator needed ---------------------------------------------------------------
+
+
+def test_parameters_map_to_verilog_names() -> None:
+    from dmasim.design import make_ip_dict
+    from dmasim.rtl.build import verilog_parameters
+
+    params = make_ip_dict({"c_sg_length_width": 14, "c_mm2s_burst_size": 64})["axi_dma_0"]
+    got = verilog_parameters(params["parameters"])
+    assert got["LENGTH_WIDTH"] == 14
+    assert got["MM2S_BURST_SIZE"] == 64
+    assert got["S2MM_BURST_SIZE"] == 16
+    assert got["DATA_WIDTH"] == 32 and got["ADDR_WIDTH"] == 32
+
+
+def test_unsupported_parameters_are_named() -> None:
+    from dmasim.rtl.build import verilog_parameters
+
+    with pytest.raises(DmasimValueError, match="c_include_mm2s_sf"):
+        verilog_parameters({"c_include_mm2s_sf": "0"})
+    with pytest.raises(DmasimValueError, match="one data width"):
+        verilog_parameters({"c_m_axi_mm2s_data_width": "64", "c_s_axis_s2mm_tdata_width": "32"})
+
+
+def test_missing_verilator_names_the_install_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dmasim.rtl import build
+
+    monkeypatch.setattr(build.shutil, "which", lambda *a, **k: None)
+    with pytest.raises(DriverUnavailableError, match=r"pip install dmasim\[rtl\]"):
+        build._require_tools.__wrapped__("")
+
+
+def test_unknown_simulator_is_rejected() -> None:
+    with pytest.raises(DmasimValueError, match="verilator"):
+        dmasim.open_target("rtl", simulator="icarus")
+
+
+def _hold_lock(path: str, ready: multiprocessing.synchronize.Event, release_after: float) -> None:
+    from dmasim.rtl.build import _locked
+
+    with _locked(Path(path), 5.0):
+        ready.set()
+        time.sleep(release_after)
+
+
+def test_build_lock_serialises_processes(tmp_path: Path) -> None:
+    from dmasim.rtl.build import _locked
+
+    ctx = multiprocessing.get_context("spawn")
+    ready = ctx.Event()
+    lock = tmp_path / "k.lock"
+    holder = ctx.Process(target=_hold_lock, args=(str(lock), ready, 1.0))
+    holder.start()
+    try:
+        assert ready.wait(30)
+        t0 = time.monotonic()
+        with _locked(lock, 30.0):
+            waited = time.monotonic() - t0
+        assert waited > 0.5  # we got it only once the other process let go
+    finally:
+        holder.join(30)
+    with pytest.raises(TargetError, match="another process building"):
+        holder = ctx.Process(target=_hold_lock, args=(str(lock), ready, 3.0))
+        ready.clear()
+        holder.start()
+        try:
+            assert ready.wait(30)
+            with _locked(lock, 0.3):
+                pass
+        finally:
+            holder.join(30)
+
+
+# --- with the simulator ----------------------------------------------------------------
+
+
+def test_build_is_cached_per_source_hash(rtl_enabled: None, tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from dmasim.rtl import build
+
+    params = {"LENGTH_WIDTH": 26}
+    first = build.ensure_build(params)
+    again = build.ensure_build(params)
+    assert not again.built_now and again.binary == first.binary
+    assert build.build_key({"LENGTH_WIDTH": 14}) != first.key
+    # a changed RTL file is a different build
+    rtl, tb = build.source_dirs()
+    root = tmp_path / "root"
+    (root / "hw").mkdir(parents=True)
+    (root / "hw" / "rtl").symlink_to(rtl, target_is_directory=True)
+    (root / "rtl_tb").mkdir()
+    (root / "rtl_tb" / "hdl").mkdir()
+    for f in (tb / "hdl").iterdir():
+        (root / "rtl_tb" / "hdl" / f.name).write_bytes(f.read_bytes())
+    monkeypatch.setenv("DMASIM_ROOT", str(root))
+    assert build.build_key(params) == first.key
+    top = root / "rtl_tb" / "hdl" / "dmasim_sim_top.v"
+    top.write_text(top.read_text() + "\n// changed\n")
+    assert build.build_key(params) != first.key
+
+
+def test_loopback_is_zero_copy_through_shared_ddr(rtl_enabled: None) -> None:
+    with dmasim.open_target("rtl") as t:
+        a = t.allocate(shape=(1024,), dtype="u4")
+        b = t.allocate(shape=(1024,), dtype="u4")
+        a[:] = np.arange(1024, dtype=np.uint32) * 2654435761
+        t.axi_dma_0.recvchannel.transfer(b)
+        t.axi_dma_0.sendchannel.transfer(a)
+        t.axi_dma_0.sendchannel.wait()
+        t.axi_dma_0.recvchannel.wait()
+        assert np.array_equal(a, b)
+        # the simulator's DDR is the host's buffer memory, byte for byte
+        phys = b.physical_address
+        assert np.array_equal(t.memory.ddr[phys : phys + b.nbytes].view("u4"), b)
+
+
+def test_runs_replay_exactly(rtl_enabled: None) -> None:
+    def run() -> list[tuple[int, str, int, int]]:
+        with dmasim.open_target("rtl") as t:
+            a = t.allocate(shape=(300,), dtype="u4")
+            b = t.allocate(shape=(300,), dtype="u4")
+            a[:] = 5
+            dma = t.driver("python")
+            dma.recvchannel.transfer(b)
+            t.delay(333)
+            dma.sendchannel.transfer(a)
+            dma.recvchannel.wait()
+            return list(t.trace)
+
+    assert run() == run()
+
+
+def test_crashed_simulator_gives_clear_error_and_reset_replaces_it(rtl_enabled: None) -> None:
+    with dmasim.open_target("rtl") as t:
+        regs = t.ip_mmio()
+        a = t.allocate(shape=(16,), dtype="u4")
+        a[:] = 7
+        pid = t._sim.proc.pid
+        os.kill(pid, signal.SIGKILL)
+        with pytest.raises(TargetError, match=r"exited during a register read.*Log tail"):
+            regs.read(S2MM.DMASR)
+        with pytest.raises(TargetError, match="unusable"):
+            regs.read(MM2S.DMASR)
+        t.reset()  # what the pytest plugin does between tests
+        assert t._sim.proc.pid != pid
+        assert regs.read(MM2S.DMACR) == 0x0001_0002
+        assert (a == 7).all()  # buffers live in host-owned DDR and survive
+    with dmasim.open_target("rtl") as t2:
+        assert t2.ip_mmio().read(MM2S.DMASR) == 1
+
+
+def test_hung_simulator_times_out_with_its_log(rtl_enabled: None,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from dmasim.rtl import process
+
+    with dmasim.open_target("rtl") as t:
+        pid = t._sim.proc.pid
+        monkeypatch.setattr(process, "COMMAND_TIMEOUT_S", 0.5)
+        os.kill(pid, signal.SIGSTOP)
+        t0 = time.monotonic()
+        with pytest.raises(TargetError, match="did not answer a register read"):
+            t.ip_mmio().read(MM2S.DMASR)
+        assert time.monotonic() - t0 < 10
+        assert _wait_gone(pid)
+        monkeypatch.undo()
+        t.reset()
+        assert t.ip_mmio().read(MM2S.DMASR) == 1
+
+
+def _child_script(tail: str) -> str:
+    return textwrap.dedent(f"""
+        import os, sys, signal, dmasim
+        t = dmasim.open_target("rtl")
+        print(t._sim.proc.pid, flush=True)
+        {tail}
+    """)
+
+
+@pytest.mark.parametrize("ending", ["exit", "close-not-called", "killed"])
+def test_no_simulator_outlives_its_parent(rtl_enabled: None, ending: str) -> None:
+    tail = {
+        "exit": "t.close()",
+        "close-not-called": "pass",
+        "killed": "os.kill(os.getpid(), signal.SIGKILL)",
+    }[ending]
+    out = subprocess.run([sys.executable, "-c", _child_script(tail)], capture_output=True,
+                         text=True, timeout=300, check=False)
+    pid = int(out.stdout.split()[0])
+    assert _wait_gone(pid), f"simulator {pid} still running after its parent's {ending}"
+
+
+def test_waves_file_per_target_and_per_name(rtl_enabled: None, tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DMASIM_WAVES_DIR", str(tmp_path / "w"))
+    wave = tmp_path / "first.fst"
+    with dmasim.open_target("rtl", waves=wave) as t:
+        fmt = t.build.wave_format
+        assert t.wave_file == wave.with_suffix(f".{fmt}").resolve()
+        t.ip_mmio().write(MM2S.DMACR, 1)
+        t.delay(1000)
+        named = t.start_waves("tests/test_x.py::test_y[rtl-python]")
+        assert named.parent == (tmp_path / "w").resolve()
+        assert named.name == f"tests_test_x.py_test_y_rtl-python.{fmt}"
+        t.ip_mmio().write(MM2S.DMACR, 1)
+        t.delay(1000)
+    first = wave.with_suffix(f".{fmt}")
+    assert first.stat().st_size > 0 and named.stat().st_size > 0
+
+
+def test_start_waves_needs_a_waves_target(rtl_enabled: None) -> None:
+    with dmasim.open_target("rtl") as t, pytest.raises(DmasimValueError, match="waves=True"):
+        t.start_waves("x")
+
+
+def test_faults_reach_the_simulator(rtl_enabled: None) -> None:
+    with dmasim.open_target("rtl") as t:
+        a = t.allocate(shape=(256,), dtype="u4")
+        b = t.allocate(shape=(256,), dtype="u4")
+        t.add_fault(a.physical_address + 512, 4, "slverr")
+        dma = t.driver("python")
+        dma.recvchannel.transfer(b)
+        dma.sendchannel.transfer(a)
+        with pytest.raises(dmasim.DmaSlaveError):
+            dma.sendchannel.wait()
+        t.reset()  # clears faults, as on the model
+        assert t.memory.faults == []
+        dma.recvchannel.transfer(b)
+        dma.sendchannel.transfer(a)
+        dma.sendchannel.wait()
+        dma.recvchannel.wait()
