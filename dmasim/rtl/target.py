@@ -287,6 +287,7 @@ class RtlTarget(Target):
         healthy = sim.broken is None and sim.proc.poll() is None
         key = (slot.build.key, slot.clock_ns)
         if self._pooled and healthy and key not in _POOL:
+            slot.ddr.release_pages()  # the next target allocates (zeroed) anyway
             _POOL[key] = slot
         else:
             slot.close()

@@ -262,6 +262,8 @@ def test_waves_file_per_target_and_per_name(rtl_enabled: None, tmp_path: Path,
         assert named.name == f"tests_test_x.py_test_y_rtl-python.{fmt}"
         t.ip_mmio().write(MM2S.DMACR, 1)
         t.delay(1000)
+        sim = t._sim
+    assert sim.proc.returncode == 0  # a clean end: the wave file is closed, not cut off
     first = wave.with_suffix(f".{fmt}")
     assert first.stat().st_size > 0 and named.stat().st_size > 0
 
