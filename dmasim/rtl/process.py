@@ -4,7 +4,8 @@ One :class:`SimProcess` is one Verilator + cocotb simulation serving commands
 (:mod:`dmasim.rtl.protocol`) over two pipes. Every wait for a reply has a wall-clock limit;
 a simulator that dies or stops answering is killed and reported as :class:`TargetError` with
 the tail of its log. The child cannot outlive its parent: it exits on end of file of its
-command pipe, it gets SIGKILL when the parent dies (``PR_SET_PDEATHSIG``), and an ``atexit``
+command pipe, it gets SIGKILL when the parent dies (``PR_SET_PDEATHSIG``: strictly, when the
+thread that started it ends, so open the target from a long-lived thread), and an ``atexit``
 hook kills whatever is still running.
 """
 
@@ -176,9 +177,11 @@ class SimProcess:
         self.kill()
         rc = self.proc.returncode
         waves = f"; waves: {self.wave_file}" if self.wave_file else ""
+        then = ("" if self._starting else
+                "; a reset or the next rtl target opened starts a fresh simulator")
         return TargetError(
-            f"rtl simulator {why} (exit code {rc}; log {self.log_path}{waves}); "
-            f"the next rtl target opened starts a fresh simulator. Log tail:\n{self.log_tail()}"
+            f"rtl simulator {why} (exit code {rc}; log {self.log_path}{waves}){then}. "
+            f"Log tail:\n{self.log_tail()}"
         )
 
     def post(self, op: int, a32: int = 0, a64: int = 0) -> None:
