@@ -49,6 +49,7 @@ def test_s2mm_overflow_writes_exactly_length_then_int_err(target, dma, recv, ext
     check_canaries(dst, PAD, recv)  # exactly LENGTH bytes, nothing past the buffer
     regs = dma_regs(target)
     assert regs.read(S2MM.LENGTH) == recv
+    target.delay(5_000)  # MM2S halts once the read bursts it already issued have finished
     s2mm, mm2s = regs.read(S2MM.DMASR), regs.read(MM2S.DMASR)
     assert s2mm & R.DMASR_HALTED and s2mm & R.DMASR_ERR_IRQ
     assert mm2s & R.DMASR_HALTED and not mm2s & R.DMASR_ERRORS  # both halt, errors stay put
