@@ -227,6 +227,7 @@ class SimProcess:
             except BlockingIOError:
                 now = time.perf_counter()
                 if now < spin_until:
+                    os.sched_yield()  # polite when processes compete for the CPUs
                     continue
                 if not deadline:
                     deadline = now + limit

@@ -12,9 +12,11 @@
 // (DMASIM_SPIN_US, default 100 us): the host's next command usually follows
 // within microseconds, and waking a process that went to sleep costs tens of
 // microseconds on an idle virtual machine, several times a register access.
+// The polling loop yields the CPU, so it costs little when processes compete.
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -86,7 +88,10 @@ bool fill() {
         if (n == 0) return false;  // end of file: the host is done
         if (errno == EINTR) continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK) return false;
-        if (now_ns() - start < g_spin_ns) continue;
+        if (now_ns() - start < g_spin_ns) {
+            ::sched_yield();  // let a runnable process (the host, say) have this CPU
+            continue;
+        }
         pollfd pfd = {g_in, POLLIN, 0};
         ::poll(&pfd, 1, -1);
     }
