@@ -217,8 +217,31 @@ class SimProcess:
         if count == 0:
             return 0
         need = count * p.RECORD
+        try:
+            data = self._read_replies(need, timeout_s or COMMAND_TIMEOUT_S)
+        except TargetError:
+            raise
+        except BaseException:
+            # e.g. Ctrl-C: the reply still due would answer the next command; retire it
+            self.broken = "interrupted while waiting for a reply"
+            self.kill()
+            raise
+        value = 0
+        for off in range(0, need, p.RECORD):
+            status, irq, _pad, value, ns = p.REPLY.unpack_from(data, off)
+            if status != p.ST_OK:
+                if status == p.ST_AXI_TIMEOUT:
+                    raise self._fail(
+                        f"saw no AXI-Lite response for the register at offset 0x{value:x} "
+                        "(the design's AXI-Lite slave is stuck)"
+                    )
+                raise self._fail(f"rejected a command (status {status})")
+            self.last_irq, self.last_ns = irq, ns
+        return value
+
+    def _read_replies(self, need: int, limit: float) -> bytearray:
+        """``need`` bytes of replies: poll briefly, then sleep on the pipe until ``limit``."""
         data = bytearray()
-        limit = timeout_s or COMMAND_TIMEOUT_S
         spin_until = time.perf_counter() + SPIN_S
         deadline = 0.0
         while len(data) < need:
@@ -245,18 +268,7 @@ class SimProcess:
                     self.proc.wait(timeout=2.0)
                 raise self._fail(f"exited during {self._what()}")
             data += chunk
-        value = 0
-        for off in range(0, need, p.RECORD):
-            status, irq, _pad, value, ns = p.REPLY.unpack_from(data, off)
-            if status != p.ST_OK:
-                if status == p.ST_AXI_TIMEOUT:
-                    raise self._fail(
-                        f"saw no AXI-Lite response for the register at offset 0x{value:x} "
-                        "(the design's AXI-Lite slave is stuck)"
-                    )
-                raise self._fail(f"rejected a command (status {status})")
-            self.last_irq, self.last_ns = irq, ns
-        return value
+        return data
 
     # --- stopping ------------------------------------------------------------------------
 

@@ -26,9 +26,10 @@ from ..design import DMA_BASE, make_ip_dict
 from ..errors import DmasimValueError, TargetError
 from ..memory import CMA_BASE, CMA_SIZE, DDR_SIZE, Memory
 from ..target import Target
+from . import process
 from . import protocol as p
 from .build import BuildInfo, ensure_build, verilog_parameters
-from .process import COMMAND_TIMEOUT_S, WALL_S_PER_SIM_NS, SimProcess
+from .process import SimProcess
 from .shared import SharedDdr
 
 __all__ = ["RtlTarget", "close_pool"]
@@ -198,7 +199,7 @@ class RtlTarget(Target):
             raise DmasimValueError(f"delay {ns!r} ns is not a whole number >= 0")
         if ns:
             self._sim.request(p.OP_DELAY, 0, int(ns),
-                              timeout_s=COMMAND_TIMEOUT_S + ns * WALL_S_PER_SIM_NS)
+                              timeout_s=process.COMMAND_TIMEOUT_S + ns * process.WALL_S_PER_SIM_NS)
 
     # --- FaultInjector role -------------------------------------------------------------
 

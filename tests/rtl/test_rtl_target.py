@@ -289,3 +289,22 @@ def test_faults_reach_the_simulator(rtl_enabled: None) -> None:
         dma.sendchannel.transfer(a)
         dma.sendchannel.wait()
         dma.recvchannel.wait()
+
+
+def test_interrupted_wait_retires_the_simulator(rtl_enabled: None,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from dmasim.rtl import process
+
+    def interrupted(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    with dmasim.open_target("rtl") as t:
+        pid = t._sim.proc.pid
+        os.kill(pid, signal.SIGSTOP)  # so the reply is still due when Ctrl-C comes
+        monkeypatch.setattr(process.select, "select", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            t.ip_mmio().read(MM2S.DMASR)
+        monkeypatch.undo()
+        assert _wait_gone(pid)  # its late reply can never answer a later command
+        t.reset()
+        assert t.ip_mmio().read(MM2S.DMASR) == 1
