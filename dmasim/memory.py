@@ -94,6 +94,8 @@ class Memory:
     def first_fault(self, addr: int, nbytes: int) -> tuple[int, str] | None:
         """First byte offset in ``[addr, addr+nbytes)`` that faults, and its kind."""
         end = addr + nbytes
+        if not self._faults and addr >= DDR_BASE and end <= DDR_BASE + self.size:
+            return None
         best: tuple[int, str] | None = None
         if addr < DDR_BASE or end > DDR_BASE + self.size:
             at = 0 if addr < DDR_BASE or addr >= DDR_BASE + self.size else self.size - addr
@@ -197,6 +199,9 @@ class Memory:
 
     def owns(self, buffer: object) -> bool:
         """True if ``buffer`` is (a view of) a live allocation of this memory."""
+        if type(buffer) is Buffer and buffer._root is None and buffer._owner is self:
+            alloc = self._allocs.get(buffer._phys_base)  # a whole buffer: the common case
+            return alloc is not None and alloc.root is buffer
         return self._alloc_of(buffer) is not None
 
     def _live(self, buffer: Buffer, what: str) -> _Allocation:

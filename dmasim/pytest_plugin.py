@@ -61,7 +61,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help=f"driver levels for the dma fixture (default: {','.join(LEVELS)})")
     group.addoption("--bitfile", default=None, help="board target: the overlay .bit to load")
     group.addoption("--waves", action="store_true",
-                    help="rtl target: dump an FST waveform per test")
+                    help="rtl target: dump a waveform per test (FST; VCD where lz4 is missing)")
 
 
 def pytest_configure(config: pytest.Config) -> None:

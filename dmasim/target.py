@@ -97,52 +97,60 @@ class MMIO:
     bus is touched, so the target stays usable.
     """
 
-    __slots__ = ("_read32", "_write32", "base_addr", "length")
+    __slots__ = ("_read32", "_write32", "base_addr", "length", "read", "write")
+
+    read: Callable[..., int]
+    """``read(offset, length=4) -> int``: the 32-bit register at ``offset``."""
+    write: Callable[[int, int], None]
+    """``write(offset, value)``: store the 32-bit ``value`` at ``offset``."""
 
     def __init__(self, bus: RegisterBus, base_addr: int, length: int):
         self.base_addr = base_addr
         self.length = length
         self._read32 = bus.read32
         self._write32 = bus.write32
+        # A bus may serve a window with its own checked accessors, saving a call per access
+        # (the model does: drivers poll through here).
+        window_ops = getattr(bus, "window_ops", None)
+        ops = window_ops(self) if window_ops is not None else None
+        self.read, self.write = ops if ops is not None else (self._read, self._write)
 
-    def _bad_offset(self, offset: object) -> DmasimValueError:
-        return DmasimValueError(
+    def check_offset(self, offset: object, length: int = 4) -> int:
+        """``offset`` as an int if it is a valid register offset here, else raise."""
+        if length != 4:
+            raise DmasimValueError(f"access length {length!r} is not supported: only 4 bytes")
+        if isinstance(offset, (int, np.integer)) and not isinstance(offset, bool):
+            value = int(offset)
+            if not value & 3 and 0 <= value < self.length:
+                return value
+        raise DmasimValueError(
             f"register offset {offset!r} is not a 4-byte aligned offset inside the window "
             f"0x{self.base_addr:08x}+[0, 0x{self.length:x}): allowed 0..0x{self.length - 4:x}"
             " in steps of 4"
         )
 
-    def read(self, offset: int, length: int = 4) -> int:
-        """Read the 32-bit register at ``offset``."""
-        if length != 4:
-            raise DmasimValueError(f"access length {length!r} is not supported: only 4 bytes")
-        if type(offset) is not int or offset & 3 or not 0 <= offset < self.length:
-            if not isinstance(offset, (int, np.integer)) or isinstance(offset, bool):
-                raise self._bad_offset(offset)
-            offset = int(offset)
-            if offset & 3 or not 0 <= offset < self.length:
-                raise self._bad_offset(offset)
+    def check_value(self, offset: int, value: object) -> int:
+        """``value`` as an int if it fits a 32-bit register, else raise."""
+        if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+            number = int(value)
+            if 0 <= number <= 0xFFFF_FFFF:
+                return number
+            raise DmasimValueError(
+                f"register value {number:#x} at offset 0x{offset:x} does not fit 32 bits: "
+                "allowed 0..0xffffffff"
+            )
+        raise DmasimValueError(f"register value {value!r} is not an integer: allowed 0..0xffffffff")
+
+    def _read(self, offset: int, length: int = 4) -> int:
+        if type(offset) is not int or offset & 3 or not 0 <= offset < self.length or length != 4:
+            offset = self.check_offset(offset, length)
         return self._read32(self.base_addr + offset)
 
-    def write(self, offset: int, value: int) -> None:
-        """Write the 32-bit ``value`` at ``offset``."""
+    def _write(self, offset: int, value: int) -> None:
         if type(offset) is not int or offset & 3 or not 0 <= offset < self.length:
-            if not isinstance(offset, (int, np.integer)) or isinstance(offset, bool):
-                raise self._bad_offset(offset)
-            offset = int(offset)
-            if offset & 3 or not 0 <= offset < self.length:
-                raise self._bad_offset(offset)
+            offset = self.check_offset(offset)
         if type(value) is not int or not 0 <= value <= 0xFFFF_FFFF:
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool):
-                raise DmasimValueError(
-                    f"register value {value!r} is not an integer: allowed 0..0xffffffff"
-                )
-            value = int(value)
-            if not 0 <= value <= 0xFFFF_FFFF:
-                raise DmasimValueError(
-                    f"register value {value:#x} at offset 0x{offset:x} does not fit 32 bits: "
-                    "allowed 0..0xffffffff"
-                )
+            value = self.check_value(offset, value)
         self._write32(self.base_addr + offset, value)
 
     def __repr__(self) -> str:

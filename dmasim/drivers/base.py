@@ -58,6 +58,7 @@ class ChannelBase:
         self.max_size = cfg["max_size"]
         self.alignment = 1 if cfg[f"{key}_dre"] else cfg[f"{key}_align"]
         self._pending = driver.pending[ch.name]
+        self._owns = driver.target.memory.owns
         self._buffer: Buffer | None = None
         self._first_transfer = True
 
@@ -122,7 +123,7 @@ class ChannelBase:
 
     def check_transfer(self, buffer: Buffer, start: int = 0, nbytes: int = 0) -> tuple[int, int]:
         """Validate a request; return ``(physical address, length)``. Raises on bad input."""
-        if not self._driver.target.owns(buffer):
+        if not self._owns(buffer):
             if not isinstance(buffer, np.ndarray):
                 raise BufferStateError(
                     f"transfer needs a buffer from target.allocate(), not {type(buffer).__name__}"
@@ -166,7 +167,8 @@ class ChannelBase:
 
     def transfer(self, buffer: Buffer, start: int = 0, nbytes: int = 0) -> None:
         """Start moving ``nbytes`` (0: to the end) of ``buffer`` from byte ``start``."""
-        self._driver.ensure_started()
+        if not self._driver._started:
+            self._driver.ensure_started()
         addr, nbytes = self.check_transfer(buffer, start, nbytes)
         self._submit(buffer, start, addr, nbytes)
         self._pending.addr, self._pending.nbytes, self._pending.active = addr, nbytes, True
@@ -197,8 +199,10 @@ class ChannelBase:
 
     def wait(self, timeout: float = DEFAULT_TIMEOUT_S) -> None:
         """Wait until the transfer completes; raise with decoded state on error or timeout."""
-        self._driver.ensure_started()
-        sr = self._wait(_ns(timeout))
+        if not self._driver._started:
+            self._driver.ensure_started()
+        sr = self._wait(int(timeout * 1e9) if type(timeout) is float and timeout >= 0
+                        else _ns(timeout))
         if sr is None:
             state = self._driver.state()
             raise timeout_error(self.name, state, self._driver.pending, timeout)

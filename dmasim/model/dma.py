@@ -198,7 +198,7 @@ class AxiDmaModel:
             self._write_dmacr(ch, value)
         elif rel == 0x04:
             ch.irq &= ~(value & _R.DMASR_IRQS)
-        elif self.resetting:
+        elif self.reset_until >= 0:
             return  # registers return to reset values when the reset completes
         elif rel == 0x18:
             ch.addr = value
@@ -209,7 +209,7 @@ class AxiDmaModel:
             self._write_length(ch, value)
 
     def _write_dmacr(self, ch: ChannelModel, value: int) -> None:
-        if self.resetting:
+        if self.reset_until >= 0:
             return  # a write while Reset reads 1 is ignored
         if value & _R.DMACR_RESET:
             self._begin_soft_reset()
@@ -323,6 +323,11 @@ class AxiDmaModel:
                 self.cycle = cycle
                 return
         m, s = self.mm2s, self.s2mm
+        if not m.busy:
+            packets = self.stream.packets
+            if not packets or packets[0].read == packets[0].consumed:
+                self.cycle = cycle  # at most S2MM waiting for data: nothing can change
+                return
         while self.cycle < cycle and (m.busy or s.busy):
             if not self._step(cycle - self.cycle):
                 break  # nothing can move until software acts

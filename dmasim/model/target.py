@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from .. import regmap
 from ..design import DMA_BASE, check_parameters, make_ip_dict
 from ..errors import DmasimValueError
 from ..memory import CMA_BASE, CMA_SIZE, DDR_SIZE, Memory
-from ..target import Target
+from ..target import MMIO, Target
 from .dma import AxiDmaModel
 
 __all__ = ["ModelTarget"]
+
+WindowOps = tuple[Callable[..., int], Callable[[int, int], None]]
 
 
 class ModelTarget(Target):
@@ -57,6 +60,7 @@ class ModelTarget(Target):
         self.trace: deque[tuple[int, str, int, int]] = deque(maxlen=trace_depth)
         self.bus = self
         self.clock = self
+        self._window = MMIO(self, phys_addr, self._span)
 
     # --- Clock role ---------------------------------------------------------------------
 
@@ -78,48 +82,59 @@ class ModelTarget(Target):
 
     # --- RegisterBus role ---------------------------------------------------------------
 
-    def _offset(self, addr: int) -> int:
-        off = addr - self._base
-        if not 0 <= off < self._span or off & 3:
-            raise DmasimValueError(
-                f"address 0x{addr:08x} is not a 4-byte aligned register of axi_dma_0 "
-                f"(0x{self._base:08x}..0x{self._base + self._span - 4:08x})"
-            )
-        return off
+    def window_ops(self, mmio: MMIO) -> WindowOps | None:
+        """Checked read/write for a window of the DMA, with the model inline: the hot path.
+
+        Every access costs ``bus_access_ns`` of modelled time; the engine catches up first.
+        """
+        delta = mmio.base_addr - self._base
+        if delta < 0 or delta + mmio.length > self._span:
+            return None
+        wlen, dma, trace = mmio.length, self.dma, self.trace
+        mm2s, s2mm, clock_ns = dma.mm2s, dma.s2mm, self.clock_ns
+        target = self
+
+        def read(offset: int, length: int = 4) -> int:
+            if type(offset) is not int or offset & 3 or not 0 <= offset < wlen or length != 4:
+                offset = mmio.check_offset(offset, length)
+            off = offset + delta
+            target._now = now = target._now + target.bus_access_ns
+            if dma.reset_until >= 0 or mm2s.busy or s2mm.busy:
+                dma.run_until(now // clock_ns)
+            else:
+                dma.cycle = now // clock_ns
+            if off == 0x04 or off == 0x34:  # DMASR, the register drivers poll
+                c = mm2s if off == 0x04 else s2mm
+                value = c.err | c.irq | c.halted | (c.idle << 1)
+            else:
+                value = dma.read(off) if off < 0x60 else 0
+            trace.append((now, "R", off, value))
+            return value
+
+        def write(offset: int, value: int) -> None:
+            if type(offset) is not int or offset & 3 or not 0 <= offset < wlen:
+                offset = mmio.check_offset(offset)
+            if type(value) is not int or not 0 <= value <= 0xFFFF_FFFF:
+                value = mmio.check_value(offset, value)
+            off = offset + delta
+            target._now = now = target._now + target.bus_access_ns
+            if dma.reset_until >= 0 or mm2s.busy or s2mm.busy:
+                dma.run_until(now // clock_ns)
+            else:
+                dma.cycle = now // clock_ns
+            if off < 0x60:
+                dma.write(off, value)
+            trace.append((now, "W", off, value))
+
+        return read, write
 
     def read32(self, addr: int) -> int:
-        """One AXI-Lite read: costs ``bus_access_ns`` of modelled time."""
-        off = addr - self._base
-        if not 0 <= off < self._span or off & 3:
-            off = self._offset(addr)
-        self._now = now = self._now + self.bus_access_ns
-        dma = self.dma
-        if dma.reset_until >= 0 or dma.mm2s.busy or dma.s2mm.busy:
-            dma.run_until(now // self.clock_ns)
-        else:
-            dma.cycle = now // self.clock_ns
-        if off == 0x04 or off == 0x34:  # DMASR, the register drivers poll: decoded inline
-            c = dma.mm2s if off == 0x04 else dma.s2mm
-            value = c.err | c.irq | c.halted | (c.idle << 1)
-        else:
-            value = dma.read(off) if off < 0x60 else 0
-        self.trace.append((now, "R", off, value))
-        return value
+        """One AXI-Lite read at a physical address: costs ``bus_access_ns`` of modelled time."""
+        return self._window.read(addr - self._base)
 
     def write32(self, addr: int, value: int) -> None:
-        """One AXI-Lite write: costs ``bus_access_ns`` of modelled time."""
-        off = addr - self._base
-        if not 0 <= off < self._span or off & 3:
-            off = self._offset(addr)
-        self._now = now = self._now + self.bus_access_ns
-        dma = self.dma
-        if dma.reset_until >= 0 or dma.mm2s.busy or dma.s2mm.busy:
-            dma.run_until(now // self.clock_ns)
-        else:
-            dma.cycle = now // self.clock_ns
-        if off < 0x60:
-            dma.write(off, value & 0xFFFF_FFFF)
-        self.trace.append((now, "W", off, value))
+        """One AXI-Lite write at a physical address: costs ``bus_access_ns`` of modelled time."""
+        self._window.write(addr - self._base, value)
 
     # --- the rest of the contract -------------------------------------------------------
 
