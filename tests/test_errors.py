@@ -146,8 +146,10 @@ def test_bad_transfer_arguments(target, dma):
         dma.sendchannel.transfer(a, start=0, nbytes=257)
     with pytest.raises(DmasimValueError, match="past the end"):
         dma.sendchannel.transfer(a, start=200, nbytes=100)
-    with pytest.raises(DmasimValueError, match="outside the buffer"):
+    with pytest.raises(DmasimValueError, match="zero-length transfer"):
         dma.sendchannel.transfer(a, start=256)
+    with pytest.raises(DmasimValueError, match="outside the buffer"):
+        dma.sendchannel.transfer(a, start=260, nbytes=4)
     with pytest.raises(DmasimValueError, match="not aligned to 4 bytes"):
         dma.sendchannel.transfer(a, start=2, nbytes=16)
     with pytest.raises(DmasimValueError, match="must be C-contiguous"):

@@ -131,3 +131,26 @@ def test_mm2s_reads_ahead_about_512_bytes_without_s2mm(target):
     regs.write(regmap.MM2S.LENGTH, 2048)
     target.delay(100_000)
     assert regs.read(regmap.MM2S.DMASR) == 0  # running, not Idle: stalled on the stream
+
+
+def test_level_ii_register_functions(target):
+    """The notebook's level (ii) as plain functions over t.mmio: reset, start, program, poll."""
+    from dmasim.drivers import registers
+
+    regs = dma_regs(target)
+    a = target.allocate(shape=(64,), dtype=np.uint32)
+    b = target.allocate(shape=(64,), dtype=np.uint32)
+    a[:] = np.arange(64) ** 2
+    assert registers.reset_dma(regs, target.clock)
+    for ch in regmap.CHANNELS:
+        sr = registers.start_channel(regs, ch, target.clock)
+        assert sr is not None and not sr & regmap.DMASR_HALTED
+    registers.program_transfer(regs, regmap.S2MM, b.physical_address, 256)
+    registers.program_transfer(regs, regmap.MM2S, a.physical_address, 256)
+    for ch in regmap.CHANNELS:
+        sr = registers.wait_idle(regs, ch, target.clock, timeout_ns=1_000_000, nbytes=256)
+        assert sr is not None and sr & regmap.DMASR_IDLE, sr
+    assert np.array_equal(a, b)
+    assert registers.wait_idle(regs, regmap.S2MM, target.clock, 1_000_000) is not None
+    registers.program_transfer(regs, regmap.S2MM, b.physical_address, 256)
+    assert registers.wait_idle(regs, regmap.S2MM, target.clock, timeout_ns=50_000) is None

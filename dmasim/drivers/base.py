@@ -140,6 +140,11 @@ class ChannelBase:
                 raise DmasimValueError(
                     f"start={start!r}, nbytes={nbytes!r} must be integers") from exc
         total = int(buffer.nbytes)
+        if start == total and nbytes == 0:
+            raise DmasimValueError(
+                f"zero-length transfer: start={start} is the end of the {total}-byte buffer; "
+                f"allowed start 0..{total - 1}"
+            )
         if not 0 <= start < total:
             raise DmasimValueError(
                 f"start={start} is outside the buffer: allowed 0..{total - 1} bytes"
