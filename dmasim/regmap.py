@@ -9,7 +9,7 @@ all take offsets, bit positions and reset values from here. ``python -m dmasim.r
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 __all__ = [
@@ -262,6 +262,16 @@ def format_registers(values: Mapping[str, int]) -> str:
             fields = "  " + " ".join(f"{k}={v:#x}" if v > 1 else f"{k}={v}"
                                      for k, v in decode(reg, value).items())
         lines.append(f"{name:<14} 0x{value:08x}{fields}")
+    return "\n".join(lines)
+
+
+def format_accesses(trace: Iterable[tuple[int, str, int, int]], last: int = 32) -> str:
+    """A register access log ``(time ns, "R"/"W", window offset, value)`` as named lines."""
+    lines = []
+    for t, kind, off, value in list(trace)[-last:]:
+        where = register_at(off)
+        name = where[0].register_name(where[1]) if where else f"0x{off:02x}"
+        lines.append(f"{t:>12} ns  {kind}  {name:<14} 0x{value:08x}")
     return "\n".join(lines)
 
 

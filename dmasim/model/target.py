@@ -156,12 +156,7 @@ class ModelTarget(Target):
 
     def format_trace(self, last: int = 32) -> str:
         """The last register accesses, decoded, with modelled timestamps."""
-        lines = []
-        for t, kind, off, value in list(self.trace)[-last:]:
-            where = regmap.register_at(off)
-            name = where[0].register_name(where[1]) if where else f"0x{off:02x}"
-            lines.append(f"{t:>12} ns  {kind}  {name:<14} 0x{value:08x}")
-        return "\n".join(lines)
+        return regmap.format_accesses(self.trace, last)
 
     def describe(self) -> str:
         """Decoded registers, bytes moved, data in flight and diagnostics."""
