@@ -16,6 +16,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+# pynq's real classes are what this module exercises (the fakes below subclass them).
+pynq = pytest.importorskip("pynq")
+
 from board_fakes import BoardFakeDevice, ModelWindow, board_files, overlay_dir
 from board_hwh import DATA, render
 
@@ -29,8 +33,6 @@ from dmasim.board.errors import (
 )
 from dmasim.board.target import BoardTarget, WindowBus
 from dmasim.design import DMA_BASE
-
-pynq = pytest.importorskip("pynq")
 
 
 @pytest.fixture
