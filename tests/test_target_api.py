@@ -1,0 +1,46 @@
+"""The public contract's plumbing: registry, context manager, ip_dict, closing."""
+
+from __future__ import annotations
+
+import pytest
+
+import dmasim
+from dmasim import DmasimValueError, TargetError
+from dmasim.model import ModelTarget
+
+
+def test_third_party_target_registration():
+    class Narrow(ModelTarget):
+        name = "narrow-model"
+
+    dmasim.register_target("narrow-model", lambda **kw: Narrow(
+        parameters={"c_sg_length_width": 12}, **kw))
+    assert "narrow-model" in dmasim.available_targets()
+    with dmasim.open_target("narrow-model") as t:
+        assert t.axi_dma_0.sendchannel.max_size == 4095
+    assert t._closed
+    with pytest.raises(TargetError, match="closed"):
+        t.allocate(4)
+
+
+def test_ip_dict_is_pynq_shaped(target):
+    ip = target.ip_dict["axi_dma_0"]
+    assert ip["type"].startswith("xilinx.com:ip:axi_dma:")
+    assert ip["phys_addr"] == 0x4040_0000 and ip["addr_range"] == 0x1_0000
+    assert ip["parameters"]["c_include_sg"] == "0"
+    assert int(ip["parameters"]["c_sg_length_width"]) in range(8, 27)
+
+
+def test_model_options_are_checked():
+    with pytest.raises(DmasimValueError, match="c_sg_length_width=30 is not supported"):
+        dmasim.open_target("model", parameters={"c_sg_length_width": 30})
+    with pytest.raises(DmasimValueError, match="unknown parameter"):
+        dmasim.open_target("model", parameters={"c_bogus": 1})
+    with pytest.raises(DmasimValueError, match="bus_access_ns"):
+        dmasim.open_target("model", bus_access_ns=0)
+
+
+def test_driver_is_cached_per_level(target):
+    assert target.driver("python") is target.axi_dma_0
+    with pytest.raises(DmasimValueError, match="no IP named"):
+        target.driver("python", ip_name="axi_dma_9")
