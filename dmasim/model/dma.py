@@ -344,6 +344,23 @@ class AxiDmaModel:
         if not m.busy and (head is None or head.read == head.consumed):
             return False  # S2MM waits for stream data that nobody is sending
         beat, sbeat = self.beat, self.s2mm_beat
+        if (m.busy and s.busy and head is packets[-1] and head.read == head.consumed
+                and beat == sbeat and m.fault_at < 0 and s.fault_at < 0
+                and not (m.keyhole or s.keyhole) and s.xaddr + s.done >= s.low):
+            # Both streaming through an empty FIFO: memory to memory, one copy per step.
+            k = min(budget, -(-(m.xlen - m.done) // beat), -(-(s.xlen - s.done) // beat))
+            n = min(k * beat, m.xlen - m.done)
+            if 0 < n <= s.xlen - s.done:
+                src, dst = m.xaddr + m.done, s.xaddr + s.done
+                ddr = self.memory.ddr
+                ddr[dst:dst + n] = ddr[src:src + n]
+                head.read += n
+                head.consumed += n
+                m.done += n
+                s.done += n
+                self.cycle += k
+                self._events()
+                return True
         tail_filling = m.busy and packets[-1] is head
 
         # MM2S: bytes it may still read before its end or a faulting address.
@@ -377,20 +394,6 @@ class AxiDmaModel:
         if k < 1:
             k = 1
 
-        if fill and drain and head is packets[-1] and head.read == head.consumed \
-                and not (m.keyhole or s.keyhole) and beat == sbeat and s.xaddr + s.done >= s.low:
-            n = min(k * beat, m_left)
-            if n <= s_room:  # flow-through with an empty FIFO: memory to memory, one copy
-                src, dst = m.xaddr + m.done, s.xaddr + s.done
-                ddr = self.memory.ddr
-                ddr[dst:dst + n] = ddr[src:src + n]
-                head.read += n
-                head.consumed += n
-                m.done += n
-                s.done += n
-                self.cycle += k
-                self._events()
-                return True
         if fill:
             n = min(k * beat, m_left)
             if m.keyhole:  # FIXED bursts: every beat reads the same word
