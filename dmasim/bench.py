@@ -62,8 +62,8 @@ def level_figures(t: Target, level: str, big: int = 1 << 20, quick: bool = False
     a = t.allocate(32, "u4")
     b = t.allocate(32, "u4")
     a[:] = np.arange(32)
-    n_small = 20 if quick or t.name != "model" else 500
-    out.loopback_32w_us = best_of(lambda: _loopback(dma, a, b), repeat=3, number=n_small) * 1e6
+    n_small = 20 if quick or t.name != "model" else 1000
+    out.loopback_32w_us = best_of(lambda: _loopback(dma, a, b), repeat=5, number=n_small) * 1e6
     if not np.array_equal(a, b):
         out.error = "32-word loopback data mismatch"
     reads = 200 if quick or t.name != "model" else 20_000
