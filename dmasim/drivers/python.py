@@ -15,6 +15,7 @@ class PythonChannel(ChannelBase):
     def __init__(self, driver: DmaDriver, ch: regmap.Channel):
         super().__init__(driver, ch)
         self._sr = ch.DMASR
+        self._started_ns = 0  # when the last transfer was programmed (target time)
 
     def _dmasr(self) -> int:
         return self._driver.mmio.read(self._sr)
@@ -28,13 +29,14 @@ class PythonChannel(ChannelBase):
         return registers.stop_channel(d.mmio, self._ch, d.target.clock, timeout_ns)
 
     def _program(self, addr: int, nbytes: int) -> None:
-        registers.program_transfer(self._driver.mmio, self._ch, addr, nbytes,
-                                   self._driver.config["addr_width"] > 32)
+        d = self._driver
+        registers.program_transfer(d.mmio, self._ch, addr, nbytes, d.config["addr_width"] > 32)
+        self._started_ns = d.target.clock.now_ns
 
     def _wait(self, timeout_ns: int) -> int | None:
         d = self._driver
         return registers.wait_idle(d.mmio, self._ch, d.target.clock, timeout_ns,
-                                   self._pending.nbytes)
+                                   self._pending.nbytes, self._started_ns)
 
 
 class PythonDMA(DmaDriver):

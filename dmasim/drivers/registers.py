@@ -24,6 +24,7 @@ __all__ = [
 FIRST_BACKOFF_NS = 100
 MAX_BACKOFF_NS = 100_000
 MAX_FIRST_BACKOFF_NS = 100_000_000
+"""The longest wait_idle sleeps before its first read (a transfer of 50 MB at 500 MB/s)."""
 WALL_GUARD_S = 120.0
 """A simulator that makes no progress for this long in wall time is considered stuck."""
 
@@ -54,13 +55,11 @@ class Clock(Protocol):
 
 
 def poll(mmio: Window, offset: int, done_mask: int, clock: Clock, timeout_ns: int,
-         want_set: bool = True, stop_mask: int = 0,
-         first_backoff_ns: int = FIRST_BACKOFF_NS) -> int | None:
+         want_set: bool = True, stop_mask: int = 0) -> int | None:
     """Read ``offset`` until ``done_mask`` bits are set (or clear), or any ``stop_mask`` bit.
 
     Returns the last value read, or None when ``timeout_ns`` of target time passed first.
-    The first pause is ``first_backoff_ns`` (an estimate of how long the work takes); after it,
-    pauses start at ``FIRST_BACKOFF_NS`` and double up to ``MAX_BACKOFF_NS``.
+    Pauses between reads start at ``FIRST_BACKOFF_NS`` and double up to ``MAX_BACKOFF_NS``.
     """
     read, delay = mmio.read, clock.delay
     value = read(offset)
@@ -69,14 +68,14 @@ def poll(mmio: Window, offset: int, done_mask: int, clock: Clock, timeout_ns: in
         return value  # the common case: done on the first look, no clocks consulted
     deadline = clock.now_ns + timeout_ns
     wall_deadline = time.monotonic() + WALL_GUARD_S
-    step = max(first_backoff_ns, 1)
-    after_first = FIRST_BACKOFF_NS
+    step = FIRST_BACKOFF_NS
     while True:
         now = clock.now_ns
         if now >= deadline or time.monotonic() > wall_deadline:
             return None
         delay(min(step, deadline - now))
-        step, after_first = after_first, min(after_first * 2, MAX_BACKOFF_NS)
+        if step < MAX_BACKOFF_NS:
+            step *= 2
         value = read(offset)
         hit = (value & done_mask) == done_mask if want_set else not value & done_mask
         if hit or value & stop_mask:
@@ -128,12 +127,18 @@ def program_transfer(mmio: Window, ch: Channel, addr: int, nbytes: int,
 
 
 def wait_idle(mmio: Window, ch: Channel, clock: Clock, timeout_ns: int,
-              nbytes: int = 0) -> int | None:
+              nbytes: int = 0, started_ns: int | None = None) -> int | None:
     """Poll DMASR until Idle, an error, or Halted; None on timeout.
 
-    The first pause assumes ``nbytes`` move at 500 MB/s, a little faster than this design's
-    ~400 MB/s, so a transfer is usually seen done on the second or third read.
+    A transfer of ``nbytes`` started at ``started_ns`` (default: now) cannot be done before
+    it would be at 500 MB/s, a little faster than this design's ~400 MB/s: until then the
+    wait sleeps instead of reading, so it usually sees the transfer done on its first read.
     """
+    now = clock.now_ns
+    ready = (now if started_ns is None else started_ns) + min(2 * nbytes, MAX_FIRST_BACKOFF_NS)
+    if ready > now:
+        nap = min(ready - now, timeout_ns)
+        clock.delay(nap)
+        timeout_ns -= nap
     return poll(mmio, ch.DMASR, regmap.DMASR_IDLE, clock, timeout_ns,
-                stop_mask=regmap.DMASR_ERRORS | regmap.DMASR_HALTED,
-                first_backoff_ns=max(FIRST_BACKOFF_NS, min(2 * nbytes, MAX_FIRST_BACKOFF_NS)))
+                stop_mask=regmap.DMASR_ERRORS | regmap.DMASR_HALTED)

@@ -255,7 +255,7 @@ static int poll_from(dmasim_dev *dev, uint32_t offset, uint32_t done_mask, int w
                      uint32_t stop_mask, uint64_t timeout_ns, uint64_t first_backoff_ns,
                      uint32_t *value)
 {
-    uint64_t start, now, deadline, wall_deadline, step, after_first, wait;
+    uint64_t start, now, deadline, wall_deadline, step, wait;
     uint32_t v = 0;
     int rc, hit;
 
@@ -278,9 +278,7 @@ static int poll_from(dmasim_dev *dev, uint32_t offset, uint32_t done_mask, int w
     if (deadline < start)
         deadline = UINT64_MAX;
     wall_deadline = monotonic_ns() + dev->timing.wall_guard_ns;
-    /* The first pause is the caller's estimate; later ones start small and double. */
     step = first_backoff_ns > 0 ? first_backoff_ns : 1u;
-    after_first = dev->timing.first_backoff_ns > 0 ? dev->timing.first_backoff_ns : 1u;
     for (;;) {
         rc = dmasim_now(dev, &now);
         if (rc != DMASIM_OK)
@@ -291,12 +289,8 @@ static int poll_from(dmasim_dev *dev, uint32_t offset, uint32_t done_mask, int w
         rc = dmasim_delay(dev, step < wait ? step : wait);
         if (rc != DMASIM_OK)
             return rc;
-        step = after_first;
-        if (after_first < dev->timing.max_backoff_ns) {
-            after_first *= 2u;
-            if (after_first > dev->timing.max_backoff_ns)
-                after_first = dev->timing.max_backoff_ns;
-        }
+        if (step < dev->timing.max_backoff_ns)
+            step *= 2u;
         rc = rd(dev, offset, &v);
         if (rc != DMASIM_OK)
             return rc;
@@ -407,26 +401,40 @@ int dmasim_program(dmasim_dev *dev, uint32_t channel, uint64_t addr, uint32_t nb
         if (rc != DMASIM_OK)
             return rc;
     }
-    return wr(dev, channel + DMASIM_REG_LENGTH, nbytes);
+    rc = wr(dev, channel + DMASIM_REG_LENGTH, nbytes);
+    if (rc != DMASIM_OK)
+        return rc;
+    return dmasim_now(dev, &dev->programmed_ns[channel ? 1 : 0]);
 }
 
 int dmasim_wait_idle(dmasim_dev *dev, uint32_t channel, uint64_t timeout_ns, uint32_t nbytes,
                      uint32_t *dmasr)
 {
-    uint64_t first;
+    uint64_t ready, now, nap;
     uint32_t v = 0;
     int rc = check_channel(dev, channel);
     if (rc != DMASIM_OK)
         return rc;
-    /* First look again when nbytes would be done at 500 MB/s, a little faster than this
-     * design's ~400 MB/s (the Python level's registers.wait_idle rule). */
-    first = 2u * (uint64_t)nbytes;
-    if (first > DMASIM_MAX_FIRST_BACKOFF_NS)
-        first = DMASIM_MAX_FIRST_BACKOFF_NS;
-    if (first < dev->timing.first_backoff_ns)
-        first = dev->timing.first_backoff_ns;
+    /* Until the transfer could be done at 500 MB/s (a little faster than this design's
+     * ~400 MB/s) after it was programmed, sleep instead of reading: the Python level's
+     * registers.wait_idle rule. */
+    ready = 2u * (uint64_t)nbytes;
+    if (ready > DMASIM_MAX_FIRST_BACKOFF_NS)
+        ready = DMASIM_MAX_FIRST_BACKOFF_NS;
+    ready += dev->programmed_ns[channel ? 1 : 0];
+    rc = dmasim_now(dev, &now);
+    if (rc != DMASIM_OK)
+        return rc;
+    if (ready > now) {
+        nap = ready - now < timeout_ns ? ready - now : timeout_ns;
+        rc = dmasim_delay(dev, nap);
+        if (rc != DMASIM_OK)
+            return rc;
+        timeout_ns -= nap;
+    }
     rc = poll_from(dev, channel + DMASIM_REG_DMASR, DMASIM_DMASR_IDLE_MASK, 1,
-                   DMASIM_DMASR_ERRORS_MASK | DMASIM_DMASR_HALTED_MASK, timeout_ns, first, &v);
+                   DMASIM_DMASR_ERRORS_MASK | DMASIM_DMASR_HALTED_MASK, timeout_ns,
+                   dev->timing.first_backoff_ns, &v);
     if (dmasr != NULL)
         *dmasr = v;
     if (rc != DMASIM_OK)

@@ -67,6 +67,7 @@ typedef struct dmasim_dev {
     uint32_t length;           /* window length in bytes */
     dmasim_ops ops;            /* callbacks (ops.read32 == NULL for direct access) */
     dmasim_timing timing;
+    uint64_t programmed_ns[2]; /* when each channel's last transfer was programmed */
 } dmasim_dev;
 
 /* Set up `dev` for callbacks. `ops` must provide all four functions. */
@@ -128,8 +129,9 @@ int dmasim_program(dmasim_dev *dev, uint32_t channel, uint64_t addr, uint32_t nb
 
 /* Poll DMASR until Idle, an error bit or Halted. DMASIM_OK (Idle), DMASIM_DMA_ERROR,
  * DMASIM_HALTED or DMASIM_TIMEOUT; *dmasr = the last DMASR read. `nbytes` is the length of
- * the transfer waited for: the first pause is 2 * nbytes ns (500 MB/s, a little faster than
- * this design), later pauses start at the timing's first back-off and double. */
+ * the transfer waited for: until it could be done at 500 MB/s (a little faster than this
+ * design) after dmasim_program wrote LENGTH, the wait sleeps instead of reading; then pauses
+ * start at the timing's first back-off and double. */
 int dmasim_wait_idle(dmasim_dev *dev, uint32_t channel, uint64_t timeout_ns, uint32_t nbytes,
                      uint32_t *dmasr);
 
