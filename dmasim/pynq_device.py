@@ -43,6 +43,7 @@ __all__ = [
     "PynqUnavailableError",
     "RegisterPollTimeoutError",
     "SimulatedDevice",
+    "overlay",
 ]
 
 PYNQ_INSTALL_HINT = "pip install dmasim[pynq]"
@@ -321,3 +322,35 @@ class SimulatedDevice(Device):
 
     def __repr__(self) -> str:
         return f"<SimulatedDevice {self.name!r} on {self.target!r}>"
+
+
+def overlay(target: Target, name: str = "dma_loopback_1", **device_options: Any) -> Any:
+    """A real ``pynq.Overlay`` of the loopback design on ``target``: notebook code runs as is.
+
+    The design's ``.hwh`` is generated from the target's parameters
+    (:mod:`dmasim.board.hwh`) into a temporary folder that lives as long as the overlay, and
+    pynq parses it with its own code; ``overlay.axi_dma_0`` is then pynq's unmodified
+    ``pynq.lib.dma.DMA`` on a :class:`SimulatedDevice`, and ``pynq.allocate(...,
+    target=overlay.device)`` hands out the target's buffers::
+
+        ol = dmasim.pynq_device.overlay(t)
+        A = pynq.allocate((32,), "u4", target=ol.device)
+        ol.axi_dma_0.sendchannel.transfer(A)
+    """
+    import tempfile
+    import warnings
+    import weakref
+
+    import pynq
+
+    from .board.hwh import write_overlay
+
+    params = target.ip_dict["axi_dma_0"].get("parameters", {})
+    folder = tempfile.TemporaryDirectory(prefix="dmasim-overlay-")
+    bit = write_overlay(folder.name, name, params)
+    device = SimulatedDevice(target, **device_options)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pynq warns about the placeholder bitstream's header
+        ol = pynq.Overlay(str(bit), download=False, device=device)
+    weakref.finalize(ol, folder.cleanup)
+    return ol

@@ -404,3 +404,25 @@ def test_overlay_flow_on_simulated_device(model: ModelTarget, tmp_path: Path) ->
     dma.sendchannel.wait()
     dma.recvchannel.wait()
     assert np.array_equal(a, b)
+
+
+def test_notebook_cells_on_a_generated_overlay(target) -> None:
+    """The notebook verbatim on pynq.Overlay + pynq.allocate + pynq's DMA, on every target."""
+    pynq = pytest.importorskip("pynq")
+    if not target.simulated:
+        pytest.skip("on the board the overlay is the real bitstream's")
+    from dmasim.pynq_device import overlay
+
+    ol = overlay(target)
+    dma = ol.axi_dma_0
+    A = pynq.allocate(shape=(32,), dtype=np.uint32, target=ol.device)  # noqa: N806
+    B = pynq.allocate(shape=(32,), dtype=np.uint32, target=ol.device)  # noqa: N806
+    A[:] = np.random.default_rng(7).integers(0, 100000, 32)
+    B[:] = 0
+    dma.sendchannel.transfer(A)
+    dma.recvchannel.transfer(B)
+    dma.sendchannel.wait()
+    dma.recvchannel.wait()
+    assert np.array_equal(A, B)
+    assert ol.ip_dict["axi_dma_0"]["parameters"]["c_sg_length_width"] == \
+        target.ip_dict["axi_dma_0"]["parameters"]["c_sg_length_width"]

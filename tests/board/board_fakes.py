@@ -16,10 +16,11 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from board_hwh import DATA
-
 from dmasim.pynq_device import SimulatedDevice
 from dmasim.target import Target
+
+DATA = Path(__file__).parent / "data" / "dma_loopback_1.hwh"
+"""The generated loopback .hwh, checked in (``python -m dmasim.board.hwh PATH`` rewrites it)."""
 
 ZYNQ_COMPATIBLE = b"tul,pynq-z2\0xlnx,zynq-7000\0"
 SLCR = 0xF800_0000

@@ -20,8 +20,7 @@ import pytest
 # pynq's real classes are what this module exercises (the fakes below subclass them).
 pynq = pytest.importorskip("pynq")
 
-from board_fakes import BoardFakeDevice, ModelWindow, board_files, overlay_dir
-from board_hwh import DATA, render
+from board_fakes import DATA, BoardFakeDevice, ModelWindow, board_files, overlay_dir
 
 import dmasim
 from dmasim import BufferStateError, DmasimValueError, TargetError, regmap
@@ -31,6 +30,7 @@ from dmasim.board.errors import (
     OverlayError,
     PynqMissingError,
 )
+from dmasim.board.hwh import render
 from dmasim.board.target import BoardTarget, WindowBus
 from dmasim.design import DMA_BASE
 
@@ -76,7 +76,8 @@ def board(model, device, files, bit, log):
 
 
 def test_fixture_is_up_to_date():
-    assert DATA.read_text(encoding="utf-8") == render(), "run python tests/board/board_hwh.py"
+    assert DATA.read_text(encoding="utf-8") == render(), (
+        "run python -m dmasim.board.hwh tests/board/data/dma_loopback_1.hwh")
 
 
 def test_overlay_parses_the_loopback_design(board, bit):

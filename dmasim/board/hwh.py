@@ -1,24 +1,26 @@
-"""Generate the .hwh of the PYNQ-Z2 loopback design (hw/board/dma_loopback.tcl) for tests.
+"""The .hwh of the PYNQ-Z2 loopback design (``hw/board/dma_loopback.tcl``), generated.
 
 A real Vivado .hwh is ~10,000 lines; this writes the part pynq's parser reads, with the names
 Vivado uses: the PS7 (clocks, M_AXI_GP0 address map, S_AXI_HP0, IRQ_F2P), axi_dma_0 in
 direct-register mode at 0x4040_0000 (upper- and lower-case parameters, register block,
 masters mapped to HP0), the AXI-Lite and memory interconnects, the reset block and the
-xlconcat feeding both interrupts to the PS. Run ``python tests/board/board_hwh.py`` to
-rewrite ``tests/board/data/dma_loopback_1.hwh`` after changing it.
+xlconcat feeding both interrupts to the PS. pynq's own ``Overlay`` parses it, which lets
+notebook code (``overlay.axi_dma_0.sendchannel.transfer(A)``) run on simulated targets
+(:func:`dmasim.pynq_device.overlay`) and the board target's pynq path be tested off-board.
+``python -m dmasim.board.hwh PATH`` writes it.
 """
 
 from __future__ import annotations
 
 import sys
 from collections import defaultdict
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from dmasim.design import DEFAULT_PARAMETERS, DMA_BASE, make_ip_dict
+from ..design import DMA_BASE, make_ip_dict
 
-DATA = Path(__file__).parent / "data" / "dma_loopback_1.hwh"
 VIVADO = "2022.1"
 
 # (instance, port, direction) endpoints per net; CONNECTION elements are derived from these:
@@ -98,20 +100,21 @@ def _ps7_params() -> dict[str, str]:
     return params
 
 
-def _dma_params() -> dict[str, str]:
+def _dma_params(user: Mapping[str, str]) -> dict[str, str]:
     """Both spellings, as Vivado writes them: C_* model parameters and c_* user ones."""
-    params = {k.upper(): v for k, v in DEFAULT_PARAMETERS.items() if k != "c_addr_width"}
+    params = {k.upper(): v for k, v in user.items() if k != "c_addr_width"}
     params.update({"C_S_AXI_LITE_ADDR_WIDTH": "10", "C_S_AXI_LITE_DATA_WIDTH": "32",
                    "C_M_AXI_MM2S_ADDR_WIDTH": "32", "C_M_AXI_S2MM_ADDR_WIDTH": "32",
                    "C_FAMILY": "zynq", "Component_Name": "dma_loopback_axi_dma_0_0"})
-    params.update(DEFAULT_PARAMETERS)
+    params.update(user)
     params.update({"EDK_IPTYPE": "PERIPHERAL", "C_BASEADDR": f"0x{DMA_BASE:08X}",
                    "C_HIGHADDR": f"0x{DMA_BASE + 0xFFFF:08X}"})
     return params
 
 
-def build() -> _Design:
-    """The loopback design as modules, ports, buses and nets."""
+def build(parameters: Mapping[str, Any] | None = None) -> _Design:
+    """The loopback design as modules, ports, buses and nets (DMA ``parameters`` overridden)."""
+    ip = make_ip_dict(dict(parameters or {}))["axi_dma_0"]
     d = _Design()
     clk, rstn = "processing_system7_0_FCLK_CLK0", "rst_ps7_0_100M_peripheral_aresetn"
 
@@ -142,7 +145,8 @@ def build() -> _Design:
     d.bus(mem, "S01_AXI", "aximm", "SLAVE", _flip(_AXI_WR), "S01_AXI_", "s2mm_mem")
     d.bus(mem, "M00_AXI", "aximm", "MASTER", _AXI_RD + _AXI_WR, "M00_AXI_", "hp0")
 
-    dma = d.module("axi_dma_0", "xilinx.com:ip:axi_dma:7.1", "axi_dma", _dma_params(),
+    dma = d.module("axi_dma_0", "xilinx.com:ip:axi_dma:7.1", "axi_dma",
+                   _dma_params(ip["parameters"]),
                    MODCLASS="PERIPHERAL")
     for name in ("s_axi_lite_aclk", "m_axi_mm2s_aclk", "m_axi_s2mm_aclk"):
         d.port(dma, name, "I", clk, sigis="clk")
@@ -157,7 +161,7 @@ def build() -> _Design:
     for master in ("M_AXI_MM2S", "M_AXI_S2MM"):
         dma["memranges"].append((master, "processing_system7_0", "S_AXI_HP0", "MEMORY",
                                  "HP0_DDR_LOWOCM", 0x0000_0000, 0x1FFF_FFFF))
-    dma["regs"] = make_ip_dict()["axi_dma_0"]["registers"]
+    dma["regs"] = ip["registers"]
 
     concat = d.module("xlconcat_0", "xilinx.com:ip:xlconcat:2.1", "xlconcat",
                       {"NUM_PORTS": "2", "IN0_WIDTH": "1", "IN1_WIDTH": "1",
@@ -195,9 +199,9 @@ def _registers(parent: ET.Element, regs: dict[str, dict[str, Any]]) -> None:
                 ET.SubElement(fe, "PROPERTY", NAME=key, VALUE=value)
 
 
-def render(design: _Design | None = None) -> str:
-    """The .hwh XML text."""
-    d = design or build()
+def render(parameters: Mapping[str, Any] | None = None) -> str:
+    """The .hwh XML text of the design with these DMA ``parameters`` (PYNQ names)."""
+    d = build(parameters)
     root = ET.Element("EDKSYSTEM", EDWVERSION="1.2", TIMESTAMP="Mon Jan  2 12:00:00 2023",
                       VIVADOVERSION=VIVADO)
     ET.SubElement(root, "SYSTEMINFO", ARCH="zynq", BOARD="tul.com.tw:pynq-z2:part0:1.0",
@@ -250,10 +254,23 @@ def render(design: _Design | None = None) -> str:
             + ET.tostring(root, encoding="unicode") + "\n")
 
 
-def main() -> int:
-    """Rewrite the fixture file."""
-    DATA.write_text(render(), encoding="utf-8")
-    print(f"wrote {DATA}", file=sys.stderr)
+def write_overlay(directory: str | Path, name: str = "dma_loopback_1",
+                  parameters: Mapping[str, Any] | None = None) -> Path:
+    """Write ``name.hwh`` and a placeholder ``name.bit`` (for ``download=False``); the .bit."""
+    directory = Path(directory)
+    (directory / f"{name}.hwh").write_text(render(parameters), encoding="utf-8")
+    bit = directory / f"{name}.bit"
+    bit.write_bytes(b"\x00\x09dmasim placeholder: no bitstream")
+    return bit
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write the default design's .hwh to the path given."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m dmasim.board.hwh PATH.hwh", file=sys.stderr)
+        return 2
+    Path(args[0]).write_text(render(), encoding="utf-8")
     return 0
 
 
