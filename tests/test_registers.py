@@ -247,3 +247,29 @@ def test_mmio_rejects_bad_offsets_and_values(target):
         target.mmio(0x1000_0000, 0x100)
     regs.write(MM2S.ADDR, 0x40)  # the target stays usable
     assert regs.read(MM2S.ADDR) == 0x40
+
+
+@pytest.mark.parametrize("order", ["xaxidma", "linux"])
+def test_vendor_driver_register_orders(target, order):
+    """XAxiDma: address, RS read-modify-write, LENGTH. Linux: DMACR, RS, poll, address, length."""
+    regs = dma_regs(target)
+    a = target.allocate(256, "u1")
+    b = target.allocate(256, "u1")
+    a[:] = range(256)
+    for ch, buf in ((S2MM, b), (MM2S, a)):
+        if order == "xaxidma":
+            regs.write(ch.ADDR, buf.physical_address)  # written while halted: stored
+            regs.write(ch.ADDR_MSB, 0)
+            regs.write(ch.DMACR, regs.read(ch.DMACR) | R.DMACR_RS)
+        else:
+            regs.write(ch.DMACR, R.DMACR_IOC_IRQEN | R.DMACR_ERR_IRQEN)
+            regs.write(ch.DMACR, regs.read(ch.DMACR) | R.DMACR_RS)
+            for _ in range(100):
+                if not regs.read(ch.DMASR) & R.DMASR_HALTED:
+                    break
+            regs.write(ch.ADDR, buf.physical_address)
+        regs.write(ch.LENGTH, 256 & ((1 << 26) - 1))
+    target.delay(20_000)
+    assert (b == a).all()
+    for ch in regmap.CHANNELS:
+        assert regs.read(ch.DMASR) & (R.DMASR_IDLE | R.DMASR_IOC_IRQ) == 0x1002
