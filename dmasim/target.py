@@ -89,6 +89,19 @@ class FaultInjector(Protocol):
         ...
 
 
+def check_delay(ns: object) -> int:
+    """``ns`` as an int if it is a whole number of ns >= 0, else raise.
+
+    Every Clock's ``delay`` calls it: the model and rtl targets are their own clocks, so their
+    ``delay`` is the one ``t.delay()`` reaches.
+    """
+    if type(ns) is int and ns >= 0:
+        return ns
+    if isinstance(ns, (int, np.integer)) and not isinstance(ns, bool) and ns >= 0:
+        return int(ns)
+    raise DmasimValueError(f"delay {ns!r} ns is not a whole number >= 0")
+
+
 class MMIO:
     """A register window, mirroring ``pynq.MMIO``: ``read(offset)`` / ``write(offset, value)``.
 
@@ -228,9 +241,7 @@ class Target:
 
     def delay(self, ns: int) -> None:
         """Let ``ns`` nanoseconds pass (simulators advance time; the board sleeps)."""
-        if isinstance(ns, bool) or not isinstance(ns, (int, np.integer)) or ns < 0:
-            raise DmasimValueError(f"delay {ns!r} ns is not a whole number >= 0")
-        self.clock.delay(int(ns))
+        self.clock.delay(check_delay(ns))
 
     @property
     def now_ns(self) -> int:

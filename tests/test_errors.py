@@ -236,8 +236,9 @@ def test_allocations_are_aligned_disjoint_and_reused(target):
 
 
 def test_bad_delay_and_timeout(target, dma):
-    with pytest.raises(DmasimValueError, match="delay"):
-        target.delay(-1)
+    for bad in (-1, 1.5, "10", True):
+        with pytest.raises(DmasimValueError, match="delay"):
+            target.delay(bad)
     a = target.allocate(16, "u1")
     b = target.allocate(16, "u1")
     dma.recvchannel.transfer(b)

@@ -10,7 +10,7 @@ from .. import regmap
 from ..design import DMA_BASE, check_parameters, make_ip_dict
 from ..errors import DmasimValueError
 from ..memory import CMA_BASE, CMA_SIZE, DDR_SIZE, Memory
-from ..target import MMIO, Target
+from ..target import MMIO, Target, check_delay
 from .dma import AxiDmaModel
 
 __all__ = ["ModelTarget"]
@@ -71,9 +71,7 @@ class ModelTarget(Target):
 
     def delay(self, ns: int) -> None:
         """Advance modelled time by ``ns``."""
-        if ns < 0:
-            raise DmasimValueError(f"delay {ns!r} ns is not a whole number >= 0")
-        self._now += int(ns)
+        self._now += check_delay(ns)
         dma = self.dma
         if dma.reset_until >= 0 or dma.mm2s.busy or dma.s2mm.busy:
             dma.run_until(self._now // self.clock_ns)

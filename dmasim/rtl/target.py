@@ -25,7 +25,7 @@ from .. import regmap
 from ..design import DMA_BASE, make_ip_dict
 from ..errors import DmasimValueError, TargetError
 from ..memory import CMA_BASE, CMA_SIZE, DDR_SIZE, Memory
-from ..target import Target
+from ..target import Target, check_delay
 from . import process
 from . import protocol as p
 from .build import BuildInfo, ensure_build, verilog_parameters
@@ -195,8 +195,7 @@ class RtlTarget(Target):
 
     def delay(self, ns: int) -> None:
         """Let ``ns`` ns of simulated time pass; returns when they have."""
-        if ns < 0:
-            raise DmasimValueError(f"delay {ns!r} ns is not a whole number >= 0")
+        ns = check_delay(ns)
         if ns:
             self._sim.request(p.OP_DELAY, 0, int(ns),
                               timeout_s=process.COMMAND_TIMEOUT_S + ns * process.WALL_S_PER_SIM_NS)
