@@ -62,24 +62,23 @@ def poll(mmio: Window, offset: int, done_mask: int, clock: Clock, timeout_ns: in
     Pauses between reads start at ``FIRST_BACKOFF_NS`` and double up to ``MAX_BACKOFF_NS``.
     """
     read, delay = mmio.read, clock.delay
-    value = read(offset)
-    hit = (value & done_mask) == done_mask if want_set else not value & done_mask
-    if hit or value & stop_mask:
-        return value  # the common case: done on the first look, no clocks consulted
-    deadline = clock.now_ns + timeout_ns
-    wall_deadline = time.monotonic() + WALL_GUARD_S
+    deadline = -1
+    wall_deadline = 0.0
     step = FIRST_BACKOFF_NS
     while True:
+        value = read(offset)
+        hit = (value & done_mask) == done_mask if want_set else not value & done_mask
+        if hit or value & stop_mask:
+            return value  # the common case is done on the first look, no clock consulted
         now = clock.now_ns
+        if deadline < 0:  # deadlines start when the first look was not enough
+            deadline = now + timeout_ns
+            wall_deadline = time.monotonic() + WALL_GUARD_S
         if now >= deadline or time.monotonic() > wall_deadline:
             return None
         delay(min(step, deadline - now))
         if step < MAX_BACKOFF_NS:
             step *= 2
-        value = read(offset)
-        hit = (value & done_mask) == done_mask if want_set else not value & done_mask
-        if hit or value & stop_mask:
-            return value
 
 
 def reset_dma(mmio: Window, clock: Clock, timeout_ns: int = 1_000_000) -> bool:

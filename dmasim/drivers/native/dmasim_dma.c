@@ -255,34 +255,33 @@ static int poll_from(dmasim_dev *dev, uint32_t offset, uint32_t done_mask, int w
                      uint32_t stop_mask, uint64_t timeout_ns, uint64_t first_backoff_ns,
                      uint32_t *value)
 {
-    uint64_t start, now, deadline, wall_deadline, step, wait;
+    uint64_t now, deadline = 0, wall_deadline = 0, step, wait;
     uint32_t v = 0;
-    int rc, hit;
+    int rc, hit, first = 1;
 
     rc = check(dev, offset);
     if (rc != DMASIM_OK)
         return rc;
-    /* The common case first: done on the first look, no clock consulted. */
-    rc = rd(dev, offset, &v);
-    if (rc != DMASIM_OK)
-        return rc;
-    if (value != NULL)
-        *value = v;
-    hit = want_set ? (v & done_mask) == done_mask : !(v & done_mask);
-    if (hit || (v & stop_mask))
-        return DMASIM_OK;
-    rc = dmasim_now(dev, &start);
-    if (rc != DMASIM_OK)
-        return rc;
-    deadline = start + timeout_ns;
-    if (deadline < start)
-        deadline = UINT64_MAX;
-    wall_deadline = monotonic_ns() + dev->timing.wall_guard_ns;
     step = first_backoff_ns > 0 ? first_backoff_ns : 1u;
     for (;;) {
+        rc = rd(dev, offset, &v);
+        if (rc != DMASIM_OK)
+            return rc;
+        if (value != NULL)
+            *value = v;
+        hit = want_set ? (v & done_mask) == done_mask : !(v & done_mask);
+        if (hit || (v & stop_mask))
+            return DMASIM_OK; /* the common case is done on the first look */
         rc = dmasim_now(dev, &now);
         if (rc != DMASIM_OK)
             return rc;
+        if (first) { /* deadlines start when the first look was not enough */
+            first = 0;
+            deadline = now + timeout_ns;
+            if (deadline < now)
+                deadline = UINT64_MAX;
+            wall_deadline = monotonic_ns() + dev->timing.wall_guard_ns;
+        }
         if (now >= deadline || monotonic_ns() > wall_deadline)
             return DMASIM_TIMEOUT;
         wait = deadline - now;
@@ -291,14 +290,6 @@ static int poll_from(dmasim_dev *dev, uint32_t offset, uint32_t done_mask, int w
             return rc;
         if (step < dev->timing.max_backoff_ns)
             step *= 2u;
-        rc = rd(dev, offset, &v);
-        if (rc != DMASIM_OK)
-            return rc;
-        if (value != NULL)
-            *value = v;
-        hit = want_set ? (v & done_mask) == done_mask : !(v & done_mask);
-        if (hit || (v & stop_mask))
-            return DMASIM_OK;
     }
 }
 
