@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import regmap
-from .errors import DmasimValueError
+from .. import regmap
+from ..errors import DmasimValueError
 
-__all__ = ["DEFAULT_PARAMETERS", "DMA_BASE", "DMA_VLNV", "make_ip_dict"]
+__all__ = ["DEFAULT_PARAMETERS", "DMA_BASE", "DMA_VLNV", "check_parameters", "make_ip_dict"]
 
 DMA_BASE = 0x4040_0000
 DMA_VLNV = "xilinx.com:ip:axi_dma:7.1"

@@ -1,0 +1,319 @@
+"""A block design as data: instances, AXI-Stream connections, interrupt lines.
+
+One :class:`Design` is read once (from a Vivado .hwh, from the Python builder, or
+:meth:`Design.loopback`) and consumed by every target: the model builds one DMA model per DMA
+instance and joins the IPs with stream links, the rtl target generates a Verilog top from it,
+the board confines ``/dev/mem`` to its windows, and ``ip_dict`` / the .hwh writer present it to
+pynq. Names follow the .hwh: an instance is its flattened ``INSTANCE`` name (hierarchy joined
+with ``_``, as PYNQ keys ``ip_dict``), an interface is its ``BUSINTERFACE`` name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ..errors import DmasimValueError
+from .params import DEFAULT_PARAMETERS, DMA_BASE, DMA_VLNV, check_parameters
+
+__all__ = [
+    "BUILTIN_STREAM_VLNVS",
+    "DMA_VLNV_PREFIX",
+    "INFRASTRUCTURE_VLNVS",
+    "Connection",
+    "Design",
+    "Endpoint",
+    "Instance",
+    "InterruptLine",
+    "Port",
+    "StreamInterface",
+    "Window",
+]
+
+DMA_VLNV_PREFIX = "xilinx.com:ip:axi_dma:"
+
+INFRASTRUCTURE_VLNVS = frozenset({
+    "processing_system7", "axi_interconnect", "smartconnect", "proc_sys_reset", "xlconcat",
+    "xlconstant", "clk_wiz", "axi_intc", "xlslice", "util_vector_logic", "system_ila", "ila",
+})
+"""IP names (the VLNV's third field) that never sit in the data path: left out of it."""
+
+BUILTIN_STREAM_VLNVS = frozenset({"axis_data_fifo", "axis_register_slice"})
+"""Stream infrastructure dmasim models itself, on the model and in RTL."""
+
+Direction = Literal["in", "out"]
+Kind = Literal["dma", "infrastructure", "builtin", "user"]
+
+
+def vlnv_name(vlnv: str) -> str:
+    """The IP name field of a VLNV (``xilinx.com:ip:axi_dma:7.1`` -> ``axi_dma``)."""
+    parts = vlnv.split(":")
+    return parts[2] if len(parts) >= 3 else vlnv
+
+
+@dataclass(frozen=True)
+class Port:
+    """One physical port of an instance (for RTL wiring): name, direction, width, role."""
+
+    name: str
+    direction: Literal["I", "O", "IO"]
+    width: int = 1
+    sigis: str = "undef"
+    """The .hwh SIGIS: ``"clk"``, ``"rst"``, ``"intr"``, ``"data"`` or ``"undef"``."""
+
+
+@dataclass(frozen=True)
+class StreamInterface:
+    """An AXI-Stream bus interface of an instance.
+
+    ``direction`` is ``"out"`` for INITIATOR/MASTER and ``"in"`` for TARGET/SLAVE.
+    ``port_map`` maps logical signals (``TDATA``, ``TVALID``, ``TREADY``, ``TLAST``, ``TKEEP``,
+    ``TSTRB``, ``TUSER``, ``TID``, ``TDEST``) to the instance's physical port names.
+    """
+
+    name: str
+    direction: Direction
+    tdata_bytes: int = 4
+    has_tkeep: bool = True
+    has_tstrb: bool = False
+    has_tlast: bool = True
+    tuser_width: int = 0
+    tid_width: int = 0
+    tdest_width: int = 0
+    port_map: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Window:
+    """An AXI-Lite (or AXI4 memory-mapped) slave window of an instance in the PS address map."""
+
+    interface: str
+    base: int
+    range: int
+    port_map: Mapping[str, str] = field(default_factory=dict)
+    addr_width: int = 32
+    data_width: int = 32
+
+    @property
+    def end(self) -> int:
+        """First address past the window."""
+        return self.base + self.range
+
+    def overlaps(self, other: Window) -> bool:
+        """True if the two windows share an address."""
+        return self.base < other.end and other.base < self.end
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """``instance.interface`` (or ``instance.port`` for interrupt lines)."""
+
+    instance: str
+    interface: str
+
+    def __str__(self) -> str:
+        return f"{self.instance}.{self.interface}"
+
+    @classmethod
+    def parse(cls, text: str) -> Endpoint:
+        """``"fir_0.S_AXIS"`` -> ``Endpoint("fir_0", "S_AXIS")``."""
+        inst, dot, port = text.rpartition(".")
+        if not dot or not inst or not port:
+            raise DmasimValueError(f"endpoint {text!r} is not 'instance.interface'")
+        return cls(inst, port)
+
+
+@dataclass(frozen=True)
+class Connection:
+    """A point-to-point AXI-Stream link from an ``out`` interface to an ``in`` interface."""
+
+    src: Endpoint
+    dst: Endpoint
+
+    def __str__(self) -> str:
+        return f"{self.src} -> {self.dst}"
+
+
+@dataclass(frozen=True)
+class InterruptLine:
+    """An interrupt output and where it goes: an ``axi_intc`` input or the PS's IRQ_F2P."""
+
+    source: Endpoint
+    controller: str | None = None
+    """Instance name of the ``axi_intc`` it feeds, or None when wired to the PS directly."""
+    index: int | None = None
+    """Input index at the controller (or the IRQ_F2P bit); None when not connected."""
+
+
+@dataclass
+class Instance:
+    """One IP instance of the block design."""
+
+    name: str
+    vlnv: str
+    parameters: dict[str, str] = field(default_factory=dict)
+    windows: list[Window] = field(default_factory=list)
+    streams: dict[str, StreamInterface] = field(default_factory=dict)
+    interrupts: list[str] = field(default_factory=list)
+    """Names of its interrupt output ports (``mm2s_introut``, ``interrupt``)."""
+    masters: list[str] = field(default_factory=list)
+    """Its AXI memory-mapped master interfaces (a DMA's ``M_AXI_MM2S``; unsupported on user IPs)."""
+    ports: dict[str, Port] = field(default_factory=dict)
+    fullname: str = ""
+    """The hierarchical path (``/const_multiply/multiply``); ``/name`` when flat."""
+
+    def __post_init__(self) -> None:
+        if not self.fullname:
+            self.fullname = f"/{self.name}"
+
+    @property
+    def kind(self) -> Kind:
+        """``"dma"``, ``"infrastructure"``, ``"builtin"`` (stream FIFO/slice) or ``"user"``."""
+        if self.vlnv.startswith(DMA_VLNV_PREFIX):
+            return "dma"
+        name = vlnv_name(self.vlnv)
+        if name in INFRASTRUCTURE_VLNVS:
+            return "infrastructure"
+        if name in BUILTIN_STREAM_VLNVS:
+            return "builtin"
+        return "user"
+
+    @property
+    def window(self) -> Window | None:
+        """The first register window (the one PYNQ's ``ip_dict`` entry shows), if any."""
+        return self.windows[0] if self.windows else None
+
+    def param(self, name: str, default: int | None = None) -> int:
+        """Integer parameter ``name`` (case-insensitive), or ``default`` when absent."""
+        for key in (name, name.lower(), name.upper()):
+            if key in self.parameters:
+                value = self.parameters[key]
+                return int(value, 0) if isinstance(value, str) else int(value)
+        if default is None:
+            raise DmasimValueError(f"{self.name} ({self.vlnv}) has no parameter {name!r}")
+        return default
+
+    def stream(self, interface: str) -> StreamInterface:
+        """Stream interface ``interface``, or a clear error listing the ones it has."""
+        try:
+            return self.streams[interface]
+        except KeyError:
+            have = ", ".join(self.streams) or "none"
+            raise DmasimValueError(
+                f"{self.name} ({self.vlnv}) has no stream interface {interface!r} (have: {have})"
+            ) from None
+
+
+@dataclass
+class Design:
+    """A block design: instances, stream connections, interrupt lines, and where it came from."""
+
+    name: str = "design_1"
+    instances: dict[str, Instance] = field(default_factory=dict)
+    connections: list[Connection] = field(default_factory=list)
+    interrupt_lines: list[InterruptLine] = field(default_factory=list)
+    clock_hz: int = 100_000_000
+    part: str = "xc7z020clg400-1"
+    board: str = "tul.com.tw:pynq-z2:part0:1.0"
+    source: str | None = None
+    """The .hwh path it was read from, or None when built in Python."""
+
+    # --- lookups -------------------------------------------------------------------------
+
+    def instance(self, name: str) -> Instance:
+        """Instance ``name``, or a clear error listing the instances there are."""
+        try:
+            return self.instances[name]
+        except KeyError:
+            raise DmasimValueError(
+                f"no instance {name!r} in design {self.name!r} (have: {', '.join(self.instances)})"
+            ) from None
+
+    @property
+    def dmas(self) -> list[Instance]:
+        """The AXI DMA instances, in design order."""
+        return [i for i in self.instances.values() if i.kind == "dma"]
+
+    def of_kind(self, kind: Kind) -> list[Instance]:
+        """Instances of ``kind``, in design order."""
+        return [i for i in self.instances.values() if i.kind == kind]
+
+    def peer(self, instance: str, interface: str) -> Endpoint | None:
+        """The other end of the stream link at ``instance.interface``; None if unconnected."""
+        for c in self.connections:
+            if c.src.instance == instance and c.src.interface == interface:
+                return c.dst
+            if c.dst.instance == instance and c.dst.interface == interface:
+                return c.src
+        return None
+
+    def windows(self) -> Iterator[tuple[Instance, Window]]:
+        """Every register window with its instance."""
+        for inst in self.instances.values():
+            for w in inst.windows:
+                yield inst, w
+
+    # --- constructors --------------------------------------------------------------------
+
+    @classmethod
+    def loopback(
+        cls,
+        parameters: Mapping[str, Any] | None = None,
+        phys_addr: int = DMA_BASE,
+        name: str = "axi_dma_0",
+    ) -> Design:
+        """Today's default design: one DMA whose M_AXIS_MM2S feeds its own S_AXIS_S2MM."""
+        params = dict(DEFAULT_PARAMETERS)
+        for key, value in (parameters or {}).items():
+            key = key.lower()
+            if key not in params:
+                raise DmasimValueError(
+                    f"unknown parameter {key!r}: allowed {', '.join(sorted(params))}"
+                )
+            params[key] = str(value)
+        check_parameters(params)
+        dma = dma_instance(name, phys_addr, params)
+        return cls(
+            name="dma_loopback",
+            instances={name: dma},
+            connections=[Connection(Endpoint(name, "M_AXIS_MM2S"), Endpoint(name, "S_AXIS_S2MM"))],
+            interrupt_lines=[
+                InterruptLine(Endpoint(name, "mm2s_introut"), None, 0),
+                InterruptLine(Endpoint(name, "s2mm_introut"), None, 1),
+            ],
+        )
+
+
+def dma_instance(name: str, base: int, params: Mapping[str, str]) -> Instance:
+    """An AXI DMA instance with the interfaces Vivado gives it (simple or SG mode)."""
+    tbytes_mm2s = int(params.get("c_m_axis_mm2s_tdata_width", "32")) // 8
+    tbytes_s2mm = int(params.get("c_s_axis_s2mm_tdata_width", "32")) // 8
+    streams: dict[str, StreamInterface] = {}
+    masters: list[str] = []
+    if params.get("c_include_mm2s", "1") != "0":
+        streams["M_AXIS_MM2S"] = StreamInterface(
+            "M_AXIS_MM2S", "out", tbytes_mm2s, has_tkeep=True,
+            port_map={s: f"m_axis_mm2s_{s.lower()}"
+                      for s in ("TDATA", "TKEEP", "TLAST", "TVALID", "TREADY")})
+        masters.append("M_AXI_MM2S")
+    if params.get("c_include_s2mm", "1") != "0":
+        streams["S_AXIS_S2MM"] = StreamInterface(
+            "S_AXIS_S2MM", "in", tbytes_s2mm, has_tkeep=True,
+            port_map={s: f"s_axis_s2mm_{s.lower()}"
+                      for s in ("TDATA", "TKEEP", "TLAST", "TVALID", "TREADY")})
+        masters.append("M_AXI_S2MM")
+    if params.get("c_include_sg", "0") != "0":
+        masters.insert(0, "M_AXI_SG")
+    from .. import regmap
+
+    return Instance(
+        name=name,
+        vlnv=DMA_VLNV,
+        parameters=dict(params),
+        windows=[Window("S_AXI_LITE", base, regmap.ADDR_RANGE)],
+        streams=streams,
+        interrupts=[p for p, m in (("mm2s_introut", "M_AXIS_MM2S"),
+                                   ("s2mm_introut", "S_AXIS_S2MM")) if m in streams],
+        masters=masters,
+    )
