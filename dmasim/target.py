@@ -19,6 +19,7 @@ from .errors import DmasimValueError, TargetError
 
 if TYPE_CHECKING:
     from .buffer import Buffer
+    from .design import Design
     from .drivers.base import DmaDriver
 
 __all__ = [
@@ -187,6 +188,8 @@ class Target:
     memory: Allocator
     clock: Clock
     ip_dict: dict[str, dict[str, Any]]
+    design: Design | None = None
+    """The block design the target realises (None where a target cannot describe it)."""
     capabilities: frozenset[str] = frozenset()
     faults: FaultInjector | None = None
 
@@ -286,11 +289,18 @@ class Target:
 
     # --- drivers -----------------------------------------------------------------------
 
-    def driver(self, level: str | None = None, ip_name: str = "axi_dma_0") -> DmaDriver:
-        """The DMA driver at ``level`` (``"pynq"``, ``"python"``, ``"pybind11"``, ``"cffi"``)."""
+    def driver(
+        self, level: str | None = None, ip_name: str = "axi_dma_0", *, dma: str | None = None
+    ) -> DmaDriver:
+        """The driver of one DMA at ``level``: ``"pynq"``, ``"python"``, ``"pybind11"``, ``"cffi"``.
+
+        The DMA is ``dma`` when given, else ``ip_name`` (default ``axi_dma_0``).
+        """
         from .drivers import load_driver
 
         self._check_open()
+        if dma is not None:
+            ip_name = dma
         level = level or self.default_level
         key = (level, ip_name)
         drv = self._drivers.get(key)
@@ -301,6 +311,10 @@ class Target:
             drv = load_driver(level, self, ip_name)
             self._drivers[key] = drv
         return drv
+
+    def dma(self, name: str = "axi_dma_0", level: str | None = None) -> DmaDriver:
+        """The driver of DMA instance ``name`` at ``level`` (default level when None)."""
+        return self.driver(level, dma=name)
 
     @property
     def axi_dma_0(self) -> DmaDriver:

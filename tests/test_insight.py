@@ -20,7 +20,7 @@ def test_driver_mistakes_are_recorded(target):
     regs.write(S2MM.ADDR, buf.physical_address + 2)  # unaligned, no DRE
     regs.write(S2MM.LENGTH, 16)
     regs.write(S2MM.LENGTH, 16)  # while busy
-    text = "\n".join(d.message for d in target.dma.diagnostics)
+    text = "\n".join(d.message for d in target.engine.diagnostics)
     assert "written while halted" in text
     assert "masked to 0" in text
     assert "not aligned to 4 bytes" in text

@@ -97,28 +97,11 @@ def make_ip_dict(
     name: str = "axi_dma_0",
 ) -> dict[str, dict[str, Any]]:
     """A PYNQ-style ``ip_dict`` with one AXI DMA; ``parameters`` override the defaults."""
-    params = dict(DEFAULT_PARAMETERS)
-    for key, value in (parameters or {}).items():
-        key = key.lower()
-        if key not in params:
-            raise DmasimValueError(
-                f"unknown parameter {key!r}: allowed {', '.join(sorted(params))}"
-            )
-        params[key] = str(value)
-    check_parameters(params)
-    return {
-        name: {
-            "fullpath": name,
-            "type": DMA_VLNV,
-            "bdtype": None,
-            "state": None,
-            "phys_addr": phys_addr,
-            "addr_range": regmap.ADDR_RANGE,
-            "mem_id": "S_AXI_LITE",
-            "memtype": "REGISTER",
-            "gpio": {},
-            "interrupts": {},
-            "parameters": params,
-            "registers": _registers(),
-        }
-    }
+    from .types import Design
+
+    return Design.loopback(parameters, phys_addr, name).ip_dict()
+
+
+def dma_registers() -> dict[str, dict[str, Any]]:
+    """Pynq's ``registers`` entry of an AXI DMA, generated from the register map."""
+    return _registers()

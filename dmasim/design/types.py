@@ -254,6 +254,44 @@ class Design:
             for w in inst.windows:
                 yield inst, w
 
+    def ip_dict(self) -> dict[str, dict[str, Any]]:
+        """PYNQ's ``ip_dict`` of the design: every instance with a register window.
+
+        Keys and value shapes are PYNQ's (``phys_addr``, ``addr_range``, ``type``,
+        ``parameters`` as strings, ``registers``, ``interrupts``, ``fullpath``), so pynq's own
+        drivers read them unchanged.
+        """
+        from .params import dma_registers
+
+        irq_of: dict[str, dict[str, Any]] = {}
+        for line in self.interrupt_lines:
+            if line.index is not None:
+                irq_of.setdefault(line.source.instance, {})[line.source.interface] = {
+                    "controller": line.controller or "",
+                    "index": line.index,
+                    "fullpath": f"{line.source.instance}/{line.source.interface}",
+                }
+        out: dict[str, dict[str, Any]] = {}
+        for inst in self.instances.values():
+            w = inst.window
+            if w is None or (inst.kind == "infrastructure" and vlnv_name(inst.vlnv) != "axi_intc"):
+                continue
+            out[inst.name] = {
+                "fullpath": inst.fullname.lstrip("/"),
+                "type": inst.vlnv,
+                "bdtype": None,
+                "state": None,
+                "phys_addr": w.base,
+                "addr_range": w.range,
+                "mem_id": w.interface,
+                "memtype": "REGISTER",
+                "gpio": {},
+                "interrupts": irq_of.get(inst.name, {}),
+                "parameters": dict(inst.parameters),
+                "registers": dma_registers() if inst.kind == "dma" else {},
+            }
+        return out
+
     # --- constructors --------------------------------------------------------------------
 
     @classmethod
@@ -279,8 +317,8 @@ class Design:
             instances={name: dma},
             connections=[Connection(Endpoint(name, "M_AXIS_MM2S"), Endpoint(name, "S_AXIS_S2MM"))],
             interrupt_lines=[
-                InterruptLine(Endpoint(name, "mm2s_introut"), None, 0),
-                InterruptLine(Endpoint(name, "s2mm_introut"), None, 1),
+                InterruptLine(Endpoint(name, "mm2s_introut")),
+                InterruptLine(Endpoint(name, "s2mm_introut")),
             ],
         )
 

@@ -53,7 +53,7 @@ class ModelTarget(Target):
         self.memory_model = Memory(size=DDR_SIZE, cma_base=CMA_BASE, cma_size=cma_size)
         self.memory = self.memory_model
         self.faults = self.memory_model
-        self.dma = AxiDmaModel(self.memory_model, params, clock_ns=clock_ns)
+        self.engine = AxiDmaModel(self.memory_model, params, clock_ns=clock_ns)
         self.bus_access_ns = bus_access_ns
         self.clock_ns = clock_ns
         self._now = 0
@@ -72,7 +72,7 @@ class ModelTarget(Target):
     def delay(self, ns: int) -> None:
         """Advance modelled time by ``ns``."""
         self._now += check_delay(ns)
-        dma = self.dma
+        dma = self.engine
         if dma.reset_until >= 0 or dma.mm2s.busy or dma.s2mm.busy:
             dma.run_until(self._now // self.clock_ns)
         else:
@@ -88,7 +88,7 @@ class ModelTarget(Target):
         delta = mmio.base_addr - self._base
         if delta < 0 or delta + mmio.length > self._span:
             return None
-        wlen, dma, trace = mmio.length, self.dma, self.trace
+        wlen, dma, trace = mmio.length, self.engine, self.trace
         mm2s, s2mm, clock_ns = dma.mm2s, dma.s2mm, self.clock_ns
         target = self
 
@@ -137,7 +137,7 @@ class ModelTarget(Target):
     # --- the rest of the contract -------------------------------------------------------
 
     def _reset_design(self) -> None:
-        self.dma.power_on_reset()
+        self.engine.power_on_reset()
         self.memory_model.clear_faults()
 
     def _close(self) -> None:
@@ -149,7 +149,7 @@ class ModelTarget(Target):
 
     def interrupts(self) -> dict[str, bool]:
         """Levels of ``mm2s_introut`` and ``s2mm_introut`` now."""
-        mm2s, s2mm = self.dma.interrupts()
+        mm2s, s2mm = self.engine.interrupts()
         return {"mm2s_introut": mm2s, "s2mm_introut": s2mm}
 
     def format_trace(self, last: int = 32) -> str:
@@ -159,10 +159,10 @@ class ModelTarget(Target):
     def describe(self) -> str:
         """Decoded registers, bytes moved, data in flight and diagnostics."""
         out = [regmap.format_registers(
-            {**regmap.read_channel(self.dma.read, regmap.MM2S),
-             **regmap.read_channel(self.dma.read, regmap.S2MM)}
+            {**regmap.read_channel(self.engine.read, regmap.MM2S),
+             **regmap.read_channel(self.engine.read, regmap.S2MM)}
         )]
-        d = self.dma
+        d = self.engine
         out.append(
             f"time {self._now} ns; moved MM2S {d.mm2s.moved} B in {d.mm2s.transfers} transfers, "
             f"S2MM {d.s2mm.moved} B in {d.s2mm.transfers}; stream holds {d.stream.nbytes} B"
