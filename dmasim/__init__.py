@@ -8,8 +8,10 @@
 from __future__ import annotations
 
 from .buffer import Buffer
+from .design import Design
 from .errors import (
     BufferStateError,
+    DesignError,
     DmaBusyError,
     DmaDecodeError,
     DmaError,
@@ -31,6 +33,8 @@ __version__ = "0.1.0"
 __all__ = [
     "MMIO",
     "Buffer",
+    "Design",
+    "DesignError",
     "BufferStateError",
     "DmaBusyError",
     "DmaDecodeError",

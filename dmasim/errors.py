@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from . import regmap
 
 __all__ = [
+    "DesignError",
     "BufferStateError",
     "DmaBusyError",
     "DmaDecodeError",
@@ -42,6 +43,10 @@ class BufferStateError(DmasimValueError):
 
 class OutOfMemoryError(DmasimError, MemoryError):
     """The buffer region cannot hold the requested allocation."""
+
+
+class DesignError(DmasimValueError):
+    """A design dmasim cannot read or realise: names the instance, interface or parameter."""
 
 
 class TargetError(DmasimError):

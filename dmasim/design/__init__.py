@@ -6,6 +6,7 @@ S2MM stream. ``params`` keeps the DMA's parameter defaults and checks.
 
 from __future__ import annotations
 
+from .check import check_design
 from .params import DEFAULT_PARAMETERS, DMA_BASE, DMA_VLNV, check_parameters, make_ip_dict
 from .types import (
     BUILTIN_STREAM_VLNVS,
@@ -38,6 +39,7 @@ __all__ = [
     "Port",
     "StreamInterface",
     "Window",
+    "check_design",
     "check_parameters",
     "dma_instance",
     "make_ip_dict",

@@ -1,0 +1,96 @@
+"""Checks a target runs before it realises a design: what dmasim can model, what is missing.
+
+Each failure is one :class:`~dmasim.errors.DesignError` naming the instance, its VLNV, the
+offending parameter or interface and what to do, raised before anything is built or opened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from ..errors import DesignError
+from .params import check_parameters
+from .types import Design, Instance, Window
+
+__all__ = ["SUPPORTED_DMA", "check_design"]
+
+SUPPORTED_DMA: dict[str, tuple[str, ...]] = {
+    "c_include_sg": ("0",),
+    "c_micro_dma": ("0",),
+    "c_enable_multi_channel": ("0",),
+    "c_sg_include_stscntrl_strm": ("0",),
+}
+"""DMA parameters whose other values dmasim does not model yet (value as in the .hwh)."""
+
+
+def _check_dma(inst: Instance) -> None:
+    for name, allowed in SUPPORTED_DMA.items():
+        value = str(inst.parameters.get(name, inst.parameters.get(name.upper(), allowed[0])))
+        if value not in allowed:
+            raise DesignError(
+                f"{inst.name} ({inst.vlnv}): {name}={value} is not modelled by dmasim "
+                f"(supported: {', '.join(allowed)})"
+            )
+    known = {k: v for k, v in inst.parameters.items() if k.lower() in _DMA_CHECKED}
+    try:
+        check_parameters({k.lower(): v for k, v in known.items()})
+    except ValueError as exc:
+        raise DesignError(f"{inst.name} ({inst.vlnv}): {exc}") from None
+
+
+_DMA_CHECKED = frozenset({
+    "c_sg_length_width", "c_m_axi_mm2s_data_width", "c_m_axis_mm2s_tdata_width",
+    "c_m_axi_s2mm_data_width", "c_s_axis_s2mm_tdata_width", "c_mm2s_burst_size",
+    "c_s2mm_burst_size", "c_addr_width",
+})
+
+
+def check_design(
+    design: Design, supplied: Collection[str] | None = None, *, target: str = "model"
+) -> None:
+    """Raise :class:`DesignError` if ``design`` cannot be realised on ``target``.
+
+    ``supplied`` names the user IPs the caller has a model (or RTL) for; None skips that check
+    (a board runs the real IP). Checked: at least one AXI DMA; every DMA's configuration is
+    modelled; stream links join an ``out`` to an ``in`` of equal width and TKEEP/TLAST use;
+    register windows do not overlap; user IPs have no AXI memory master of their own.
+    """
+    if not design.dmas:
+        raise DesignError(f"design {design.name!r} has no AXI DMA (xilinx.com:ip:axi_dma)")
+    for inst in design.dmas:
+        _check_dma(inst)
+    seen: list[tuple[Instance, Window]] = []
+    for inst, win in design.windows():
+        for other, owin in seen:
+            if win.overlaps(owin):
+                raise DesignError(
+                    f"register windows overlap: {inst.name}.{win.interface} "
+                    f"0x{win.base:08x}+0x{win.range:x} and {other.name}."
+                    f"{owin.interface} 0x{owin.base:08x}+0x{owin.range:x}"
+                )
+        seen.append((inst, win))
+    for c in design.connections:
+        src = design.instance(c.src.instance).stream(c.src.interface)
+        dst = design.instance(c.dst.instance).stream(c.dst.interface)
+        if src.direction != "out" or dst.direction != "in":
+            raise DesignError(f"stream link {c}: must go from an output to an input interface")
+        if src.tdata_bytes != dst.tdata_bytes:
+            raise DesignError(
+                f"stream link {c}: TDATA widths differ ({src.tdata_bytes * 8} bits into "
+                f"{dst.tdata_bytes * 8} bits); insert an axis_dwidth_converter or match the widths"
+            )
+        if src.has_tlast != dst.has_tlast:
+            raise DesignError(f"stream link {c}: TLAST on one side only")
+    for inst in design.of_kind("user"):
+        if inst.masters:
+            raise DesignError(
+                f"{inst.name} ({inst.vlnv}) has an AXI memory master {inst.masters[0]!r}: user "
+                "IPs that master memory are not supported yet"
+            )
+        if supplied is not None and inst.name not in supplied:
+            what = "models={...: a dmasim.ip.StreamIP}" if target == "model" else (
+                "rtl={...: dmasim.RtlSources([...], top=...)}")
+            raise DesignError(
+                f"{inst.name} ({inst.vlnv}) is not modelled by dmasim: supply it with "
+                f"open_target({target!r}, design=..., {what.replace('...', repr(inst.name), 1)})"
+            )
