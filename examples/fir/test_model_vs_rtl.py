@@ -24,7 +24,11 @@ from examples.fir.fir_reference import TAPS
 
 AP_CTRL, AP_START, AP_DONE, AP_IDLE = 0x00, 0x01, 0x02, 0x04
 
-pytestmark = pytest.mark.slow
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif("not config.getoption('target').count('rtl')",
+                       reason="compares the model with the RTL: run with --target including rtl"),
+]
 
 
 @pytest.fixture(scope="module")
