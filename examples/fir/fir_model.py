@@ -10,6 +10,9 @@ which is :func:`fir_reference` (the same function the RTL testbench checks ``fir
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import ClassVar, Literal
+
 import numpy as np
 import numpy.typing as npt
 from dmasim.ip import HlsControl
@@ -50,6 +53,8 @@ class Fir(HlsControl):
 
     throughput = 1.0
     latency_cycles = 2
+    streams: ClassVar[Mapping[str, Literal["in", "out"]] | None] = {
+        "S_AXIS": "in", "M_AXIS": "out"}
 
     def __init__(self) -> None:
         # before super().__init__(), which may reset() and so touch the taps
