@@ -1,0 +1,1 @@
+"""The FIR's own cocotb testbench (the RTL alone, no DMA)."""
