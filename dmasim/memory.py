@@ -91,21 +91,54 @@ class Memory:
 
     # --- DMA-side access ---------------------------------------------------------------
 
-    def first_fault(self, addr: int, nbytes: int) -> tuple[int, str] | None:
-        """First byte offset in ``[addr, addr+nbytes)`` that faults, and its kind."""
+    def response(self, addr: int, nbytes: int) -> str | None:
+        """The response to an access of the bytes ``[addr, addr+nbytes)``: None for OKAY.
+
+        Rule FAULT-PRECEDENCE: ``"decerr"`` if any byte lies outside DDR or in an injected
+        DECERR region, else ``"slverr"`` if any lies in an injected SLVERR region. The order
+        in which regions were injected never matters.
+        """
         end = addr + nbytes
-        if not self._faults and addr >= DDR_BASE and end <= DDR_BASE + self.size:
-            return None
-        best: tuple[int, str] | None = None
         if addr < DDR_BASE or end > DDR_BASE + self.size:
-            at = 0 if addr < DDR_BASE or addr >= DDR_BASE + self.size else self.size - addr
-            best = (at, "decerr")
+            return "decerr"
+        worst: str | None = None
         for lo, hi, kind in self._faults:
             if lo < end and addr < hi:
-                at = max(lo - addr, 0)
-                if best is None or at < best[0]:
-                    best = (at, kind)
-        return best
+                if kind == "decerr":
+                    return kind
+                worst = kind
+        return worst
+
+    def first_fault(self, addr: int, nbytes: int, beat: int = 1,
+                    *, read: bool = False) -> tuple[int, str] | None:
+        """The first failing beat of a DMA access of ``[addr, addr+nbytes)``, and its kind.
+
+        Returns ``(offset, kind)`` with ``offset`` the beat's first byte relative to ``addr``
+        (at least 0), or None when every beat answers OKAY. Beats are ``beat``-byte words at
+        aligned addresses: a read covers the whole word, a write only its bytes inside the
+        range (its strobes). The beat's kind follows :meth:`response`.
+        """
+        end = addr + nbytes
+        lo_scan = addr - addr % beat if read else addr
+        hi_scan = end + (-end % beat) if read else end
+        if not self._faults and lo_scan >= DDR_BASE and hi_scan <= DDR_BASE + self.size:
+            return None
+        first: int | None = None  # lowest faulting byte, absolute
+        if lo_scan < DDR_BASE or hi_scan > DDR_BASE + self.size:
+            first = lo_scan if lo_scan < DDR_BASE or lo_scan >= DDR_BASE + self.size \
+                else DDR_BASE + self.size
+        for lo, hi, _kind in self._faults:
+            if lo < hi_scan and lo_scan < hi:
+                at = max(lo, lo_scan)
+                if first is None or at < first:
+                    first = at
+        if first is None:
+            return None
+        word = first - first % beat
+        b_lo, b_hi = (word, word + beat) if read else (max(word, addr), min(word + beat, end))
+        kind = self.response(b_lo, b_hi - b_lo)
+        assert kind is not None
+        return max(word - addr, 0), kind
 
     def read(self, addr: int, nbytes: int) -> np.ndarray:
         """A copy of DDR bytes (the DMA's view; bypasses the CPU cache)."""

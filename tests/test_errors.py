@@ -98,6 +98,68 @@ def test_memory_faults_raise_the_matching_error(target, dma, kind, exc, bit, sid
     loopback(dma, a, b)
 
 
+OVERLAPS = {  # regions (offset, size, kind) around one spot; every failing beat is DECERR
+    "nested": [(0, 256, "decerr"), (64, 32, "slverr")],
+    "same-start": [(0, 32, "slverr"), (0, 256, "decerr")],
+    "shared-beat": [(0, 2, "slverr"), (2, 4, "decerr")],
+}
+
+
+@pytest.mark.needs("faults")
+@pytest.mark.parametrize("reverse", [False, True], ids=["in-order", "reversed"])
+@pytest.mark.parametrize("case", list(OVERLAPS))
+@pytest.mark.parametrize("side", [MM2S, S2MM], ids=["mm2s", "s2mm"])
+def test_overlapping_faults_decerr_wins_in_any_order(target, side, case, reverse):
+    """Rule FAULT-PRECEDENCE: a beat answers DECERR if any of its bytes is in a DECERR region
+    (or outside DDR), else SLVERR; the order regions were injected in does not matter."""
+    regs = dma_regs(target)
+    src = target.allocate(4096, "u1")
+    dst = target.allocate(4096, "u1")
+    spot = (src if side is MM2S else dst).physical_address + 1024
+    nbytes, start = 2048, spot - 1024
+    regions = OVERLAPS[case][::-1] if reverse else OVERLAPS[case]
+    for off, size, kind in regions:
+        target.faults.add_fault(spot + off, size, kind)
+    start_both(regs)
+    if side is S2MM:
+        regs.write(S2MM.ADDR, start)
+        regs.write(S2MM.LENGTH, nbytes)
+        regs.write(MM2S.ADDR, src.physical_address)
+        regs.write(MM2S.LENGTH, nbytes)
+    else:
+        regs.write(S2MM.ADDR, dst.physical_address)
+        regs.write(S2MM.LENGTH, 4096)
+        regs.write(MM2S.ADDR, start)
+        regs.write(MM2S.LENGTH, nbytes)
+    target.delay(100_000)
+    sr = regs.read(side.DMASR)
+    target.faults.clear_faults()
+    assert sr & (R.DMASR_SLV_ERR | R.DMASR_DEC_ERR) == R.DMASR_DEC_ERR, R.describe_status(sr)
+    assert sr & R.DMASR_HALTED
+
+
+@pytest.mark.needs("faults")
+@pytest.mark.parametrize("side", [MM2S, S2MM], ids=["mm2s", "s2mm"])
+def test_first_failing_beat_names_the_error(target, side):
+    """Rule FAULT-PRECEDENCE: the transfer reports its first failing beat's kind; a DECERR
+    region far beyond it (after the engine halted) adds nothing."""
+    regs = dma_regs(target)
+    src = target.allocate(16384, "u1")
+    dst = target.allocate(16384, "u1")
+    spot = (src if side is MM2S else dst).physical_address
+    target.faults.add_fault(spot + 8192, 4096, "decerr")
+    target.faults.add_fault(spot + 1024, 64, "slverr")
+    start_both(regs)
+    regs.write(S2MM.ADDR, dst.physical_address)
+    regs.write(S2MM.LENGTH, 16384)
+    regs.write(MM2S.ADDR, src.physical_address)
+    regs.write(MM2S.LENGTH, 16384)
+    target.delay(200_000)
+    sr = regs.read(side.DMASR)
+    target.faults.clear_faults()
+    assert sr & (R.DMASR_SLV_ERR | R.DMASR_DEC_ERR) == R.DMASR_SLV_ERR, R.describe_status(sr)
+
+
 @pytest.mark.parametrize("side", [MM2S, S2MM], ids=["mm2s", "s2mm"])
 def test_address_outside_ddr_is_a_decode_error(target, side):
     """Raw registers: an address that decodes to no memory sets DMADecErr and halts both."""
@@ -256,3 +318,34 @@ def test_unknown_target_and_level(target):
         open_target("nope")
     with pytest.raises(DmasimValueError, match="unknown driver level 'asm'"):
         target.driver("asm")
+
+
+@given(regions=st.lists(st.tuples(st.integers(0, 96), st.integers(1, 40),
+                                  st.sampled_from(["slverr", "decerr"])), max_size=5),
+       addr=st.integers(0, 64), nbytes=st.integers(1, 64), beat=st.sampled_from([1, 4, 8]),
+       read=st.booleans(), order=st.randoms(use_true_random=False))
+def test_memory_fault_precedence_matches_a_per_byte_expectation(regions, addr, nbytes, beat,
+                                                                read, order):
+    """Rule FAULT-PRECEDENCE on the model's memory, against a byte-by-byte expectation: the
+    first beat with a faulting byte fails, DECERR if any of its bytes is DECERR; any order."""
+    from dmasim.memory import Memory
+
+    mem = Memory(size=1 << 20, cma_base=0, cma_size=1 << 20)
+    shuffled = list(regions)
+    order.shuffle(shuffled)
+    for lo, size, kind in shuffled:
+        mem.add_fault(lo, size, kind)
+    kinds: dict[int, set[str]] = {}
+    for lo, size, kind in regions:
+        for a in range(lo, lo + size):
+            kinds.setdefault(a, set()).add(kind)
+    want = None
+    first_word = addr - addr % beat
+    for word in range(first_word, addr + nbytes, beat):
+        span = range(word, word + beat) if read else range(max(word, addr),
+                                                             min(word + beat, addr + nbytes))
+        hit = set().union(*(kinds.get(a, set()) for a in span))
+        if hit:
+            want = (max(word - addr, 0), "decerr" if "decerr" in hit else "slverr")
+            break
+    assert mem.first_fault(addr, nbytes, beat, read=read) == want

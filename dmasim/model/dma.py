@@ -265,8 +265,9 @@ class AxiDmaModel:
             addr -= addr % beat
         ch.xaddr, ch.xlen, ch.done = addr, nbytes, 0
         ch.keyhole = bool(ch.cr & KEYHOLE)
-        fault = self.memory.first_fault(addr, min(nbytes, beat) if ch.keyhole else nbytes)
-        ch.fault_at, ch.fault_kind = (fault[0] - fault[0] % beat, fault[1]) if fault else (-1, "")
+        fault = self.memory.first_fault(addr, min(nbytes, beat) if ch.keyhole else nbytes,
+                                        beat, read=is_mm2s)
+        ch.fault_at, ch.fault_kind = fault if fault else (-1, "")
         ch.busy, ch.idle = True, False
         ch.transfers += 1
         if is_mm2s:
