@@ -24,6 +24,7 @@ def _raw_loopback(target, src, dst, n):
     assert regs.read(S2MM.DMASR) & 0x2, "raw loopback did not complete"
 
 
+@pytest.mark.rule("CACHE-STALE")
 @pytest.mark.needs("cache-model")
 def test_missing_flush_sends_stale_memory(target):
     src = target.allocate(64, "u4", cacheable=True)
@@ -36,6 +37,7 @@ def test_missing_flush_sends_stale_memory(target):
     assert (dst == 7).all()
 
 
+@pytest.mark.rule("CACHE-STALE")
 @pytest.mark.needs("cache-model")
 def test_missing_invalidate_reads_stale_cache(target):
     src = target.allocate(64, "u4")
@@ -48,6 +50,7 @@ def test_missing_invalidate_reads_stale_cache(target):
     assert (dst == 9).all()
 
 
+@pytest.mark.rule("CACHE-FLUSH-DIRTY", "CACHE-INVALIDATE-LOSES")
 @pytest.mark.needs("cache-model")
 def test_flush_and_invalidate_cover_only_the_view(target):
     a = target.allocate(1024, "u1", cacheable=True)
@@ -58,6 +61,7 @@ def test_flush_and_invalidate_cover_only_the_view(target):
     assert (a[:256] == 0).all() and (a[256:512] == 1).all() and (a[512:] == 0).all()
 
 
+@pytest.mark.rule("DRV-CACHE-MAINT")
 @given(n=st.integers(1, 4096), seed=st.integers(0, 2**32 - 1))
 def test_driver_keeps_cacheable_buffers_coherent(target, dma, n, seed):
     """The drivers flush before MM2S and invalidate after S2MM, as pynq's does."""
@@ -128,6 +132,7 @@ CACHE_OPS = st.lists(st.one_of(
 ), max_size=20)
 
 
+@pytest.mark.rule("CACHE-EDGE-CLEAN", "CACHE-FLUSH-DIRTY", "CACHE-INVALIDATE-LOSES", "CACHE-LINES")
 @given(ops=CACHE_OPS)
 def test_cache_lines_follow_an_independent_expectation(ops):
     """CACHE-LINES, CACHE-FLUSH-DIRTY, CACHE-INVALIDATE-LOSES, CACHE-EDGE-CLEAN: write, flush,
@@ -162,6 +167,7 @@ def test_cache_lines_follow_an_independent_expectation(ops):
         assert list(mem.read(buf.physical_address, span)) == want.ddr, op
 
 
+@pytest.mark.rule("CACHE-PAGE-ALIGN")
 @pytest.mark.needs("cache-model")
 def test_cacheable_cpu_address_agrees_with_physical_modulo_page(target):
     for cacheable in (False, True):
@@ -172,6 +178,7 @@ def test_cacheable_cpu_address_agrees_with_physical_modulo_page(target):
             assert view.cpu_address % 4096 == view.physical_address % 4096
 
 
+@pytest.mark.rule("CACHE-FLUSH-DIRTY")
 @pytest.mark.needs("cache-model")
 def test_flush_writes_back_only_lines_the_cpu_wrote(target):
     """The DMA wrote a cacheable buffer the CPU never touched: a flush must not put the CPU's
@@ -185,6 +192,7 @@ def test_flush_writes_back_only_lines_the_cpu_wrote(target):
     assert (dst == 5).all()
 
 
+@pytest.mark.rule("CACHE-INVALIDATE-LOSES")
 @pytest.mark.needs("cache-model")
 def test_invalidating_a_dirty_line_loses_the_cpu_write(target):
     a = target.allocate(64, "u1", cacheable=True)
@@ -195,6 +203,7 @@ def test_invalidating_a_dirty_line_loses_the_cpu_write(target):
     assert (a[:32] == 3).all() and (a[32:] == 0).all()
 
 
+@pytest.mark.rule("CACHE-EDGE-CLEAN")
 @pytest.mark.needs("cache-model")
 @given(n=st.integers(1, 300).filter(lambda n: n % 32), seed=st.integers(0, 2**32 - 1))
 def test_packets_that_are_not_whole_lines(target, n, seed):
@@ -210,6 +219,7 @@ def test_packets_that_are_not_whole_lines(target, n, seed):
     assert np.array_equal(dst, payload)
 
 
+@pytest.mark.rule("CACHE-EDGE-CLEAN")
 @pytest.mark.needs("cache-model")
 @pytest.mark.parametrize("flushed_first", [True, False])
 def test_partial_edge_line_is_cleaned_on_invalidate(target, flushed_first):

@@ -18,6 +18,7 @@ GENERATED = {
 }
 
 
+@pytest.mark.rule("POLL-BACKOFF", "REG-MAP")
 @pytest.mark.parametrize("path", list(GENERATED), ids=lambda p: p.name)
 def test_generated_headers_are_fresh(path):
     if not path.exists():
@@ -29,6 +30,7 @@ def test_generated_headers_are_fresh(path):
     )
 
 
+@pytest.mark.rule("REG-MAP", "REG-RESET-VALUES")
 def test_offsets_match_pg021():
     assert (regmap.MM2S.DMACR, regmap.MM2S.DMASR, regmap.MM2S.ADDR, regmap.MM2S.LENGTH) == (
         0x00, 0x04, 0x18, 0x28)
@@ -51,6 +53,7 @@ def test_cli_views(capsys):
     assert regmap.main(["bogus"]) == 2
 
 
+@pytest.mark.rule("FLOW-SF-DEPTH", "FLOW-SKID")
 def test_constants_views_and_depth_rule(capsys):
     assert constants.main(["c"]) == 0
     assert "#define DMASIM_S2MM_SKID_BEATS" in capsys.readouterr().out
@@ -64,6 +67,7 @@ def test_constants_views_and_depth_rule(capsys):
                                       "c_m_axi_mm2s_data_width": "64"}) == (512 + skid) * 8
 
 
+@pytest.mark.rule("POLL-DIAG-READAHEAD")
 def test_diagnosis_names_the_designs_readahead():
     from dmasim.drivers.diagnose import Pending, timeout_error
     from dmasim.errors import DmaState
