@@ -14,7 +14,8 @@ from setuptools import setup
 
 NATIVE = os.path.join("dmasim", "drivers", "native")
 CORE_C = os.path.join(NATIVE, "dmasim_dma.c")
-HEADERS = [os.path.join(NATIVE, n) for n in ("dmasim_dma.h", "dmasim_regmap.h")]
+HEADERS = [os.path.join(NATIVE, n)
+           for n in ("dmasim_dma.h", "dmasim_regmap.h", "dmasim_constants.h")]
 C_FLAGS = ["-std=c11", "-O2", "-Wall", "-Wextra"]
 
 

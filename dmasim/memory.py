@@ -3,9 +3,16 @@
 One :class:`Memory` serves both simulated targets: the model keeps DDR in an anonymous mmap
 (the OS commits pages only when touched, so 512 MiB costs what is used), the RTL target in a
 file mapping shared with the simulator process. Buffers are numpy views of DDR when coherent
-(``cacheable=False``, pynq's default) and separate CPU copies when ``cacheable=True``, so a
-missing ``flush()`` or ``invalidate()`` gives stale data exactly as on the board (where lines
-are never evicted at a convenient moment: this is the worst case, deterministic).
+(``cacheable=False``, pynq's default) and separate CPU copies when ``cacheable=True``.
+
+The CPU copy is a Cortex-A9 data cache holding every line of the buffer (rules ``CACHE-*`` of
+``docs/axi-dma-behaviour.md``): 32-byte lines, each clean or dirty (dirty: its bytes differ
+from what the cache last filled or cleaned it with, i.e. the CPU wrote it). Cleaning writes
+back only dirty lines, whole; invalidating refills a line from DDR and loses a dirty line's
+CPU writes. Lines are never evicted on their own, so a missing ``flush()`` or
+``invalidate()`` always gives stale data (the board's worst case, made deterministic). The
+CPU copy is page aligned, so a buffer's CPU address agrees with its physical address modulo
+4 KiB and code that rounds to cache lines on the CPU pointer hits the right bytes.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from .buffer import Buffer
+from .constants import CACHE_LINE
 from .errors import BufferStateError, DmasimValueError, OutOfMemoryError
 
 __all__ = ["CMA_BASE", "CMA_SIZE", "DDR_BASE", "DDR_SIZE", "Memory"]
@@ -40,8 +48,14 @@ class _Allocation:
     nbytes: int
     span: int
     cacheable: bool
-    cpu: np.ndarray  # the bytes the CPU sees (a DDR view when coherent)
+    cpu: np.ndarray  # the bytes the CPU sees (a DDR view when coherent; span bytes if not)
+    clean: np.ndarray | None = None  # cacheable: each line as last filled or cleaned
     root: Buffer | None = None
+
+    @property
+    def cpu_address(self) -> int:
+        """CPU address of the allocation's first byte."""
+        return int(self.cpu.ctypes.data)
 
 
 def _byte_range(view: np.ndarray) -> tuple[int, int]:
@@ -91,21 +105,54 @@ class Memory:
 
     # --- DMA-side access ---------------------------------------------------------------
 
-    def first_fault(self, addr: int, nbytes: int) -> tuple[int, str] | None:
-        """First byte offset in ``[addr, addr+nbytes)`` that faults, and its kind."""
+    def response(self, addr: int, nbytes: int) -> str | None:
+        """The response to an access of the bytes ``[addr, addr+nbytes)``: None for OKAY.
+
+        Rule FAULT-PRECEDENCE: ``"decerr"`` if any byte lies outside DDR or in an injected
+        DECERR region, else ``"slverr"`` if any lies in an injected SLVERR region. The order
+        in which regions were injected never matters.
+        """
         end = addr + nbytes
-        if not self._faults and addr >= DDR_BASE and end <= DDR_BASE + self.size:
-            return None
-        best: tuple[int, str] | None = None
         if addr < DDR_BASE or end > DDR_BASE + self.size:
-            at = 0 if addr < DDR_BASE or addr >= DDR_BASE + self.size else self.size - addr
-            best = (at, "decerr")
+            return "decerr"
+        worst: str | None = None
         for lo, hi, kind in self._faults:
             if lo < end and addr < hi:
-                at = max(lo - addr, 0)
-                if best is None or at < best[0]:
-                    best = (at, kind)
-        return best
+                if kind == "decerr":
+                    return kind
+                worst = kind
+        return worst
+
+    def first_fault(self, addr: int, nbytes: int, beat: int = 1,
+                    *, read: bool = False) -> tuple[int, str] | None:
+        """The first failing beat of a DMA access of ``[addr, addr+nbytes)``, and its kind.
+
+        Returns ``(offset, kind)`` with ``offset`` the beat's first byte relative to ``addr``
+        (at least 0), or None when every beat answers OKAY. Beats are ``beat``-byte words at
+        aligned addresses: a read covers the whole word, a write only its bytes inside the
+        range (its strobes). The beat's kind follows :meth:`response`.
+        """
+        end = addr + nbytes
+        lo_scan = addr - addr % beat if read else addr
+        hi_scan = end + (-end % beat) if read else end
+        if not self._faults and lo_scan >= DDR_BASE and hi_scan <= DDR_BASE + self.size:
+            return None
+        first: int | None = None  # lowest faulting byte, absolute
+        if lo_scan < DDR_BASE or hi_scan > DDR_BASE + self.size:
+            first = lo_scan if lo_scan < DDR_BASE or lo_scan >= DDR_BASE + self.size \
+                else DDR_BASE + self.size
+        for lo, hi, _kind in self._faults:
+            if lo < hi_scan and lo_scan < hi:
+                at = max(lo, lo_scan)
+                if first is None or at < first:
+                    first = at
+        if first is None:
+            return None
+        word = first - first % beat
+        b_lo, b_hi = (word, word + beat) if read else (max(word, addr), min(word + beat, end))
+        kind = self.response(b_lo, b_hi - b_lo)
+        assert kind is not None
+        return max(word - addr, 0), kind
 
     def read(self, addr: int, nbytes: int) -> np.ndarray:
         """A copy of DDR bytes (the DMA's view; bypasses the CPU cache)."""
@@ -160,9 +207,15 @@ class Memory:
         span = -(-nbytes // PAGE) * PAGE
         phys = self._take(span, nbytes)
         self.ddr[phys : phys + nbytes] = 0
-        cpu = np.zeros(nbytes, dtype=np.uint8) if cacheable else self.ddr[phys : phys + nbytes]
-        alloc = _Allocation(phys, nbytes, span, cacheable, cpu)
-        buf = Buffer(cpu.view(dt).reshape(dims), owner=self, physical_address=phys,
+        clean = None
+        if cacheable:  # a page-aligned CPU copy: CPU address = physical address mod 4 KiB
+            self.ddr[phys + nbytes : phys + span] = 0
+            cpu = np.frombuffer(mmap.mmap(-1, span), dtype=np.uint8)
+            clean = np.zeros(span, dtype=np.uint8)
+        else:
+            cpu = self.ddr[phys : phys + span]
+        alloc = _Allocation(phys, nbytes, span, cacheable, cpu, clean)
+        buf = Buffer(cpu[:nbytes].view(dt).reshape(dims), owner=self, physical_address=phys,
                      cacheable=cacheable)
         alloc.root = buf
         self._allocs[phys] = alloc
@@ -236,17 +289,103 @@ class Memory:
         base = buffer.root._virt_base
         return alloc, lo - base, hi - base
 
+    # --- CPU cache (rules CACHE-*) -------------------------------------------------------
+
+    def _clean_lines(self, alloc: _Allocation, first: int, end: int) -> None:
+        """Write back the dirty ones of lines ``[first, end)``, whole; they become clean."""
+        assert alloc.clean is not None
+        lo, hi = first * CACHE_LINE, end * CACHE_LINE
+        cpu = alloc.cpu[lo:hi].reshape(-1, CACHE_LINE)
+        clean = alloc.clean[lo:hi].reshape(-1, CACHE_LINE)
+        dirty = (cpu != clean).any(axis=1)
+        if dirty.any():
+            ddr = self.ddr[alloc.phys + lo : alloc.phys + hi].reshape(-1, CACHE_LINE)
+            ddr[dirty] = cpu[dirty]
+            clean[dirty] = cpu[dirty]
+
+    def _invalidate_lines(self, alloc: _Allocation, first: int, end: int) -> None:
+        """Drop lines ``[first, end)`` (dirty data lost) and refill them from DDR."""
+        assert alloc.clean is not None
+        lo, hi = first * CACHE_LINE, end * CACHE_LINE
+        alloc.cpu[lo:hi] = alloc.clean[lo:hi] = self.ddr[alloc.phys + lo : alloc.phys + hi]
+
+    @staticmethod
+    def _line_span(lo: int, hi: int) -> tuple[int, int]:
+        """Indices of the first and one past the last line touching bytes ``[lo, hi)``."""
+        return lo // CACHE_LINE, -(-hi // CACHE_LINE)
+
+    def _clean(self, alloc: _Allocation, lo: int, hi: int, invalidate: bool) -> None:
+        """Clean (and optionally invalidate) every line touching ``[lo, hi)``."""
+        if hi <= lo or alloc.clean is None:
+            return
+        first, end = self._line_span(lo, hi)
+        self._clean_lines(alloc, first, end)
+        if invalidate:
+            self._invalidate_lines(alloc, first, end)
+
+    def _invalidate(self, alloc: _Allocation, lo: int, hi: int) -> None:
+        """Invalidate ``[lo, hi)`` as the A9 BSP and Linux do.
+
+        Partial edge lines are cleaned and invalidated (their other bytes survive), whole
+        lines inside are just dropped.
+        """
+        if hi <= lo or alloc.clean is None:
+            return
+        first, end = self._line_span(lo, hi)
+        if lo % CACHE_LINE:
+            self._clean_lines(alloc, first, first + 1)
+        if hi % CACHE_LINE:
+            self._clean_lines(alloc, end - 1, end)
+        self._invalidate_lines(alloc, first, end)
+
     def flush(self, buffer: Buffer) -> None:
-        """Write the CPU copy of ``buffer``'s bytes back to DDR (no-op when coherent)."""
+        """Clean the lines of ``buffer``'s bytes: dirty ones go to DDR (no-op when coherent).
+
+        As pynq's ``flush()`` on the board (a DMA_TO_DEVICE sync): lines stay valid.
+        """
         alloc, lo, hi = self._cpu_range(buffer, "flush")
-        if alloc.cacheable:
-            self.ddr[alloc.phys + lo : alloc.phys + hi] = alloc.cpu[lo:hi]
+        self._clean(alloc, lo, hi, invalidate=False)
 
     def invalidate(self, buffer: Buffer) -> None:
-        """Re-read ``buffer``'s bytes from DDR into the CPU copy (no-op when coherent)."""
+        """Invalidate the lines of ``buffer``'s bytes, refilling from DDR (no-op when coherent).
+
+        A dirty line wholly inside the view loses the CPU's writes (the real hazard); a line
+        only partly inside is cleaned first, as Linux and the A9 BSP do.
+        """
         alloc, lo, hi = self._cpu_range(buffer, "invalidate")
-        if alloc.cacheable:
-            alloc.cpu[lo:hi] = self.ddr[alloc.phys + lo : alloc.phys + hi]
+        self._invalidate(alloc, lo, hi)
+
+    def _cached(self, cpu_addr: int, nbytes: int) -> list[tuple[_Allocation, int, int]]:
+        """Cacheable allocations overlapping CPU addresses ``[cpu_addr, cpu_addr+nbytes)``."""
+        if nbytes < 0:
+            raise DmasimValueError(f"cache range length {nbytes} must be >= 0")
+        out = []
+        for alloc in self._allocs.values():
+            if alloc.clean is None:
+                continue
+            base = alloc.cpu_address
+            lo, hi = max(cpu_addr - base, 0), min(cpu_addr + nbytes - base, alloc.span)
+            if lo < hi:
+                out.append((alloc, lo, hi))
+        return out
+
+    def dcache_flush_range(self, cpu_addr: int, nbytes: int) -> None:
+        """``Xil_DCacheFlushRange``: clean and invalidate every line touching the range.
+
+        Addresses are CPU addresses (a buffer's ``cpu_address``); memory no cacheable buffer
+        covers is coherent and needs nothing.
+        """
+        for alloc, lo, hi in self._cached(cpu_addr, nbytes):
+            self._clean(alloc, lo, hi, invalidate=True)
+
+    def dcache_invalidate_range(self, cpu_addr: int, nbytes: int) -> None:
+        """``Xil_DCacheInvalidateRange`` of the Cortex-A9 BSP.
+
+        Partial edge lines are cleaned and invalidated, whole lines invalidated (their CPU
+        writes lost). Addresses are CPU addresses.
+        """
+        for alloc, lo, hi in self._cached(cpu_addr, nbytes):
+            self._invalidate(alloc, lo, hi)  # clipped edges fall on page (line) boundaries
 
     @property
     def allocations(self) -> int:

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import constants
 from .errors import DmasimError, DmasimValueError, DriverUnavailableError
 
 if TYPE_CHECKING:
@@ -61,9 +62,9 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess by th
         f"({exc}): {PYNQ_INSTALL_HINT}"
     ) from exc
 
-FIRST_BACKOFF_NS = 100
-MAX_BACKOFF_NS = 100_000
-WALL_GUARD_S = 120.0
+FIRST_BACKOFF_NS = constants.POLL_FIRST_BACKOFF_NS
+MAX_BACKOFF_NS = constants.POLL_MAX_BACKOFF_NS
+WALL_GUARD_S = constants.POLL_WALL_GUARD_NS / 1e9
 """An armed wait that makes no progress for this long in wall time is abandoned."""
 _NO_ADDR = -1
 

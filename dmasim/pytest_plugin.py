@@ -68,6 +68,8 @@ def pytest_configure(config: pytest.Config) -> None:
     """Register markers and pick the hypothesis profile."""
     config.addinivalue_line("markers", "targets(*names): run only on these targets")
     config.addinivalue_line("markers", "needs(*capabilities): skip where the target lacks them")
+    config.addinivalue_line(
+        "markers", "rule(*ids): the behaviour rules (docs/axi-dma-behaviour.md) a test checks")
     _register_profiles()
     try:
         from hypothesis import settings

@@ -69,10 +69,10 @@ class ErrorWindows:
         self.windows.append((base, base + size, resp))
 
     def resp(self, address: int, length: int = 1) -> int:
-        for lo, hi, resp in self.windows:
-            if address < hi and address + length > lo:
-                return resp
-        return RESP_OKAY
+        """Rule FAULT-PRECEDENCE (docs/axi-dma-behaviour.md): the worst response of the
+        windows the access overlaps (DECERR over SLVERR), whatever the order they were added."""
+        return max((resp for lo, hi, resp in self.windows
+                    if address < hi and address + length > lo), default=RESP_OKAY)
 
     def clear(self) -> None:
         self.windows.clear()

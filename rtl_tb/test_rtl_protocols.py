@@ -57,6 +57,7 @@ def _verilator_on_path() -> bool:
     return shutil.which("verilator") is not None
 
 
+@pytest.mark.rule("DIAG-MODEL-RTL")
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(PARAM_SETS))
 def test_rtl_protocols(name: str) -> None:

@@ -107,6 +107,8 @@ def _feeds_stream(op) -> bool:
     return op[0] == "loopback" or (op[0] == "length" and op[1] == "MM2S" and op[2])
 
 
+@pytest.mark.rule(
+    "DIAG-MODEL-RTL", "ERR-IOC-ON-HALT", "IRQ-LINE", "RST-POWER-ON")
 @pytest.mark.skipif("not config.getoption('target').count('rtl')",
                     reason="compares the model with the RTL: run with --target including rtl")
 @settings(max_examples=150)

@@ -37,6 +37,7 @@ def _overflow(target, dma, send: int, recv: int):
     return src, dst
 
 
+@pytest.mark.rule("ERR-HALT-BOTH", "XFER-S2MM-OVERFLOW")
 @given(recv=st.integers(1, 200).map(lambda x: x * 4), extra=st.integers(1, 300))
 def test_s2mm_overflow_writes_exactly_length_then_int_err(target, dma, recv, extra):
     fresh(target)
@@ -55,6 +56,7 @@ def test_s2mm_overflow_writes_exactly_length_then_int_err(target, dma, recv, ext
     assert mm2s & R.DMASR_HALTED and not mm2s & R.DMASR_ERRORS  # both halt, errors stay put
 
 
+@pytest.mark.rule("CR-RS-HOLD", "ERR-IRQ-EDGE", "ERR-STICKY", "SR-W1C")
 def test_error_holds_rs_until_reset_and_is_sticky(target, dma):
     _overflow(target, dma, 256, 64)
     with pytest.raises(DmaInternalError):
@@ -80,6 +82,7 @@ def test_error_holds_rs_until_reset_and_is_sticky(target, dma):
     assert (b == 9).all()
 
 
+@pytest.mark.rule("DRV-ERRORS", "ERR-DECERR", "ERR-SLVERR")
 @pytest.mark.needs("faults")
 @pytest.mark.parametrize("kind,exc,bit", [("slverr", DmaSlaveError, R.DMASR_SLV_ERR),
                                           ("decerr", DmaDecodeError, R.DMASR_DEC_ERR)])
@@ -98,6 +101,71 @@ def test_memory_faults_raise_the_matching_error(target, dma, kind, exc, bit, sid
     loopback(dma, a, b)
 
 
+OVERLAPS = {  # regions (offset, size, kind) around one spot; every failing beat is DECERR
+    "nested": [(0, 256, "decerr"), (64, 32, "slverr")],
+    "same-start": [(0, 32, "slverr"), (0, 256, "decerr")],
+    "shared-beat": [(0, 2, "slverr"), (2, 4, "decerr")],
+}
+
+
+@pytest.mark.rule("FAULT-PRECEDENCE")
+@pytest.mark.needs("faults")
+@pytest.mark.parametrize("reverse", [False, True], ids=["in-order", "reversed"])
+@pytest.mark.parametrize("case", list(OVERLAPS))
+@pytest.mark.parametrize("side", [MM2S, S2MM], ids=["mm2s", "s2mm"])
+def test_overlapping_faults_decerr_wins_in_any_order(target, side, case, reverse):
+    """Rule FAULT-PRECEDENCE: a beat answers DECERR if any of its bytes is in a DECERR region
+    (or outside DDR), else SLVERR; the order regions were injected in does not matter."""
+    regs = dma_regs(target)
+    src = target.allocate(4096, "u1")
+    dst = target.allocate(4096, "u1")
+    spot = (src if side is MM2S else dst).physical_address + 1024
+    nbytes, start = 2048, spot - 1024
+    regions = OVERLAPS[case][::-1] if reverse else OVERLAPS[case]
+    for off, size, kind in regions:
+        target.faults.add_fault(spot + off, size, kind)
+    start_both(regs)
+    if side is S2MM:
+        regs.write(S2MM.ADDR, start)
+        regs.write(S2MM.LENGTH, nbytes)
+        regs.write(MM2S.ADDR, src.physical_address)
+        regs.write(MM2S.LENGTH, nbytes)
+    else:
+        regs.write(S2MM.ADDR, dst.physical_address)
+        regs.write(S2MM.LENGTH, 4096)
+        regs.write(MM2S.ADDR, start)
+        regs.write(MM2S.LENGTH, nbytes)
+    target.delay(100_000)
+    sr = regs.read(side.DMASR)
+    target.faults.clear_faults()
+    assert sr & (R.DMASR_SLV_ERR | R.DMASR_DEC_ERR) == R.DMASR_DEC_ERR, R.describe_status(sr)
+    assert sr & R.DMASR_HALTED
+
+
+@pytest.mark.rule("FAULT-PRECEDENCE")
+@pytest.mark.needs("faults")
+@pytest.mark.parametrize("side", [MM2S, S2MM], ids=["mm2s", "s2mm"])
+def test_first_failing_beat_names_the_error(target, side):
+    """Rule FAULT-PRECEDENCE: the transfer reports its first failing beat's kind; a DECERR
+    region far beyond it (after the engine halted) adds nothing."""
+    regs = dma_regs(target)
+    src = target.allocate(16384, "u1")
+    dst = target.allocate(16384, "u1")
+    spot = (src if side is MM2S else dst).physical_address
+    target.faults.add_fault(spot + 8192, 4096, "decerr")
+    target.faults.add_fault(spot + 1024, 64, "slverr")
+    start_both(regs)
+    regs.write(S2MM.ADDR, dst.physical_address)
+    regs.write(S2MM.LENGTH, 16384)
+    regs.write(MM2S.ADDR, src.physical_address)
+    regs.write(MM2S.LENGTH, 16384)
+    target.delay(200_000)
+    sr = regs.read(side.DMASR)
+    target.faults.clear_faults()
+    assert sr & (R.DMASR_SLV_ERR | R.DMASR_DEC_ERR) == R.DMASR_SLV_ERR, R.describe_status(sr)
+
+
+@pytest.mark.rule("ERR-DECERR", "ERR-HALT-BOTH")
 @pytest.mark.parametrize("side", [MM2S, S2MM], ids=["mm2s", "s2mm"])
 def test_address_outside_ddr_is_a_decode_error(target, side):
     """Raw registers: an address that decodes to no memory sets DMADecErr and halts both."""
@@ -120,6 +188,7 @@ def test_address_outside_ddr_is_a_decode_error(target, side):
     assert regs.read(other.DMASR) & R.DMASR_ERRORS == 0
 
 
+@pytest.mark.rule("FLOW-STALL", "POLL-TIMEOUT")
 def test_stall_ends_in_a_timeout_not_a_hang(target, dma):
     """MM2S larger than the loopback buffer with S2MM never started: a clear timeout."""
     a = target.allocate(64 * 1024, "u1")
@@ -129,6 +198,7 @@ def test_stall_ends_in_a_timeout_not_a_hang(target, dma):
     assert "MM2S_DMASR=0x00000000" in str(info.value)  # running, not idle: decoded state
 
 
+@pytest.mark.rule("POLL-TIMEOUT")
 def test_s2mm_without_sender_times_out(target, dma):
     b = target.allocate(256, "u1")
     dma.recvchannel.transfer(b)
@@ -136,6 +206,7 @@ def test_s2mm_without_sender_times_out(target, dma):
         dma.recvchannel.wait(timeout=0.001)
 
 
+@pytest.mark.rule("DRV-BAD-INPUT", "XFER-UNALIGNED")
 def test_bad_transfer_arguments(target, dma):
     a = target.allocate(64, "u4")
     other = np.zeros(64, dtype="u4")
@@ -168,6 +239,7 @@ def test_bad_transfer_arguments(target, dma):
     assert (c == 5).all()
 
 
+@pytest.mark.rule("XFER-LENGTH-MASK")
 def test_too_long_for_the_length_width_is_rejected(target):
     """A 14-bit design (a common PYNQ setting): 16,384 bytes would silently start nothing."""
     if not target.simulated:
@@ -185,6 +257,7 @@ def test_too_long_for_the_length_width_is_rejected(target):
         assert (b[:16380] == 1).all() and (b[16380:] == 0).all()
 
 
+@pytest.mark.rule("DRV-STATE-CHECKS")
 def test_transfer_on_stopped_channel(target, dma):
     a = target.allocate(64, "u1")
     dma.sendchannel.stop()
@@ -195,6 +268,7 @@ def test_transfer_on_stopped_channel(target, dma):
     assert dma.sendchannel.running
 
 
+@pytest.mark.rule("CR-RS-STOP")
 def test_stop_of_waiting_s2mm_times_out_with_reason(target, dma):
     b = target.allocate(64, "u1")
     dma.recvchannel.transfer(b)
@@ -202,6 +276,7 @@ def test_stop_of_waiting_s2mm_times_out_with_reason(target, dma):
         dma.recvchannel.stop(timeout=0.0001)
 
 
+@pytest.mark.rule("DRV-BAD-INPUT")
 def test_allocate_bad_input(target):
     with pytest.raises(DmasimValueError, match="every dimension >= 1"):
         target.allocate(0)
@@ -223,6 +298,7 @@ def test_allocate_bad_input(target):
         a[0] = 1  # use after free: the array is read-only
 
 
+@pytest.mark.rule("MEM-CMA")
 def test_allocations_are_aligned_disjoint_and_reused(target):
     bufs = [target.allocate(n, "u1") for n in (1, 4095, 4096, 10000, 3)]
     spans = sorted((b.physical_address, b.physical_address + b.nbytes) for b in bufs)
@@ -235,6 +311,7 @@ def test_allocations_are_aligned_disjoint_and_reused(target):
     assert again.physical_address == addr
 
 
+@pytest.mark.rule("DRV-BAD-INPUT")
 def test_bad_delay_and_timeout(target, dma):
     for bad in (-1, 1.5, "10", True):
         with pytest.raises(DmasimValueError, match="delay"):
@@ -256,3 +333,35 @@ def test_unknown_target_and_level(target):
         open_target("nope")
     with pytest.raises(DmasimValueError, match="unknown driver level 'asm'"):
         target.driver("asm")
+
+
+@pytest.mark.rule("FAULT-PRECEDENCE")
+@given(regions=st.lists(st.tuples(st.integers(0, 96), st.integers(1, 40),
+                                  st.sampled_from(["slverr", "decerr"])), max_size=5),
+       addr=st.integers(0, 64), nbytes=st.integers(1, 64), beat=st.sampled_from([1, 4, 8]),
+       read=st.booleans(), order=st.randoms(use_true_random=False))
+def test_memory_fault_precedence_matches_a_per_byte_expectation(regions, addr, nbytes, beat,
+                                                                read, order):
+    """Rule FAULT-PRECEDENCE on the model's memory, against a byte-by-byte expectation: the
+    first beat with a faulting byte fails, DECERR if any of its bytes is DECERR; any order."""
+    from dmasim.memory import Memory
+
+    mem = Memory(size=1 << 20, cma_base=0, cma_size=1 << 20)
+    shuffled = list(regions)
+    order.shuffle(shuffled)
+    for lo, size, kind in shuffled:
+        mem.add_fault(lo, size, kind)
+    kinds: dict[int, set[str]] = {}
+    for lo, size, kind in regions:
+        for a in range(lo, lo + size):
+            kinds.setdefault(a, set()).add(kind)
+    want = None
+    first_word = addr - addr % beat
+    for word in range(first_word, addr + nbytes, beat):
+        span = range(word, word + beat) if read else range(max(word, addr),
+                                                             min(word + beat, addr + nbytes))
+        hit = set().union(*(kinds.get(a, set()) for a in span))
+        if hit:
+            want = (max(word - addr, 0), "decerr" if "decerr" in hit else "slverr")
+            break
+    assert mem.first_fault(addr, nbytes, beat, read=read) == want

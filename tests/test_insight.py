@@ -8,6 +8,7 @@ from helpers import dma_regs, start_both
 from dmasim.regmap import MM2S, S2MM
 
 
+@pytest.mark.rule("DIAG-MISTAKES", "XFER-BUSY-LENGTH", "XFER-HALTED-LENGTH", "XFER-UNALIGNED")
 @pytest.mark.needs("diagnostics")
 def test_driver_mistakes_are_recorded(target):
     regs = dma_regs(target)
@@ -28,6 +29,7 @@ def test_driver_mistakes_are_recorded(target):
     assert "S2MM: LENGTH written while a transfer is in flight" in target.describe()
 
 
+@pytest.mark.rule("DIAG-TRACE")
 @pytest.mark.needs("trace")
 def test_trace_names_registers_with_timestamps(target):
     regs = dma_regs(target)
@@ -50,6 +52,7 @@ def test_time_advances_only_through_accesses_and_delay(target):
     assert target.now_ns > t1
 
 
+@pytest.mark.rule("CR-KEYHOLE")
 def test_keyhole_mm2s_reads_one_word(target, dma):
     """DMACR.Keyhole: MM2S uses FIXED bursts, so every beat carries the word at SA."""
     regs = dma_regs(target)

@@ -23,6 +23,7 @@ def _sizes(target):
     )
 
 
+@pytest.mark.rule("XFER-START")
 @given(data=st.data())
 def test_loopback_any_length_offset_and_data(target, dma, data):
     fresh(target)
@@ -45,6 +46,7 @@ def test_loopback_any_length_offset_and_data(target, dma, data):
     assert dma.recvchannel.transferred == n
 
 
+@pytest.mark.rule("XFER-MM2S-PACKET")
 def test_notebook_32_words(target, dma):
     """The notebook: A random below 100000, B cleared, loop back, compare."""
     a = target.allocate(shape=(32,), dtype=np.uint32)
@@ -55,6 +57,7 @@ def test_notebook_32_words(target, dma):
     assert np.array_equal(a, b)
 
 
+@pytest.mark.rule("FLOW-STALL", "XFER-MM2S-PACKET")
 def test_notebook_order_send_first_small_packet(target, dma):
     """MM2S first and waited on before S2MM starts: fine for 128 bytes (fits the FIFO)."""
     a = target.allocate(shape=(32,), dtype=np.uint32)
@@ -67,6 +70,7 @@ def test_notebook_order_send_first_small_packet(target, dma):
     assert np.array_equal(a, b)
 
 
+@pytest.mark.rule("XFER-S2MM-TLAST")
 def test_back_to_back_transfers_reuse_channels(target, dma):
     bufs = [target.allocate(shape=(64,), dtype="u4") for _ in range(2)]
     for i in range(5):
@@ -75,6 +79,7 @@ def test_back_to_back_transfers_reuse_channels(target, dma):
         assert (bufs[1] == i).all()
 
 
+@pytest.mark.rule("XFER-S2MM-TLAST")
 def test_short_packet_reports_bytes_written(target, dma):
     """S2MM LENGTH larger than the packet: completes at TLAST, LENGTH reads bytes written."""
     n, room = 100, 256
@@ -90,6 +95,7 @@ def test_short_packet_reports_bytes_written(target, dma):
     check_canaries(dst, PAD, n)  # the rest of the buffer is untouched
 
 
+@pytest.mark.rule("XFER-MM2S-PACKET")
 def test_two_dimensional_and_float_buffers(target, dma):
     a = target.allocate(shape=(8, 16), dtype=np.float32)
     b = target.allocate(shape=(8, 16), dtype=np.float32)
@@ -98,6 +104,7 @@ def test_two_dimensional_and_float_buffers(target, dma):
     assert np.array_equal(a, b)
 
 
+@pytest.mark.rule("XFER-MAX-LENGTH")
 @pytest.mark.targets("model")
 def test_exact_maximum_length(target):
     """The largest transfer the length register allows (2**26 - 1 bytes by default)."""
@@ -115,6 +122,7 @@ def test_exact_maximum_length(target):
     dst.freebuffer()
 
 
+@pytest.mark.rule("FLOW-SF-DEPTH", "FLOW-STALL")
 def test_mm2s_reads_ahead_about_512_bytes_without_s2mm(target):
     """Small MM2S transfers complete into the FIFO with S2MM idle; large ones stall."""
     regs = dma_regs(target)
@@ -133,6 +141,7 @@ def test_mm2s_reads_ahead_about_512_bytes_without_s2mm(target):
     assert regs.read(regmap.MM2S.DMASR) == 0  # running, not Idle: stalled on the stream
 
 
+@pytest.mark.rule("DRV-API")
 def test_level_ii_register_functions(target):
     """The notebook's level (ii) as plain functions over t.mmio: reset, start, program, poll."""
     from dmasim.drivers import registers
@@ -154,3 +163,23 @@ def test_level_ii_register_functions(target):
     assert registers.wait_idle(regs, regmap.S2MM, target.clock, 1_000_000) is not None
     registers.program_transfer(regs, regmap.S2MM, b.physical_address, 256)
     assert registers.wait_idle(regs, regmap.S2MM, target.clock, timeout_ns=50_000) is None
+
+
+@pytest.mark.rule("FLOW-SF-DEPTH", "FLOW-SKID")
+def test_mm2s_read_ahead_is_its_fifo_plus_the_s2mm_skid(target):
+    """With S2MM not started, MM2S completes exactly when the transfer fits its FIFO plus the
+    skid beats (dmasim.constants, the same numbers the RTL is built with); one more burst's
+    worth stalls."""
+    from dmasim import constants
+
+    fits = constants.readahead_bytes(target.ip_dict["axi_dma_0"]["parameters"])
+    for nbytes, completes in ((fits, True), (fits + 8, False)):
+        fresh(target)
+        regs = dma_regs(target)
+        regs.write(regmap.MM2S.DMACR, regmap.DMACR_RS)
+        src = target.allocate(nbytes, "u1")
+        regs.write(regmap.MM2S.ADDR, src.physical_address)
+        regs.write(regmap.MM2S.LENGTH, nbytes)
+        target.delay(50_000)
+        idle = bool(regs.read(regmap.MM2S.DMASR) & regmap.DMASR_IDLE)
+        assert idle == completes, f"{nbytes} bytes: Idle={idle}, read-ahead {fits}"

@@ -263,6 +263,7 @@ def loopback(t: dmasim.Target, lvl: str, words: int = 32) -> None:
     assert d.recvchannel.transferred == words * 4
 
 
+@pytest.mark.rule("DRV-API")
 def test_loopback_on_the_model(binding: str) -> None:
     with dmasim.open_target("model") as t:
         loopback(t, binding)
@@ -270,6 +271,7 @@ def test_loopback_on_the_model(binding: str) -> None:
         loopback(t, binding, 300)
 
 
+@pytest.mark.rule("POLL-BACKOFF")
 def test_same_bus_trace_as_the_python_level(binding: str) -> None:
     traces = {}
     for lvl in ("python", binding):
@@ -309,12 +311,14 @@ def failure(lvl: str, scenario: str) -> tuple[type, str]:
     ("no_s2mm", DmaTimeoutError),
     ("too_long", DmasimValueError),
 ])
+@pytest.mark.rule("DRV-ERRORS")
 def test_errors_as_the_python_level(binding: str, scenario: str, expected: type) -> None:
     got = failure(binding, scenario)
     assert got[0] is expected
     assert got == failure("python", scenario)
 
 
+@pytest.mark.rule("ERR-STICKY")
 def test_reset_clears_an_error(binding: str) -> None:
     with dmasim.open_target("model") as t:
         d = t.driver(binding)

@@ -63,6 +63,7 @@ def _loopback(t: Any, dma: Any, nbytes: int, seed: int = 0) -> None:
     dst.freebuffer()
 
 
+@pytest.mark.rule("DRV-API")
 @needs_pynq
 def test_level_is_pynqs_own_driver(pdma: Any) -> None:
     from pynq.lib.dma import DMA
@@ -129,6 +130,7 @@ def test_notebook_sequence_through_level(model: ModelTarget, pdma: Any) -> None:
         assert np.array_equal(a, b)
 
 
+@pytest.mark.rule("DRV-ERRORS", "XFER-S2MM-OVERFLOW")
 @needs_pynq
 def test_s2mm_overflow_is_internal_error_not_not_started(model: ModelTarget, pdma: Any) -> None:
     a = model.allocate((64,), "u4")
@@ -148,6 +150,7 @@ def test_s2mm_overflow_is_internal_error_not_not_started(model: ModelTarget, pdm
     _loopback(model, pdma, 128)
 
 
+@pytest.mark.rule("POLL-TIMEOUT")
 @needs_pynq
 def test_stall_times_out_within_timeout(model: ModelTarget, pdma: Any) -> None:
     big = model.allocate((16_384,), "u4")  # 64 KiB; S2MM never programmed
@@ -178,6 +181,7 @@ def test_too_long_transfer_is_value_error(pdma: Any, model: ModelTarget) -> None
         _loopback(t, drv, 16_380)
 
 
+@pytest.mark.rule("DRV-BAD-INPUT")
 @needs_pynq
 def test_bad_input_same_errors_as_other_levels(model: ModelTarget, pdma: Any) -> None:
     with pytest.raises(BufferStateError):
@@ -192,6 +196,7 @@ def test_bad_input_same_errors_as_other_levels(model: ModelTarget, pdma: Any) ->
         pdma.sendchannel.transfer(buf)
 
 
+@pytest.mark.rule("DRV-STATE-CHECKS")
 @needs_pynq
 def test_busy_is_dma_busy_error(model: ModelTarget, pdma: Any) -> None:
     b = model.allocate((32,), "u4")
@@ -208,6 +213,7 @@ def _callers(log: list[list[str]]) -> Any:
     return record
 
 
+@pytest.mark.rule("DRV-CACHE-MAINT")
 @needs_pynq
 def test_cacheable_buffers_maintained_by_pynqs_driver(
     model: ModelTarget, pdma: Any, monkeypatch: pytest.MonkeyPatch
@@ -240,6 +246,7 @@ def test_cacheable_buffers_maintained_by_pynqs_driver(
     assert any(f.endswith("pynq/lib/dma.py") for f in invalidates[0])
 
 
+@pytest.mark.rule("DRV-API")
 @needs_pynq
 def test_state_api(model: ModelTarget, pdma: Any) -> None:
     s = pdma.sendchannel
@@ -310,6 +317,7 @@ def test_pynq_allocate_and_device_flush(model: ModelTarget) -> None:
         pynq.allocate((4,), "u4", target=dev, pointer=1)
 
 
+@pytest.mark.rule("POLL-TIMEOUT")
 @needs_pynq
 def test_unarmed_pynq_stall_raises_instead_of_hanging(model: ModelTarget) -> None:
     from pynq.lib.dma import DMA

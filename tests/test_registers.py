@@ -14,6 +14,7 @@ from dmasim.regmap import MM2S, S2MM
 R = regmap
 
 
+@pytest.mark.rule("REG-RESET-VALUES", "SR-HALTED", "SR-SIMPLE-ZERO")
 def test_reset_values(target):
     regs = dma_regs(target)
     for ch in regmap.CHANNELS:
@@ -24,6 +25,7 @@ def test_reset_values(target):
         assert regs.read(ch.LENGTH) == 0
 
 
+@pytest.mark.rule("CR-BIT1", "CR-RS-RUN", "SR-HALTED", "SR-IDLE")
 def test_pynq_start_reads_back_0x10003(target):
     """Field evidence: PYNQ writes 0x0001, DMACR reads 0x0001_0003; Idle=0 until a transfer."""
     regs = dma_regs(target)
@@ -33,6 +35,7 @@ def test_pynq_start_reads_back_0x10003(target):
         assert regs.read(ch.DMASR) == 0  # running, not Idle before the first transfer
 
 
+@pytest.mark.rule("REG-RESERVED")
 @pytest.mark.parametrize("offset", [0x08, 0x0C, 0x10, 0x14, 0x20, 0x24, 0x2C, 0x38, 0x3C,
                                     0x40, 0x44, 0x50, 0x54, 0x5C, 0x60, 0xFFFC])
 def test_reserved_offsets_read_zero_and_ignore_writes(target, offset):
@@ -43,6 +46,7 @@ def test_reserved_offsets_read_zero_and_ignore_writes(target, offset):
     assert regs.read(S2MM.DMASR) == 0x0000_0001
 
 
+@pytest.mark.rule("REG-MSB-HARMLESS")
 def test_msb_write_of_zero_is_harmless(target):
     regs = dma_regs(target)
     start_both(regs)
@@ -52,6 +56,7 @@ def test_msb_write_of_zero_is_harmless(target):
     assert regs.read(MM2S.DMASR) == 0
 
 
+@pytest.mark.rule("CR-BIT1", "CR-FIELDS", "CR-RS-RUN", "CR-THRESHOLD-ZERO")
 @given(value=st.integers(0, 0xFFFF_FFFF), chan=st.sampled_from(regmap.CHANNELS))
 def test_dmacr_fields_read_back(target, value, chan):
     """Keyhole, Cyclic, IRQ enables, threshold and delay store; bits 11:5 and 15 read 0."""
@@ -68,6 +73,7 @@ def test_dmacr_fields_read_back(target, value, chan):
     assert bool(regs.read(chan.DMASR) & R.DMASR_HALTED) == (not value & R.DMACR_RS)
 
 
+@pytest.mark.rule("SR-READ-ONLY")
 def test_only_irq_bits_of_dmasr_are_writable(target):
     regs = dma_regs(target)
     start_both(regs)
@@ -91,6 +97,7 @@ def _complete_one(target, regs, nbytes=64):
     return src, dst
 
 
+@pytest.mark.rule("SR-W1C")
 def test_ioc_irq_write_one_to_clear(target):
     regs = dma_regs(target)
     _, dst = _complete_one(target, regs)
@@ -104,6 +111,7 @@ def test_ioc_irq_write_one_to_clear(target):
         assert regs.read(ch.DMASR) == R.DMASR_IDLE
 
 
+@pytest.mark.rule("IRQ-LINE")
 @pytest.mark.needs("irq")
 def test_interrupt_lines_follow_enables(target):
     regs = dma_regs(target)
@@ -120,6 +128,7 @@ def test_interrupt_lines_follow_enables(target):
     assert target.interrupts()["s2mm_introut"] is True
 
 
+@pytest.mark.rule("XFER-HALTED-LENGTH")
 def test_length_written_while_halted_does_not_start(target):
     regs = dma_regs(target)
     buf = target.allocate(64, "u1")
@@ -134,6 +143,7 @@ def test_length_written_while_halted_does_not_start(target):
     assert regs.read(MM2S.DMASR) & R.DMASR_IDLE
 
 
+@pytest.mark.rule("XFER-LENGTH-MASK")
 def test_length_is_masked_to_the_width(target):
     regs = dma_regs(target)
     w = int(target.ip_dict["axi_dma_0"]["parameters"]["c_sg_length_width"])
@@ -146,6 +156,7 @@ def test_length_is_masked_to_the_width(target):
     assert regs.read(S2MM.LENGTH) == (1 << w) - 1
 
 
+@pytest.mark.rule("XFER-ZERO")
 def test_zero_length_starts_nothing(target):
     regs = dma_regs(target)
     start_both(regs)
@@ -156,6 +167,7 @@ def test_zero_length_starts_nothing(target):
     assert regs.read(S2MM.DMASR) == 0
 
 
+@pytest.mark.rule("XFER-ADDR-READBACK")
 def test_sa_da_read_back_unmasked(target):
     regs = dma_regs(target)
     regs.write(MM2S.ADDR, 0xDEAD_BEEF)
@@ -164,6 +176,7 @@ def test_sa_da_read_back_unmasked(target):
     assert regs.read(S2MM.ADDR) == 0x1234_5679
 
 
+@pytest.mark.rule("RST-BOTH")
 @pytest.mark.parametrize("first", [MM2S, S2MM], ids=["from-mm2s", "from-s2mm"])
 def test_soft_reset_from_either_channel_resets_both(target, first):
     regs = dma_regs(target)
@@ -179,6 +192,7 @@ def test_soft_reset_from_either_channel_resets_both(target, first):
         assert regs.read(ch.ADDR) == 0
 
 
+@pytest.mark.rule("RST-NO-POLL")
 def test_no_poll_reset_then_start_sequence(target):
     """Reset both then RS at once, no polling: works on a PYNQ-Z2 when nothing is in flight."""
     regs = dma_regs(target)
@@ -191,6 +205,7 @@ def test_no_poll_reset_then_start_sequence(target):
         assert regs.read(ch.DMASR) & R.DMASR_HALTED == 0
 
 
+@pytest.mark.rule("RST-DROPS-DATA")
 def test_soft_reset_drops_data_in_flight(target):
     """MM2S reads ahead into the stream; a reset drops it, so S2MM later receives nothing."""
     regs = dma_regs(target)
@@ -212,6 +227,7 @@ def test_soft_reset_drops_data_in_flight(target):
     assert (dst == 0).all()
 
 
+@pytest.mark.rule("CR-RS-STOP")
 def test_stop_waits_for_transfer_in_flight(target):
     """RS=0 with a transfer in flight: Halted only once that transfer is done."""
     regs = dma_regs(target)
@@ -233,6 +249,7 @@ def test_stop_waits_for_transfer_in_flight(target):
     assert (dst == 3).all()
 
 
+@pytest.mark.rule("DRV-BAD-INPUT")
 def test_mmio_rejects_bad_offsets_and_values(target):
     regs = dma_regs(target)
     for bad in (2, -4, 0x1_0000, 0x2_0000):
@@ -249,6 +266,7 @@ def test_mmio_rejects_bad_offsets_and_values(target):
     assert regs.read(MM2S.ADDR) == 0x40
 
 
+@pytest.mark.rule("REG-MSB-HARMLESS", "SR-IDLE", "XFER-START")
 @pytest.mark.parametrize("order", ["xaxidma", "linux"])
 def test_vendor_driver_register_orders(target, order):
     """XAxiDma: address, RS read-modify-write, LENGTH. Linux: DMACR, RS, poll, address, length."""

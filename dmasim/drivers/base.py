@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from .. import regmap
+from .. import constants, regmap
 from ..errors import BufferStateError, DmaBusyError, DmasimValueError
 from .diagnose import Pending, error_for, read_state, timeout_error
 
@@ -43,6 +43,10 @@ def dma_config(params: dict[str, Any]) -> dict[str, int]:
         "mm2s_dre": _param(params, "c_include_mm2s_dre", 0),
         "s2mm_dre": _param(params, "c_include_s2mm_dre", 0),
         "addr_width": _param(params, "c_addr_width", 32),
+        "readahead": constants.readahead_bytes({
+            "c_m_axi_mm2s_data_width": _param(params, "c_m_axi_mm2s_data_width", 32),
+            "c_mm2s_burst_size": _param(params, "c_mm2s_burst_size", 16),
+        }),
     }
 
 
@@ -118,7 +122,8 @@ class ChannelBase:
         self._driver.ensure_started()
         if self._stop(_ns(timeout)) is None:
             state = self._driver.state()
-            raise timeout_error(self.name, state, self._driver.pending, timeout)
+            raise timeout_error(self.name, state, self._driver.pending, timeout,
+                                readahead=self._driver.config["readahead"])
         self._pending.active = False
 
     def check_transfer(self, buffer: Buffer, start: int = 0, nbytes: int = 0) -> tuple[int, int]:
@@ -210,7 +215,8 @@ class ChannelBase:
                         else _ns(timeout))
         if sr is None:
             state = self._driver.state()
-            raise timeout_error(self.name, state, self._driver.pending, timeout)
+            raise timeout_error(self.name, state, self._driver.pending, timeout,
+                                readahead=self._driver.config["readahead"])
         if sr & (regmap.DMASR_ERRORS | regmap.DMASR_HALTED) or not sr & regmap.DMASR_IDLE:
             self._raise_state("wait", timeout)
         self._pending.active = False
@@ -224,7 +230,8 @@ class ChannelBase:
         err = error_for(self.name, state, self._driver.pending, action)
         if err is None:
             # Neither halted nor in error any more: the wait simply ran out of time.
-            err = timeout_error(self.name, state, self._driver.pending, timeout)
+            err = timeout_error(self.name, state, self._driver.pending, timeout,
+                                readahead=self._driver.config["readahead"])
         raise err
 
     def __repr__(self) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .. import regmap
+from .. import constants, regmap
 from ..errors import (
     DmaDecodeError,
     DmaError,
@@ -103,15 +103,23 @@ def timeout_error(
     state: DmaState,
     pending: dict[str, Pending],
     timeout: float,
+    *,
+    readahead: int | None = None,
 ) -> DmaTimeoutError:
-    """A timeout with the most likely reason the channel did not go Idle."""
+    """A timeout with the most likely reason the channel did not go Idle.
+
+    ``readahead`` is what MM2S moves with S2MM not started, in bytes, for the design's
+    parameters (:func:`dmasim.constants.readahead_bytes`; default: the IP defaults').
+    """
+    if readahead is None:
+        readahead = constants.readahead_bytes({})
     p = pending[channel]
     other = pending[_other(channel)]
     other_sr = state.dmasr(_other(channel))
     if channel == "MM2S" and not other.active:
         cause = (
             f"S2MM has no LENGTH programmed and the loopback buffer is full: MM2S can only "
-            f"read ahead about 512 bytes of its {p.nbytes} before the stream stalls; start "
+            f"read ahead about {readahead} bytes of its {p.nbytes} before the stream stalls; start "
             "the S2MM transfer (recvchannel.transfer) before waiting on MM2S"
         )
     elif channel == "MM2S" and other_sr & regmap.DMASR_HALTED:

@@ -228,7 +228,8 @@ class PynqDMA(DmaDriver):
             state = self.state()
             err = error_for("MM2S", state, self.pending, "start") or error_for(
                 "S2MM", state, self.pending, "start")
-            raise err or timeout_error("MM2S", state, self.pending, DEFAULT_TIMEOUT_S) from None
+            raise err or timeout_error("MM2S", state, self.pending, DEFAULT_TIMEOUT_S,
+                                      readahead=self.config["readahead"]) from None
         self.sendchannel = PynqChannel(self, regmap.MM2S, self.dma.sendchannel)
         self.recvchannel = PynqChannel(self, regmap.S2MM, self.dma.recvchannel)
 

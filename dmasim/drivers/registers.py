@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import Protocol
 
-from .. import regmap
+from .. import constants, regmap
 from ..regmap import Channel
 
 __all__ = [
@@ -21,11 +21,11 @@ __all__ = [
     "stop_channel",
 ]
 
-FIRST_BACKOFF_NS = 100
-MAX_BACKOFF_NS = 100_000
-MAX_FIRST_BACKOFF_NS = 100_000_000
+FIRST_BACKOFF_NS = constants.POLL_FIRST_BACKOFF_NS
+MAX_BACKOFF_NS = constants.POLL_MAX_BACKOFF_NS
+MAX_FIRST_BACKOFF_NS = constants.POLL_MAX_FIRST_WAIT_NS
 """The longest wait_idle sleeps before its first read (a transfer of 50 MB at 500 MB/s)."""
-WALL_GUARD_S = 120.0
+WALL_GUARD_S = constants.POLL_WALL_GUARD_NS / 1e9
 """A simulator that makes no progress for this long in wall time is considered stuck."""
 
 
@@ -134,7 +134,8 @@ def wait_idle(mmio: Window, ch: Channel, clock: Clock, timeout_ns: int,
     wait sleeps instead of reading, so it usually sees the transfer done on its first read.
     """
     now = clock.now_ns
-    ready = (now if started_ns is None else started_ns) + min(2 * nbytes, MAX_FIRST_BACKOFF_NS)
+    first_wait = min(constants.POLL_NS_PER_BYTE * nbytes, MAX_FIRST_BACKOFF_NS)
+    ready = (now if started_ns is None else started_ns) + first_wait
     if ready > now:
         nap = min(ready - now, timeout_ns)
         clock.delay(nap)

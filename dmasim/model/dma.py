@@ -3,8 +3,8 @@
 Time is counted in clock cycles and advanced lazily: state changes only when a register is
 accessed or time is explicitly passed, and then jumps from event to event (a channel finishes,
 the FIFO fills or empties, a packet ends, an error hits) moving whole numpy slices, never beat
-by beat. Behaviour follows ``shared/design/axi-dma-semantics.md``; where the document says
-"(inferred)" this model follows it too.
+by beat. Behaviour follows the project's specification, ``docs/axi-dma-behaviour.md``; rule
+identifiers there (``ERR-HALT-BOTH``...) name what each piece implements.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import regmap
+from .. import constants, regmap
 from ..memory import Memory
 from .stream import Packet, StreamFifo
 
@@ -32,10 +32,9 @@ THRESHOLD = _R.DMACR.field("IRQThreshold")
 KEYHOLE = _R.DMACR.field("Keyhole").mask
 RESET_CYCLES = 8
 """A soft reset takes this long when nothing is in flight (shorter than one bus access)."""
-SKID_BEATS = 2
+SKID_BEATS = constants.S2MM_SKID_BEATS
 """Beats the stream holds outside MM2S's FIFO: S2MM's input skid buffer, which takes them even
-before LENGTH is written. With the defaults an MM2S transfer of up to (128 + 2) x 4 = 520 bytes
-completes with S2MM not started, as in the open RTL."""
+before LENGTH is written (rule FLOW-SKID)."""
 
 
 @dataclass(frozen=True)
@@ -122,10 +121,7 @@ class AxiDmaModel:
         self.addr_width = params["c_addr_width"]
         burst = params["c_mm2s_burst_size"]
         self.burst_beats = burst
-        depth = 1
-        while depth < (4 + 2) * burst:
-            depth *= 2
-        self.fifo_beats = max(depth, 128)
+        self.fifo_beats = constants.mm2s_fifo_beats(burst)
         self.stream = StreamFifo(self.beat, self.fifo_beats + SKID_BEATS)
         self.mm2s = ChannelModel("MM2S")
         self.s2mm = ChannelModel("S2MM")
@@ -269,8 +265,9 @@ class AxiDmaModel:
             addr -= addr % beat
         ch.xaddr, ch.xlen, ch.done = addr, nbytes, 0
         ch.keyhole = bool(ch.cr & KEYHOLE)
-        fault = self.memory.first_fault(addr, min(nbytes, beat) if ch.keyhole else nbytes)
-        ch.fault_at, ch.fault_kind = (fault[0] - fault[0] % beat, fault[1]) if fault else (-1, "")
+        fault = self.memory.first_fault(addr, min(nbytes, beat) if ch.keyhole else nbytes,
+                                        beat, read=is_mm2s)
+        ch.fault_at, ch.fault_kind = fault if fault else (-1, "")
         ch.busy, ch.idle = True, False
         ch.transfers += 1
         if is_mm2s:

@@ -13,6 +13,8 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
+`include "dmasim_constants.vh"
+
 module dmasim_dma #
 (
     // memory address width (c_addr_width, 32..64)
@@ -248,7 +250,7 @@ dmasim_dma_s2mm #(
     .DATA_WIDTH(DATA_WIDTH),
     .LENGTH_WIDTH(LENGTH_WIDTH),
     .BURST_SIZE(S2MM_BURST_SIZE),
-    .SKID_DEPTH(2)
+    .SKID_DEPTH(`DMASIM_S2MM_SKID_BEATS)  // rule FLOW-SKID, dmasim/constants.py
 )
 s2mm_inst (
     .clk(clk),

@@ -29,6 +29,8 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
+`include "dmasim_constants.vh"
+
 module dmasim_dma_mm2s #
 (
     // width of the memory address in bits
@@ -89,10 +91,12 @@ module dmasim_dma_mm2s #
 localparam STRB_WIDTH = DATA_WIDTH/8;
 // address bits below the beat
 localparam ADDR_LSB = $clog2(STRB_WIDTH);
-// (4 + 2) bursts rounded up to a power of two
-localparam FIFO_DEPTH_SF = 1 << $clog2(6*BURST_SIZE);
-// store-and-forward FIFO depth in beats, at least 128
-localparam FIFO_DEPTH = FIFO_DEPTH_SF < 128 ? 128 : FIFO_DEPTH_SF;
+// (4 + 2) bursts rounded up to a power of two (rule FLOW-SF-DEPTH; the numbers
+// come from dmasim/constants.py through the generated dmasim_constants.vh)
+localparam FIFO_DEPTH_SF = 1 << $clog2(`DMASIM_MM2S_SF_BURSTS*BURST_SIZE);
+// store-and-forward FIFO depth in beats, at least DMASIM_MM2S_SF_MIN_BEATS
+localparam FIFO_DEPTH = FIFO_DEPTH_SF < `DMASIM_MM2S_SF_MIN_BEATS
+                      ? `DMASIM_MM2S_SF_MIN_BEATS : FIFO_DEPTH_SF;
 // width of the FIFO credit counter (0..FIFO_DEPTH)
 localparam CREDIT_WIDTH = $clog2(FIFO_DEPTH) + 1;
 // AXI4 FIXED bursts are limited to 16 beats

@@ -3,7 +3,7 @@
  *
  * Channel 0 is MM2S (base 0x00), channel 1 is S2MM (base 0x30); offsets,
  * bit positions and reset values come from dmasim_regmap.vh, generated from
- * dmasim/regmap.py. Behaviour follows docs axi-dma-semantics.md:
+ * dmasim/regmap.py. Behaviour follows docs/axi-dma-behaviour.md:
  *
  * - DMACR: RS, Reset, Keyhole, Cyclic, the three IRQ enables, IRQThreshold
  *   (a write of 0 stores 1) and IRQDelay; bit 1 reads 1. RS is cleared and

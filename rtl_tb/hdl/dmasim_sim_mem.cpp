@@ -74,7 +74,9 @@ void open_ddr() {
 }
 
 // AXI response for the bytes [addr, addr + n): DECERR outside DDR, else the
-// worst injected fault overlapping them, else OKAY.
+// worst injected fault overlapping them (DECERR over SLVERR, whatever the order
+// they were injected), else OKAY. This is rule FAULT-PRECEDENCE of
+// docs/axi-dma-behaviour.md, which dmasim/memory.py applies on the model too.
 inline int response(uint64_t addr, uint64_t n) {
     if (addr >= g_ddr_size || n > g_ddr_size - addr) return kRespDecerr;
     const uint32_t count = g_ctl->magic == kCtlMagic ? g_ctl->nfaults : 0;

@@ -273,6 +273,7 @@ def test_start_waves_needs_a_waves_target(rtl_enabled: None) -> None:
         t.start_waves("x")
 
 
+@pytest.mark.rule("ERR-SLVERR")
 def test_faults_reach_the_simulator(rtl_enabled: None) -> None:
     with dmasim.open_target("rtl") as t:
         a = t.allocate(shape=(256,), dtype="u4")

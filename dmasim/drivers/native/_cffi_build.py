@@ -83,7 +83,8 @@ ffibuilder.set_source(
     '#include "dmasim_dma.h"',
     sources=[os.path.join(NATIVE_DIR, "dmasim_dma.c")],
     include_dirs=[NATIVE_DIR],
-    depends=[os.path.join(NATIVE_DIR, n) for n in ("dmasim_dma.h", "dmasim_regmap.h")],
+    depends=[os.path.join(NATIVE_DIR, n) for n in (
+        "dmasim_dma.h", "dmasim_regmap.h", "dmasim_constants.h")],
     extra_compile_args=CFLAGS,
 )
 

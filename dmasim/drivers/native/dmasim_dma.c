@@ -18,14 +18,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#define DMASIM_DEFAULT_FIRST_BACKOFF_NS 100u
-#define DMASIM_DEFAULT_MAX_BACKOFF_NS 100000u
-#define DMASIM_DEFAULT_WALL_GUARD_NS 120000000000ull
+#include "dmasim_constants.h"
 
+/* Poll timing (rules POLL-* in docs/axi-dma-behaviour.md), from the generated header. */
 static const dmasim_timing default_timing = {
-    DMASIM_DEFAULT_FIRST_BACKOFF_NS,
-    DMASIM_DEFAULT_MAX_BACKOFF_NS,
-    DMASIM_DEFAULT_WALL_GUARD_NS,
+    DMASIM_POLL_FIRST_BACKOFF_NS,
+    DMASIM_POLL_MAX_BACKOFF_NS,
+    DMASIM_POLL_WALL_GUARD_NS,
 };
 
 static uint64_t monotonic_ns(void)
@@ -248,9 +247,6 @@ int dmasim_delay(dmasim_dev *dev, uint64_t ns)
     return dev->ops.delay_ns(dev->ops.ctx, ns) ? DMASIM_ECALLBACK : DMASIM_OK;
 }
 
-/* Mirrors dmasim.drivers.registers.MAX_FIRST_BACKOFF_NS. */
-#define DMASIM_MAX_FIRST_BACKOFF_NS 100000000u
-
 static int poll_from(dmasim_dev *dev, uint32_t offset, uint32_t done_mask, int want_set,
                      uint32_t stop_mask, uint64_t timeout_ns, uint64_t first_backoff_ns,
                      uint32_t *value)
@@ -409,9 +405,9 @@ int dmasim_wait_idle(dmasim_dev *dev, uint32_t channel, uint64_t timeout_ns, uin
     /* Until the transfer could be done at 500 MB/s (a little faster than this design's
      * ~400 MB/s) after it was programmed, sleep instead of reading: the Python level's
      * registers.wait_idle rule. */
-    ready = 2u * (uint64_t)nbytes;
-    if (ready > DMASIM_MAX_FIRST_BACKOFF_NS)
-        ready = DMASIM_MAX_FIRST_BACKOFF_NS;
+    ready = DMASIM_POLL_NS_PER_BYTE * (uint64_t)nbytes;
+    if (ready > DMASIM_POLL_MAX_FIRST_WAIT_NS)
+        ready = DMASIM_POLL_MAX_FIRST_WAIT_NS;
     ready += dev->programmed_ns[channel ? 1 : 0];
     rc = dmasim_now(dev, &now);
     if (rc != DMASIM_OK)
