@@ -1,7 +1,7 @@
 """The stream infrastructure the model provides itself: how much a built-in IP buffers.
 
 ``axis_data_fifo`` holds FIFO_DEPTH beats (C_FIFO_DEPTH in older versions), and in packet mode
-(FIFO_MODE / C_FIFO_MODE = 2) releases a packet only once its TLAST beat is in;
+(FIFO_MODE / C_FIFO_MODE = 2) holds a packet until its TLAST beat is in or the FIFO is full;
 ``axis_register_slice`` holds two beats. A plain wire holds nothing.
 """
 

@@ -276,8 +276,9 @@ class Fabric:
                 and not link.packet_mode)
         drain = False
         if c_room > 0 and head is not None and rate > 0:
-            if link.packet_mode:
-                drain = head.complete and head.available > 0
+            if link.packet_mode:  # held until TLAST is in, or until the FIFO is full
+                drain = head.available > 0 and (
+                    head.complete or link.beats() >= link.capacity_beats)
             else:
                 drain = head.available > 0 or tail
         room = max(0, link.capacity_beats - link.beats()) * link.beat
