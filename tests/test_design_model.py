@@ -374,3 +374,72 @@ def test_parameters_with_a_design_is_refused():
     with pytest.raises(DmasimValueError, match="parameters="):
         dmasim.open_target("model", design=through(), models={"add_0": AddConst()},
                            parameters={"c_sg_length_width": 14})
+
+
+# --- the general fabric agrees with the loopback's fast path -------------------------------
+
+
+def _script(force_fabric: bool, ops: list[tuple[int, int, bool]], fault: bool):
+    with dmasim.open_target("model", force_fabric=force_fabric) as t:
+        drv = t.dma(level="python")
+        src, dst = t.allocate(4096, "u1"), t.allocate(4096, "u1")
+        src[:] = np.arange(4096) % 251
+        if fault:
+            t.add_fault(int(dst.physical_address) + 2048, 64)
+        seen: list[object] = []
+        for s_len, m_len, recv_first in ops:
+            try:
+                if recv_first:
+                    drv.recvchannel.transfer(dst, nbytes=s_len)
+                    drv.sendchannel.transfer(src, nbytes=m_len)
+                else:
+                    drv.sendchannel.transfer(src, nbytes=m_len)
+                    drv.recvchannel.transfer(dst, nbytes=s_len)
+                drv.sendchannel.wait(timeout=0.001)
+                drv.recvchannel.wait(timeout=0.001)
+                seen.append(("ok", t.now_ns, drv.recvchannel.transferred))
+            except dmasim.DmaError as exc:
+                seen.append((type(exc).__name__, t.now_ns, exc.state))
+                drv.reset()
+        seen.append(bytes(dst))
+        seen.append(list(t.trace))
+        return seen
+
+
+@settings(max_examples=25)
+@given(ops=st.lists(st.tuples(st.sampled_from([4, 60, 520, 524, 2000, 4096]),
+                              st.sampled_from([4, 60, 520, 524, 2000, 4096]), st.booleans()),
+                    min_size=1, max_size=4),
+       fault=st.booleans())
+def test_fabric_loopback_matches_the_fast_path_exactly(ops, fault):
+    assert _script(True, ops, fault) == _script(False, ops, fault)
+
+
+def test_fault_and_soft_reset_on_one_dma_of_two():
+    d = design(dma("axi_dma_0", DMA0), dma("axi_dma_1", DMA1), fifo("fifo_0", 64),
+               links=[("axi_dma_0.M_AXIS_MM2S", "fifo_0.S_AXIS"),
+                      ("fifo_0.M_AXIS", "axi_dma_1.S_AXIS_S2MM"),
+                      ("axi_dma_1.M_AXIS_MM2S", "axi_dma_0.S_AXIS_S2MM")])
+    with dmasim.open_target("model", design=d) as t:
+        d0, d1 = t.dma("axi_dma_0"), t.dma("axi_dma_1")
+        src, dst = _words(t, 1000), t.allocate(1000, "u4")
+        t.add_fault(int(dst.physical_address) + 400, 4)
+        d1.recvchannel.transfer(dst)
+        d0.sendchannel.transfer(src)
+        with pytest.raises(dmasim.DmaSlaveError):
+            d1.recvchannel.wait()
+        d1.reset()
+        t.faults.clear_faults()
+        d0.reset()
+        d1.recvchannel.transfer(dst)
+        d0.sendchannel.transfer(src)
+        d0.sendchannel.wait()
+        d1.recvchannel.wait()
+        assert np.array_equal(dst, src)
+        # ...and the cross link the other way, DMA 1 into DMA 0.
+        back = t.allocate(1000, "u4")
+        d0.recvchannel.transfer(back)
+        d1.sendchannel.transfer(dst)
+        d1.sendchannel.wait()
+        d0.recvchannel.wait()
+        assert np.array_equal(back, src)

@@ -145,6 +145,8 @@ class AxiDmaModel:
         self.stats = _Stats()
         self.fabric: Any = None
         """The design's stream fabric when this engine is one part of a larger design."""
+        self.tx_packet: Packet | None = None
+        """The packet MM2S is sending (the newest in its outgoing link while it is busy)."""
         self.power_on_reset()
 
     # --- state --------------------------------------------------------------------------
@@ -174,8 +176,19 @@ class AxiDmaModel:
         """Everything to reset values; data in flight dropped."""
         self.mm2s.reset()
         self.s2mm.reset()
-        self.out_link.clear()
-        self.in_link.clear()
+        if self.fabric is None:
+            self.out_link.clear()
+            self.in_link.clear()
+        else:
+            # Only the packets this engine was sending or receiving are lost; data of other
+            # IPs' packets stays in the links (and FIFOs) around it.
+            tx = self.tx_packet
+            if tx is not None and not tx.complete and tx in self.out_link.packets:
+                self.out_link.packets.remove(tx)
+            rx = self.in_link.packets
+            if rx and rx[0].consumed > 0:
+                rx.popleft()
+        self.tx_packet = None
         self.reset_until = -1
 
     def interrupts(self) -> tuple[bool, bool]:
@@ -291,7 +304,8 @@ class AxiDmaModel:
         ch.busy, ch.idle = True, False
         ch.transfers += 1
         if is_mm2s:
-            self.out_link.packets.append(Packet())
+            self.tx_packet = Packet()
+            self.out_link.packets.append(self.tx_packet)
 
     # --- soft reset and errors ----------------------------------------------------------
 
@@ -447,10 +461,12 @@ class AxiDmaModel:
     def mm2s_push(self, n: int) -> None:
         """MM2S reads its next ``n`` bytes into the packet it is sending."""
         m = self.mm2s
+        tx = self.tx_packet
+        assert tx is not None
         if m.keyhole:  # FIXED bursts: every beat reads the same word
-            self.out_link.packets[-1].push(np.resize(self.memory.read(m.xaddr, self.beat), n))
+            tx.push(np.resize(self.memory.read(m.xaddr, self.beat), n))
         else:
-            self.out_link.packets[-1].push(self.memory.read(m.xaddr + m.done, n))
+            tx.push(self.memory.read(m.xaddr + m.done, n))
         m.done += n
 
     def s2mm_store(self, data: np.ndarray) -> None:
@@ -479,14 +495,25 @@ class AxiDmaModel:
                     self.memory.write(addr, data[last:last + 1])
 
     def _events(self) -> None:
-        m, s = self.mm2s, self.s2mm
+        if not self._mm2s_events():
+            self._s2mm_events()
+
+    def _mm2s_events(self) -> bool:
+        """MM2S ends or faults; True if a fault halted the engine."""
+        m = self.mm2s
         if m.busy:
             if m.fault_at >= 0 and m.done >= m.fault_at:
                 self._error(m, _R.DMASR_DEC_ERR if m.fault_kind == "decerr" else _R.DMASR_SLV_ERR)
-                return
+                return True
             if m.done >= m.xlen:
-                self.out_link.packets[-1].complete = True
+                if self.tx_packet is not None:
+                    self.tx_packet.complete = True
                 self._complete(m)
+        return False
+
+    def _s2mm_events(self) -> None:
+        """S2MM completes at TLAST, overflows its LENGTH, or faults."""
+        s = self.s2mm
         link = self.in_link
         packets = link.packets
         if s.busy and packets:

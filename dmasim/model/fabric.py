@@ -221,9 +221,14 @@ class Fabric:
         return nxt
 
     def _events(self) -> None:
-        for e in self.engines.values():
+        halted = set()
+        for e in self.engines.values():  # every packet's end is known before any S2MM looks
             e.cycle = self.cycle
-            e._events()
+            if e._mm2s_events():
+                halted.add(e)
+        for e in self.engines.values():
+            if e not in halted:
+                e._s2mm_events()
         for r in self.routes:
             node = r.cons_node
             if node is None:
@@ -272,8 +277,8 @@ class Fabric:
             c_room, cb = r.cons_engine.s2mm_room(), r.cons_engine.s2mm_beat
         elif r.cons_node is not None and r.cons_node.accepting(r.cons_port):
             c_room, rate = _UNLIMITED, float(r.cons_node.model.throughput)
-        tail = (p_left > 0 and head is not None and head is packets[-1]
-                and not link.packet_mode)
+        tail = (p_left > 0 and head is not None and r.prod_engine is not None
+                and head is r.prod_engine.tx_packet and not link.packet_mode)
         drain = False
         if c_room > 0 and head is not None and rate > 0:
             if link.packet_mode:  # held until TLAST is in, or until the FIFO is full

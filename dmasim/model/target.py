@@ -56,7 +56,9 @@ class ModelTarget(Target):
     (PYNQ ``ip_dict`` parameter overrides for the default loopback, e.g.
     ``{"c_sg_length_width": 14}``), ``bus_access_ns`` (modelled cost of one register access),
     ``clock_ns`` (stream clock period; one beat per cycle), ``trace_depth`` (DMA register
-    accesses kept in :attr:`trace`), ``cma_size`` (bytes of the buffer region).
+    accesses kept in :attr:`trace`), ``cma_size`` (bytes of the buffer region),
+    ``force_fabric`` (run even the loopback through the general fabric: a cross-check of the
+    loopback's fast path).
     """
 
     name = "model"
@@ -74,6 +76,7 @@ class ModelTarget(Target):
         trace_depth: int = 1024,
         cma_size: int = CMA_SIZE,
         phys_addr: int = DMA_BASE,
+        force_fabric: bool = False,
     ):
         super().__init__()
         for label, value in (("bus_access_ns", bus_access_ns), ("clock_ns", clock_ns)):
@@ -112,7 +115,7 @@ class ModelTarget(Target):
         self.engine = next(iter(self.engines.values()))
         """The first DMA's engine (the loopback's only one)."""
         self.fabric: Fabric | None = None
-        if not _is_plain_loopback(design):
+        if force_fabric or not _is_plain_loopback(design):
             self.fabric = self._build_fabric(design, models)
         self.models = models
         self._windows: list[tuple[int, int, str, MMIO | None]] = []
