@@ -443,3 +443,32 @@ def test_fault_and_soft_reset_on_one_dma_of_two():
         d1.sendchannel.wait()
         d0.recvchannel.wait()
         assert np.array_equal(back, src)
+
+
+def test_ip_latency_delays_its_output():
+    def done_at(latency: int) -> int:
+        ip = AddConst()
+        ip.latency_cycles = latency
+        with dmasim.open_target("model", design=through(), models={"add_0": ip}) as t:
+            src, dst = _words(t, 64), t.allocate(64, "u4")
+            drv = t.dma()
+            drv.recvchannel.transfer(dst)
+            drv.sendchannel.transfer(src)
+            regs = t.ip_mmio("axi_dma_0")
+            while not regs.read(0x34) & 0x2:  # S2MM idle
+                t.delay(100)
+            return t.now_ns
+
+    assert 9_000 <= done_at(1000) - done_at(0) <= 11_000
+
+
+def test_s2mm_waiting_on_another_dma_names_it():
+    d = design(dma("axi_dma_0", DMA0), dma("axi_dma_1", DMA1),
+               links=[("axi_dma_0.M_AXIS_MM2S", "axi_dma_1.S_AXIS_S2MM"),
+                      ("axi_dma_1.M_AXIS_MM2S", "axi_dma_0.S_AXIS_S2MM")])
+    with dmasim.open_target("model", design=d) as t:
+        dst = t.allocate(64, "u4")
+        d1 = t.dma("axi_dma_1")
+        d1.recvchannel.transfer(dst)
+        with pytest.raises(DmaTimeoutError, match="start the send on axi_dma_0"):
+            d1.recvchannel.wait(timeout=0.001)

@@ -528,6 +528,11 @@ class ModelTarget(Target):
                     "(emit(..., last=True))")
         # Nothing arrives: look upstream for an IP holding or refusing data.
         assert self.fabric is not None
+        src = route.prod_engine
+        if src is not None and src is not e and not src.mm2s.busy and not link.nbytes:
+            name = route.hops[0].partition(".")[0]
+            return (f"{dma} S2MM waits for a packet from {route.hops[0]} and {name} has no "
+                    f"MM2S transfer in flight: start the send on {name}")
         node = route.prod_node
         if node is not None:
             for port, inlink in node.in_links.items():
