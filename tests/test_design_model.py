@@ -472,3 +472,28 @@ def test_s2mm_waiting_on_another_dma_names_it():
         d1.recvchannel.transfer(dst)
         with pytest.raises(DmaTimeoutError, match="start the send on axi_dma_0"):
             d1.recvchannel.wait(timeout=0.001)
+
+
+def test_every_driver_level_drives_every_dma_of_a_design():
+    from dmasim.drivers import LEVELS
+
+    d = design(dma("axi_dma_0", DMA0), dma("axi_dma_1", DMA1), fifo("fifo_0", 256),
+               user_ip("add_0", IP1),
+               links=[("axi_dma_0.M_AXIS_MM2S", "fifo_0.S_AXIS"),
+                      ("fifo_0.M_AXIS", "axi_dma_0.S_AXIS_S2MM"),
+                      ("axi_dma_1.M_AXIS_MM2S", "add_0.S_AXIS"),
+                      ("add_0.M_AXIS", "axi_dma_1.S_AXIS_S2MM")])
+    with dmasim.open_target("model", design=d, models={"add_0": AddConst()}) as t:
+        t.ip_mmio("add_0").write(0x10, 3)
+        ran = 0
+        for level in LEVELS:
+            for name, k in (("axi_dma_0", 0), ("axi_dma_1", 3)):
+                try:
+                    drv = t.dma(name, level)
+                except dmasim.DriverUnavailableError:
+                    continue
+                src, dst = _words(t, 300, ran), t.allocate(300, "u4")
+                _run(drv, src, dst)
+                assert np.array_equal(dst, np.asarray(src) + np.uint32(k)), (level, name)
+                ran += 1
+        assert ran >= 2
