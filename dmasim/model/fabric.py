@@ -340,10 +340,3 @@ class Fabric:
             r.cons_engine.s2mm_store(data)
         elif r.cons_node is not None:
             r.cons_node.take(r.cons_port, data)
-
-    @property
-    def active(self) -> bool:
-        """Anything in flight that time can change."""
-        return (any(e.active for e in self.engines.values())
-                or any(n.pending for n in self.nodes.values())
-                or any(r.link.packets and r.cons_node is not None for r in self.routes))
