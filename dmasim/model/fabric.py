@@ -62,8 +62,8 @@ class IpNode:
                 f"{self.name} ({self.inst.vlnv}): its outputs are {', '.join(outs) or 'none'}")
         wd = word_dtype(iface.tdata_bytes)
         words = data.ravel()
-        if words.dtype != wd:
-            words = words.astype(wd)
+        # The queue keeps its own copy: the model may reuse its array after emit returns.
+        words = words.astype(wd) if words.dtype != wd else words.copy()
         raw = words.view(np.uint8)
         if not raw.size:
             if last:
@@ -71,7 +71,7 @@ class IpNode:
                     f"{self.name}.emit({port!r}): an empty packet cannot carry TLAST")
             return
         release = self.fabric.cycle + max(0, int(self.model.latency_cycles))
-        self.pending.append((release, port, raw.copy(), last))
+        self.pending.append((release, port, raw, last))
 
     def set_interrupt(self, port: str, level: bool) -> None:
         """Drive interrupt output ``port``."""
