@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from . import ip as ip
 from .buffer import Buffer
 from .design import Design
 from .errors import (

@@ -16,7 +16,7 @@ from .drivers import LEVELS
 from .errors import DmasimError
 from .target import Target
 
-__all__ = ["LevelFigures", "best_of", "level_figures", "model_figures"]
+__all__ = ["LevelFigures", "best_of", "fir_figures", "level_figures", "model_figures"]
 
 
 def best_of(fn: Callable[[], Any], repeat: int = 5, number: int = 1) -> float:
@@ -117,6 +117,55 @@ def model_figures(quick: bool = False) -> dict[str, float]:
         out["loopback_1mib_us"] = best_of(lambda: _loopback(dma, src, dst)) * 1e6
         out["copyto_1mib_us"] = best_of(lambda: np.copyto(plain_dst, plain_src)) * 1e6
         out["loopback_1mib_vs_copyto"] = out["loopback_1mib_us"] / out["copyto_1mib_us"]
+    return out
+
+
+FIR_TAPS = 16
+
+
+def fir_figures(quick: bool = False) -> dict[str, float]:
+    """1 MiB through MM2S -> a Python FIR model (np.convolve) -> S2MM, against np.convolve."""
+    from .design import Design, Endpoint, Instance, StreamInterface, Window, dma_instance
+    from .design.params import DEFAULT_PARAMETERS, DMA_BASE
+    from .design.types import Connection
+    from .ip import StreamIP
+    from .target import open_target
+
+    taps = np.arange(1, FIR_TAPS + 1, dtype=np.int64)
+
+    def fir(x: np.ndarray) -> np.ndarray:
+        return np.convolve(x.astype(np.int64), taps)[: x.size]
+
+    class Fir(StreamIP):
+        def on_packet(self, port: str, data: np.ndarray) -> None:
+            self.emit("M_AXIS", fir(data))
+
+    fir_inst = Instance(
+        "fir_0", "dmasim.org:user:fir:1.0", windows=[Window("S_AXI", 0x43C0_0000, 0x1_0000)],
+        streams={"S_AXIS": StreamInterface("S_AXIS", "in"),
+                 "M_AXIS": StreamInterface("M_AXIS", "out")})
+    design = Design(
+        name="fir_bench",
+        instances={"axi_dma_0": dma_instance("axi_dma_0", DMA_BASE, DEFAULT_PARAMETERS),
+                   "fir_0": fir_inst},
+        connections=[
+            Connection(Endpoint("axi_dma_0", "M_AXIS_MM2S"), Endpoint("fir_0", "S_AXIS")),
+            Connection(Endpoint("fir_0", "M_AXIS"), Endpoint("axi_dma_0", "S_AXIS_S2MM"))])
+    out: dict[str, float] = {}
+    n = (1 << 20) // 4
+    with open_target("model", design=design, models={"fir_0": Fir()}) as t:
+        dma = t.driver("python")
+        src = t.allocate(n, "u4")
+        dst = t.allocate(n, "u4")
+        src[:] = np.random.default_rng(0).integers(0, 1 << 16, n, dtype=np.uint32)
+        plain = np.array(src)
+        _loopback(dma, src, dst)
+        if not np.array_equal(dst, fir(plain).astype(np.uint32)):
+            raise DmasimError("FIR benchmark: the model's output differs from np.convolve")
+        repeat = 2 if quick else 5
+        out["fir_1mib_us"] = best_of(lambda: _loopback(dma, src, dst), repeat=repeat) * 1e6
+        out["convolve_1mib_us"] = best_of(lambda: fir(plain), repeat=repeat) * 1e6
+        out["fir_1mib_vs_convolve"] = out["fir_1mib_us"] / out["convolve_1mib_us"]
     return out
 
 

@@ -263,6 +263,14 @@ class Target:
     def _reset_design(self) -> None:
         raise NotImplementedError
 
+    def stall_cause(self, dma: str, channel: str) -> str | None:
+        """Why ``dma``'s ``channel`` (``"MM2S"``/``"S2MM"``) is stuck, from the design's state.
+
+        Simulated targets that see the stream (the model) name the IP at fault; None lets the
+        driver explain from the DMA registers alone.
+        """
+        return None
+
     def _close(self) -> None:
         """Release the target's resources (subclasses)."""
 

@@ -52,8 +52,9 @@ def check_design(
 
     ``supplied`` names the user IPs the caller has a model (or RTL) for; None skips that check
     (a board runs the real IP). Checked: at least one AXI DMA; every DMA's configuration is
-    modelled; stream links join an ``out`` to an ``in`` of equal width and TKEEP/TLAST use;
-    register windows do not overlap; user IPs have no AXI memory master of their own.
+    modelled; stream links join an ``out`` to an ``in`` of equal width and TLAST use; a DMA's
+    TKEEP reaches an input that has one; register windows do not overlap; user IPs have no AXI
+    memory master of their own.
     """
     if not design.dmas:
         raise DesignError(f"design {design.name!r} has no AXI DMA (xilinx.com:ip:axi_dma)")
@@ -81,6 +82,12 @@ def check_design(
             )
         if src.has_tlast != dst.has_tlast:
             raise DesignError(f"stream link {c}: TLAST on one side only")
+        if (src.has_tkeep and not dst.has_tkeep
+                and design.instance(c.src.instance).kind == "dma"):
+            raise DesignError(
+                f"stream link {c}: {c.src} drives TKEEP (a transfer whose length is not a "
+                f"multiple of {src.tdata_bytes} bytes ends in a partial beat) but {c.dst} has no "
+                "TKEEP input: give the IP a TKEEP port")
     for inst in design.of_kind("user"):
         if inst.masters:
             raise DesignError(

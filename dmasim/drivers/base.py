@@ -19,7 +19,7 @@ from .diagnose import Pending, error_for, read_state, timeout_error
 
 if TYPE_CHECKING:
     from ..buffer import Buffer
-    from ..errors import DmaState
+    from ..errors import DmaState, DmaTimeoutError
     from ..target import Target
 
 __all__ = ["ChannelBase", "DmaDriver", "dma_config"]
@@ -122,8 +122,7 @@ class ChannelBase:
         self._driver.ensure_started()
         if self._stop(_ns(timeout)) is None:
             state = self._driver.state()
-            raise timeout_error(self.name, state, self._driver.pending, timeout,
-                                readahead=self._driver.config["readahead"])
+            raise self._driver.timeout_error(self.name, state, timeout)
         self._pending.active = False
 
     def check_transfer(self, buffer: Buffer, start: int = 0, nbytes: int = 0) -> tuple[int, int]:
@@ -215,8 +214,7 @@ class ChannelBase:
                         else _ns(timeout))
         if sr is None:
             state = self._driver.state()
-            raise timeout_error(self.name, state, self._driver.pending, timeout,
-                                readahead=self._driver.config["readahead"])
+            raise self._driver.timeout_error(self.name, state, timeout)
         if sr & (regmap.DMASR_ERRORS | regmap.DMASR_HALTED) or not sr & regmap.DMASR_IDLE:
             self._raise_state("wait", timeout)
         self._pending.active = False
@@ -230,8 +228,7 @@ class ChannelBase:
         err = error_for(self.name, state, self._driver.pending, action)
         if err is None:
             # Neither halted nor in error any more: the wait simply ran out of time.
-            err = timeout_error(self.name, state, self._driver.pending, timeout,
-                                readahead=self._driver.config["readahead"])
+            err = self._driver.timeout_error(self.name, state, timeout)
         raise err
 
     def __repr__(self) -> str:
@@ -261,6 +258,12 @@ class DmaDriver:
     def state(self) -> DmaState:
         """Snapshot of both channels for an exception."""
         return read_state(self.mmio.read)
+
+    def timeout_error(self, channel: str, state: DmaState, timeout: float) -> DmaTimeoutError:
+        """The timeout exception for ``channel``, with the target's account of the stall."""
+        cause = self.target.stall_cause(self.ip_name, channel)
+        return timeout_error(channel, state, self.pending, timeout, cause,
+                             readahead=self.config["readahead"])
 
     def ensure_started(self) -> None:
         """Start both channels on first use, as pynq's driver does when it is created."""

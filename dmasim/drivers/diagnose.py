@@ -103,11 +103,14 @@ def timeout_error(
     state: DmaState,
     pending: dict[str, Pending],
     timeout: float,
+    design_cause: str | None = None,
     *,
     readahead: int | None = None,
 ) -> DmaTimeoutError:
     """A timeout with the most likely reason the channel did not go Idle.
 
+    ``design_cause`` is the target's own account (:meth:`dmasim.Target.stall_cause`, naming
+    the IP that holds the stream); it wins over what the registers alone suggest.
     ``readahead`` is what MM2S moves with S2MM not started, in bytes, for the design's
     parameters (:func:`dmasim.constants.readahead_bytes`; default: the IP defaults').
     """
@@ -136,6 +139,8 @@ def timeout_error(
             f"the transfer ({p.nbytes} bytes) did not finish in {timeout} s: the timeout may "
             "be too short for this length, or the stream is stalled"
         )
+    if design_cause:
+        cause = design_cause
     return DmaTimeoutError(
         f"wait timed out after {timeout} s", channel=channel, state=state, cause=cause
     )

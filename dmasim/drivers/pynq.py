@@ -25,7 +25,7 @@ from .. import regmap
 from ..pynq_device import PollStoppedError, RegisterPollTimeoutError, SimulatedDevice
 from . import registers
 from .base import DEFAULT_TIMEOUT_S, ChannelBase, DmaDriver
-from .diagnose import error_for, timeout_error
+from .diagnose import error_for
 
 try:
     from pynq.lib.dma import DMA
@@ -228,8 +228,7 @@ class PynqDMA(DmaDriver):
             state = self.state()
             err = error_for("MM2S", state, self.pending, "start") or error_for(
                 "S2MM", state, self.pending, "start")
-            raise err or timeout_error("MM2S", state, self.pending, DEFAULT_TIMEOUT_S,
-                                      readahead=self.config["readahead"]) from None
+            raise err or self.timeout_error("MM2S", state, DEFAULT_TIMEOUT_S) from None
         self.sendchannel = PynqChannel(self, regmap.MM2S, self.dma.sendchannel)
         self.recvchannel = PynqChannel(self, regmap.S2MM, self.dma.recvchannel)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -109,6 +110,8 @@ class AxiDmaModel:
         params: dict[str, int],
         *,
         clock_ns: int = 10,
+        out_link: StreamFifo | None = None,
+        in_link: StreamFifo | None = None,
     ):
         self.memory = memory
         self.clock_ns = clock_ns
@@ -122,12 +125,24 @@ class AxiDmaModel:
         burst = params["c_mm2s_burst_size"]
         self.burst_beats = burst
         self.fifo_beats = constants.mm2s_fifo_beats(burst)
-        self.stream = StreamFifo(self.beat, self.fifo_beats + SKID_BEATS)
+        if out_link is None and in_link is None:
+            # The loopback: MM2S's FIFO and S2MM's skid buffer as one link, stepped here.
+            out_link = in_link = StreamFifo(self.beat, self.fifo_beats + SKID_BEATS)
+            out_link.producer_busy = self._mm2s_busy
+        self.out_link = out_link if out_link is not None else StreamFifo(self.beat, self.fifo_beats)
+        self.in_link = in_link if in_link is not None else StreamFifo(self.s2mm_beat, SKID_BEATS)
+        self.loopback = self.out_link is self.in_link
+        self.stream = self.out_link
+        """MM2S's outgoing link (in the loopback also S2MM's incoming one)."""
         self.mm2s = ChannelModel("MM2S")
         self.s2mm = ChannelModel("S2MM")
         self.cycle = 0
         self.reset_until = -1  # cycle at which a soft reset completes, -1 when none
         self.stats = _Stats()
+        self.fabric: Any = None
+        """The design's stream fabric when this engine is one part of a larger design."""
+        self.tx_packet: Packet | None = None
+        """The packet MM2S is sending (the newest in its outgoing link while it is busy)."""
         self.power_on_reset()
 
     # --- state --------------------------------------------------------------------------
@@ -142,6 +157,9 @@ class AxiDmaModel:
         """Anything that time can change: a transfer in flight or a reset in progress."""
         return self.mm2s.busy or self.s2mm.busy or self.reset_until >= 0
 
+    def _mm2s_busy(self) -> bool:
+        return self.mm2s.busy
+
     @property
     def diagnostics(self) -> list[Diagnostic]:
         """Recorded driver mistakes, oldest first."""
@@ -154,7 +172,19 @@ class AxiDmaModel:
         """Everything to reset values; data in flight dropped."""
         self.mm2s.reset()
         self.s2mm.reset()
-        self.stream.clear()
+        if self.fabric is None:
+            self.out_link.clear()
+            self.in_link.clear()
+        else:
+            # Only the packets this engine was sending or receiving are lost; data of other
+            # IPs' packets stays in the links (and FIFOs) around it.
+            tx = self.tx_packet
+            if tx is not None and not tx.complete and tx in self.out_link.packets:
+                self.out_link.packets.remove(tx)
+            rx = self.in_link.packets
+            if rx and rx[0].consumed > 0:
+                rx.popleft()
+        self.tx_packet = None
         self.reset_until = -1
 
     def interrupts(self) -> tuple[bool, bool]:
@@ -271,7 +301,8 @@ class AxiDmaModel:
         ch.busy, ch.idle = True, False
         ch.transfers += 1
         if is_mm2s:
-            self.stream.packets.append(Packet())
+            self.tx_packet = Packet()
+            self.out_link.packets.append(self.tx_packet)
 
     # --- soft reset and errors ----------------------------------------------------------
 
@@ -303,6 +334,9 @@ class AxiDmaModel:
         ch.idle = True
         ch.irq |= _R.DMASR_IOC_IRQ
         ch.moved += ch.done
+        if ch is self.s2mm and ch.done < ch.xlen and self.in_link.note_short:
+            self._diag(ch, f"completed short: {ch.done} of {ch.xlen} programmed bytes; the "
+                           f"packet from {self.in_link.source} ended (TLAST) early")
         if ch.stopping:
             self._halt(ch)
 
@@ -311,6 +345,9 @@ class AxiDmaModel:
     def run_until(self, cycle: int) -> None:
         """Advance the engine to ``cycle`` (no-op when nothing is in flight)."""
         if cycle <= self.cycle:
+            return
+        if self.fabric is not None:
+            self.fabric.run_until(cycle)
             return
         if self.reset_until >= 0:
             if cycle >= self.reset_until:
@@ -392,29 +429,56 @@ class AxiDmaModel:
             k = 1
 
         if fill:
-            n = min(k * beat, m_left)
-            if m.keyhole:  # FIXED bursts: every beat reads the same word
-                packets[-1].push(np.resize(self.memory.read(m.xaddr, beat), n))
-            else:
-                packets[-1].push(self.memory.read(m.xaddr + m.done, n))
-            m.done += n
+            self.mm2s_push(min(k * beat, m_left))
         if drain:
             assert head is not None
             n = min(k * sbeat, head.available, s_room)
-            if n and s.keyhole:
-                self._write_keyhole(s, head.pop(n))
-                s.done += n
-            elif n:
-                data = head.pop(n)
-                dst = s.xaddr + s.done
-                if dst < s.low:  # unaligned DA without DRE: strobes mask bytes before DA
-                    skip = s.low - dst
-                    data, dst = data[skip:], s.low
-                self.memory.write(dst, data)
-                s.done += n
+            if n:
+                self.s2mm_store(head.pop(n))
         self.cycle += k
         self._events()
         return True
+
+    # --- the data path, one side at a time (the loopback's _step and the fabric use these) ---
+
+    def mm2s_left(self) -> int:
+        """Bytes MM2S may still read before its end or a faulting address (0 when idle)."""
+        m = self.mm2s
+        if not m.busy or self.reset_until >= 0:
+            return 0
+        return (m.xlen if m.fault_at < 0 else min(m.xlen, m.fault_at)) - m.done
+
+    def s2mm_room(self) -> int:
+        """Bytes S2MM may still write before its LENGTH or a faulting address (0 when idle)."""
+        s = self.s2mm
+        if not s.busy or self.reset_until >= 0:
+            return 0
+        return (s.xlen if s.fault_at < 0 else min(s.xlen, s.fault_at)) - s.done
+
+    def mm2s_push(self, n: int) -> None:
+        """MM2S reads its next ``n`` bytes into the packet it is sending."""
+        m = self.mm2s
+        tx = self.tx_packet
+        assert tx is not None
+        if m.keyhole:  # FIXED bursts: every beat reads the same word
+            tx.push(np.resize(self.memory.read(m.xaddr, self.beat), n))
+        else:
+            tx.push(self.memory.read(m.xaddr + m.done, n))
+        m.done += n
+
+    def s2mm_store(self, data: np.ndarray) -> None:
+        """S2MM writes ``data``, the next bytes of the packet it receives, to memory."""
+        s = self.s2mm
+        n = data.size
+        if s.keyhole:
+            self._write_keyhole(s, data)
+        else:
+            dst = s.xaddr + s.done
+            if dst < s.low:  # unaligned DA without DRE: strobes mask bytes before DA
+                skip = s.low - dst
+                data, dst = data[skip:], s.low
+            self.memory.write(dst, data)
+        s.done += n
 
     def _write_keyhole(self, s: ChannelModel, data: np.ndarray) -> None:
         """FIXED write bursts: each byte lane keeps the last byte the stream put in it."""
@@ -428,14 +492,27 @@ class AxiDmaModel:
                     self.memory.write(addr, data[last:last + 1])
 
     def _events(self) -> None:
-        m, s, packets = self.mm2s, self.s2mm, self.stream.packets
+        if not self._mm2s_events():
+            self._s2mm_events()
+
+    def _mm2s_events(self) -> bool:
+        """MM2S ends or faults; True if a fault halted the engine."""
+        m = self.mm2s
         if m.busy:
             if m.fault_at >= 0 and m.done >= m.fault_at:
                 self._error(m, _R.DMASR_DEC_ERR if m.fault_kind == "decerr" else _R.DMASR_SLV_ERR)
-                return
+                return True
             if m.done >= m.xlen:
-                packets[-1].complete = True
+                if self.tx_packet is not None:
+                    self.tx_packet.complete = True
                 self._complete(m)
+        return False
+
+    def _s2mm_events(self) -> None:
+        """S2MM completes at TLAST, overflows its LENGTH, or faults."""
+        s = self.s2mm
+        link = self.in_link
+        packets = link.packets
         if s.busy and packets:
             head = packets[0]
             if head.complete and head.available == 0:
@@ -443,7 +520,7 @@ class AxiDmaModel:
                 s.length = s.done
                 self._complete(s)
             elif s.done >= s.xlen and (head.available > 0 or not head.complete):
-                if head.available > 0 or m.busy:
+                if head.available > 0 or link.producer_busy():
                     self._error(s, _R.DMASR_INT_ERR)
             elif s.fault_at >= 0 and s.done >= s.fault_at:
                 self._error(s, _R.DMASR_DEC_ERR if s.fault_kind == "decerr" else _R.DMASR_SLV_ERR)

@@ -7,6 +7,7 @@ source do not leak into data already in flight), and leaves in whole slices.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 
 import numpy as np
 
@@ -58,13 +59,30 @@ class Packet:
         return np.concatenate(parts)
 
 
-class StreamFifo:
-    """Packets between MM2S and S2MM, counted in beats against a capacity."""
+def _never() -> bool:
+    return False
 
-    def __init__(self, beat: int, capacity_beats: int):
+
+class StreamFifo:
+    """A stream link: packets from a producer to a consumer, counted in beats.
+
+    The capacity is the buffering along the link (MM2S's FIFO, stream FIFOs, skid buffers).
+
+    ``packet_mode``: the consumer sees a packet only once its TLAST beat is in (a packet-mode
+    ``axis_data_fifo`` on the way). ``producer_busy()`` says whether more beats of the newest
+    packet are on their way. ``source`` names the producing interface for messages.
+    """
+
+    def __init__(self, beat: int, capacity_beats: int, *, name: str = "",
+                 packet_mode: bool = False, source: str = ""):
         self.beat = beat
         self.capacity_beats = capacity_beats
         self.packets: deque[Packet] = deque()
+        self.name = name
+        self.packet_mode = packet_mode
+        self.source = source
+        self.note_short = False  # S2MM completing short on this link is worth a diagnostic
+        self.producer_busy: Callable[[], bool] = _never
 
     def beats(self) -> int:
         """Beats held (a packet's last beat may be partial but takes a whole slot)."""

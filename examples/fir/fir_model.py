@@ -15,6 +15,7 @@ from typing import ClassVar, Literal
 
 import numpy as np
 import numpy.typing as npt
+
 from dmasim.ip import HlsControl
 
 from .fir_reference import TAPS, fir_reference, signed_taps
