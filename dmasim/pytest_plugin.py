@@ -15,7 +15,7 @@ Load it from a ``conftest.py`` with ``pytest_plugins = ["dmasim.pytest_plugin"]`
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import suppress
 from typing import Any
 
@@ -60,6 +60,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--level", default=",".join(LEVELS),
                     help=f"driver levels for the dma fixture (default: {','.join(LEVELS)})")
     group.addoption("--bitfile", default=None, help="board target: the overlay .bit to load")
+    group.addoption("--design", default=None,
+                    help="a Vivado .hwh to test instead of the loopback (its user IPs need "
+                         "models / RTL from a dmasim_design fixture)")
     group.addoption("--waves", action="store_true",
                     help="rtl target: dump a waveform per test (FST; VCD where lz4 is missing)")
 
@@ -107,41 +110,66 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("level", levels, scope="function")
 
 
+DesignSpec = Mapping[str, Any]
+"""What ``dmasim_design`` returns: ``design`` (a Design or .hwh path), ``models`` (for the
+model target) and ``rtl`` (for the rtl target); an empty mapping means the loopback."""
+
+_PER_TARGET = {"model": "models", "rtl": "rtl"}
+
+
+def target_options(name: str, spec: DesignSpec, config: pytest.Config) -> dict[str, Any]:
+    """``open_target`` keyword arguments for target ``name`` under design ``spec``."""
+    options: dict[str, Any] = {}
+    if spec.get("design") is not None and name != "board":
+        options["design"] = spec["design"]
+    extra = _PER_TARGET.get(name)
+    if extra is not None and spec.get(extra):
+        options[extra] = spec[extra]
+    if name == "board":
+        options["bitfile"] = config.getoption("bitfile")
+    if name == "rtl" and config.getoption("waves"):
+        options["waves"] = True
+    return options
+
+
 class _Pool:
-    """Targets opened once per session (per xdist worker), closed at its end."""
+    """Targets opened once per session (per xdist worker) and design, closed at its end."""
 
     def __init__(self) -> None:
-        self.targets: dict[str, Target] = {}
-        self.broken: dict[str, str] = {}
+        self.targets: dict[tuple[str, int], Target] = {}
+        self.broken: dict[tuple[str, int], str] = {}
 
-    def get(self, name: str, config: pytest.Config) -> Target:
-        t = self.targets.get(name)
+    def get(self, name: str, config: pytest.Config, spec: DesignSpec | None = None) -> Target:
+        spec = spec or {}
+        key = (name, id(spec.get("design")))
+        t = self.targets.get(key)
         if t is not None and not t._closed:
             return t
-        if name in self.broken:
-            pytest.fail(f"the {name} target could not be opened: {self.broken[name]}")
-        options: dict[str, Any] = {}
-        if name == "board":
-            options["bitfile"] = config.getoption("bitfile")
-        if name == "rtl" and config.getoption("waves"):
-            options["waves"] = True
+        if key in self.broken:
+            pytest.fail(f"the {name} target could not be opened: {self.broken[key]}")
+        for other in [k for k in self.targets if k[0] == name]:
+            self._discard(other)  # one design per target at a time: simulators are not free
         try:
-            t = open_target(name, **options)
+            t = open_target(name, **target_options(name, spec, config))
         except (TargetError, ImportError) as exc:
-            self.broken[name] = str(exc)
+            self.broken[key] = str(exc)
             raise
-        self.targets[name] = t
+        self.targets[key] = t
         return t
 
-    def discard(self, name: str) -> None:
-        t = self.targets.pop(name, None)
+    def _discard(self, key: tuple[str, int]) -> None:
+        t = self.targets.pop(key, None)
         if t is not None:
             with suppress(Exception):  # a crashed target may fail to close
                 t.close()
 
+    def discard(self, name: str) -> None:
+        for key in [k for k in self.targets if k[0] == name]:
+            self._discard(key)
+
     def close(self) -> None:
-        for name in list(self.targets):
-            self.discard(name)
+        for key in list(self.targets):
+            self._discard(key)
 
 
 _POOL_KEY = pytest.StashKey[_Pool]()
@@ -161,12 +189,24 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         pool.close()
 
 
+@pytest.fixture(scope="session")
+def dmasim_design(request: pytest.FixtureRequest) -> DesignSpec:
+    """The design every target realises: override it in a conftest to test your own IP.
+
+    Return ``{"design": Design | "x.hwh", "models": {...}, "rtl": {...}}``; by default the
+    ``--design`` .hwh (its user IPs then need a conftest that supplies them), else the loopback.
+    """
+    path = request.config.getoption("design")
+    return {"design": path} if path else {}
+
+
 @pytest.fixture
 def target(request: pytest.FixtureRequest) -> Iterator[Target]:
     """The target under test, freshly reset (power-on reset; buffers freed between tests)."""
     name = getattr(request, "param", None) or _names(request.config.getoption("target"))[0]
     pool = _pool(request.config)
-    t = pool.get(name, request.config)
+    spec: DesignSpec = request.getfixturevalue("dmasim_design")
+    t = pool.get(name, request.config, spec)
     marker = request.node.get_closest_marker("needs")
     if marker is not None:
         missing = [c for c in marker.args if c not in t.capabilities]
@@ -177,7 +217,7 @@ def target(request: pytest.FixtureRequest) -> Iterator[Target]:
         t.reset()
     except TargetError:
         pool.discard(name)  # a crashed simulator: the next open starts a fresh one
-        t = pool.get(name, request.config)
+        t = pool.get(name, request.config, spec)
         t.reset()
     start_waves = getattr(t, "start_waves", None)
     if request.config.getoption("waves") and start_waves is not None:
@@ -205,9 +245,10 @@ def dma(target: Target, level: str) -> Any:
 def open_targets(request: pytest.FixtureRequest) -> Any:
     """A function ``name -> Target`` (session-pooled, reset): for tests comparing targets."""
     pool = _pool(request.config)
+    spec: DesignSpec = request.getfixturevalue("dmasim_design")
 
     def get(name: str) -> Target:
-        t = pool.get(name, request.config)
+        t = pool.get(name, request.config, spec)
         fresh(t)
         return t
 
