@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 from .buffer import Buffer
-from .design import Design
+from .design import Design, DesignBuilder
 from .errors import (
     BufferStateError,
     DesignError,
@@ -34,6 +34,7 @@ __all__ = [
     "MMIO",
     "Buffer",
     "Design",
+    "DesignBuilder",
     "DesignError",
     "BufferStateError",
     "DmaBusyError",

@@ -15,11 +15,16 @@ from .types import Instance, Port, StreamInterface, Window
 __all__ = [
     "AXI_LITE_SIGNALS",
     "AXIS_SIGNALS",
+    "FIFO_VLNV",
+    "INTC_VLNV",
     "PS7_VLNV",
+    "SLICE_VLNV",
     "axi_lite_ports",
     "axi_master_ports",
     "axis_ports",
+    "default_stream",
     "dma_instance",
+    "fifo_settings",
     "intc_instance",
     "ps7_instance",
     "stream_instance",
@@ -242,3 +247,14 @@ def intc_instance(name: str, base: int, inputs: int) -> Instance:
     _add(inst, lite_ports)
     _add(inst, [Port("intr", "I", max(inputs, 1), sigis="intr"), Port("irq", "O", sigis="intr")])
     return inst
+
+
+def fifo_settings(inst: Instance) -> tuple[int, bool]:
+    """(depth, packet mode) of an axis_data_fifo instance.
+
+    The user-set ``FIFO_DEPTH``/``FIFO_MODE`` win over the ``C_FIFO_DEPTH``/``C_FIFO_MODE``
+    Vivado derives from them (a real .hwh has FIFO_DEPTH=512 beside C_FIFO_DEPTH=1024).
+    """
+    depth = inst.param("FIFO_DEPTH", inst.param("C_FIFO_DEPTH", 16))
+    mode = inst.param("FIFO_MODE", inst.param("C_FIFO_MODE", 1))
+    return depth, mode == 2
