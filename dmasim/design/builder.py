@@ -210,6 +210,7 @@ class DesignBuilder:
                 raise DesignError(f"stream link {src} -> {dst}: {end} is an "
                                   f"{'input' if stream.direction == 'in' else 'output'}; a "
                                   "link goes from an output to an input")
+        for end in (a, b):
             for c in self._links:
                 if end in (c.src, c.dst):
                     raise DesignError(f"stream link {src} -> {dst}: {end} is already linked "

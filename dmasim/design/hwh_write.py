@@ -77,7 +77,8 @@ class _Writer:
         self.d = design
         self.modules: list[_Module] = []
         self.net_of: dict[tuple[str, str], str] = {}
-        self.names = set(design.instances)
+        self.names = {n for n, i in design.instances.items()
+                      if vlnv_name(i.vlnv) not in PLUMBING_VLNVS}
 
     # --- helpers ----------------------------------------------------------------------
 
