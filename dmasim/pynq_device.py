@@ -330,8 +330,8 @@ def overlay(target: Target, name: str = "dma_loopback_1", **device_options: Any)
     The design's ``.hwh`` is written from ``target.design`` (:meth:`Design.write_hwh`; the
     loopback with the target's DMA parameters when it has none) into a temporary folder that
     lives as long as the overlay, and pynq parses it with its own code; ``overlay.axi_dma_0``
-    is then pynq's unmodified ``pynq.lib.dma.DMA`` on a :class:`SimulatedDevice`, and ``pynq.allocate(...,
-    target=overlay.device)`` hands out the target's buffers::
+    is then pynq's unmodified ``pynq.lib.dma.DMA`` on a :class:`SimulatedDevice`, and
+    ``pynq.allocate(..., target=overlay.device)`` hands out the target's buffers::
 
         ol = dmasim.pynq_device.overlay(t)
         A = pynq.allocate((32,), "u4", target=ol.device)
