@@ -105,13 +105,17 @@ class DesignBuilder:
            interrupts: Iterable[str] = (), parameters: Mapping[str, Any] | None = None,
            port_map: Mapping[str, Mapping[str, str]] | None = None,
            window: str = "S_AXI", clock: str = "aclk", reset: str = "aresetn",
-           tdata_bytes: int = 4) -> Instance:
+           tdata_bytes: int = 4,
+           registers: Mapping[str, int | Mapping[str, Any]] | None = None) -> Instance:
         """A user IP: an AXI-Lite ``window`` at ``base`` (None: none), streams, interrupts.
 
         ``streams`` maps interface names to ``"in"``/``"out"`` (signals named
         ``name.lower() + "_tdata"`` etc., ``tdata_bytes`` wide, with TKEEP and TLAST) or to
         :class:`StreamInterface` objects. ``port_map`` overrides physical names per
         interface: ``{"S_AXIS": {"TDATA": "in_TDATA", ...}, "S_AXI": {"AWADDR": ...}}``.
+        ``registers`` names the window's registers for pynq's ``register_map``: an offset
+        (a 32-bit read-write register) or pynq's own entry (``address_offset``, ``size``,
+        ``access``, ``description``, ``fields``).
         """
         if len(vlnv.split(":")) != 4:
             raise DesignError(f"{name}: VLNV {vlnv!r} is not vendor:library:name:version")
@@ -133,7 +137,10 @@ class DesignBuilder:
                 logical = next(lg for lg, ph in lite_map.items() if ph == p.name)
                 phys = renamed[logical]
                 inst.ports[phys] = Port(phys, p.direction, p.width, p.sigis)
-            inst.windows.append(Window(window, _address(name, base, range), range, renamed))
+            inst.windows.append(Window(window, _address(name, base, range), range, renamed,
+                                       registers=_registers(name, registers or {}, range)))
+        elif registers:
+            raise DesignError(f"{name}: registers need a register window: give base=...")
         for sname, spec in (streams or {}).items():
             if isinstance(spec, StreamInterface):
                 stream = spec
@@ -259,6 +266,25 @@ def _address(name: str, base: int, size: int = 0x1_0000) -> int:
     if base % size:
         raise DesignError(f"{name}: base=0x{base:08x} is not aligned to its range 0x{size:x}")
     return base
+
+
+def _registers(name: str, regs: Mapping[str, int | Mapping[str, Any]],
+               size: int) -> dict[str, dict[str, Any]]:
+    """pynq-shaped register entries from offsets or entries, each inside the window."""
+    out: dict[str, dict[str, Any]] = {}
+    for reg, spec in regs.items():
+        if isinstance(spec, int):
+            entry: dict[str, Any] = {"address_offset": spec, "size": 32, "access": "read-write",
+                                     "description": reg, "fields": {}}
+        else:
+            entry = {"size": 32, "access": "read-write", "description": reg, "fields": {},
+                     **spec}
+        offset = entry.get("address_offset")
+        if not isinstance(offset, int) or offset % 4 or not 0 <= offset < size:
+            raise DesignError(f"{name}: register {reg} at offset {offset!r} is not supported: "
+                              f"allowed a multiple of 4 in 0..0x{size - 4:x}")
+        out[reg] = entry
+    return out
 
 
 def _copy(inst: Instance) -> Instance:

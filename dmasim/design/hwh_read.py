@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from xml.etree import ElementTree as ET
 
 from ..errors import DesignError
@@ -100,6 +101,11 @@ def _params(elem: ET.Element | None) -> dict[str, str]:
         return {}
     return {p.get("NAME", ""): p.get("VALUE", "") for p in elem.findall("PARAMETER")
             if p.get("NAME")}
+
+
+def _props(elem: ET.Element) -> dict[str, str]:
+    """The PROPERTY children of a REGISTER or FIELD, by name."""
+    return {p.get("NAME", ""): p.get("VALUE", "") for p in elem.findall("PROPERTY")}
 
 
 def _int(text: str | None, default: int) -> int:
@@ -239,6 +245,7 @@ class _Reader:
                     f"{r.get('BASEVALUE')!r}..{r.get('HIGHVALUE')!r} that is not base <= high")
             bus = by_iface.get((name, iface))
             bparams = _params(bus.elem) if bus is not None else {}
+            blocks = self._registers(name)
             inst.windows.append(Window(
                 interface=iface,
                 base=lo,
@@ -248,7 +255,36 @@ class _Reader:
                 data_width=_int(bparams.get("DATA_WIDTH"), 32),
                 protocol=bparams.get("PROTOCOL", "AXI4LITE"),
                 memtype=r.get("MEMTYPE", "REGISTER"),
+                registers=blocks.get(iface, {}),
             ))
+
+    def _registers(self, instance: str) -> dict[str, dict[str, dict[str, Any]]]:
+        """The register maps of ``instance``'s ADDRESSBLOCKs, by interface, as pynq has them."""
+        mod = self._module(instance)
+        out: dict[str, dict[str, dict[str, Any]]] = {}
+        for block in mod.iter("ADDRESSBLOCK") if mod is not None else []:
+            regs: dict[str, dict[str, Any]] = {}
+            for reg in block.iter("REGISTER"):
+                props = _props(reg)
+                fields = {}
+                for f in reg.iter("FIELD"):
+                    fp = _props(f)
+                    fields[f.get("NAME", "")] = {
+                        "bit_offset": _int(fp.get("BIT_OFFSET"), 0),
+                        "bit_width": _int(fp.get("BIT_WIDTH"), 1),
+                        "access": fp.get("ACCESS", ""),
+                        "description": fp.get("DESCRIPTION", ""),
+                    }
+                regs[reg.get("NAME", "")] = {
+                    "address_offset": _int(props.get("ADDRESS_OFFSET"), 0),
+                    "size": _int(props.get("SIZE"), 32),
+                    "access": props.get("ACCESS", ""),
+                    "description": props.get("DESCRIPTION", ""),
+                    "fields": fields,
+                }
+            if regs:
+                out[block.get("INTERFACE", "")] = regs
+        return out
 
     # --- stream links -----------------------------------------------------------------
 

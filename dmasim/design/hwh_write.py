@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
 from .ips import ps7_instance
-from .params import dma_registers
 from .types import PLUMBING_VLNVS, Design, Instance, Port, vlnv_name
 
 __all__ = ["VIVADO", "render_hwh", "write_hwh"]
@@ -69,7 +69,6 @@ class _Module:
     attrs: dict[str, str] = field(default_factory=dict)
     buses: list[_Bus] = field(default_factory=list)
     memranges: list[dict[str, str]] = field(default_factory=list)
-    registers: dict[str, dict[str, Any]] | None = None
 
 
 class _Writer:
@@ -193,7 +192,6 @@ class _Writer:
                          ("C_HIGHADDR", f"0x{w.end - 1:08X}")):
                 params.setdefault(k, v)
         mod.params = params
-        mod.registers = dma_registers()
 
     def _address_map(self, ps: _Module, mods: dict[str, _Module]) -> None:
         windows = [(mods[i.name], w) for i, w in self.d.windows()
@@ -360,10 +358,10 @@ def _lite_slave() -> tuple[tuple[str, str, int | str], ...]:
     return AXI_LITE_SIGNALS
 
 
-def _registers(parent: ET.Element, interface: str, regs: dict[str, dict[str, Any]]) -> None:
-    block = ET.SubElement(ET.SubElement(parent, "ADDRESSBLOCKS"), "ADDRESSBLOCK",
-                          ACCESS="read-write", INTERFACE=interface, NAME="Reg",
-                          RANGE="4096", USAGE="register")
+def _registers(parent: ET.Element, interface: str, size: int,
+               regs: Mapping[str, Mapping[str, Any]]) -> None:
+    block = ET.SubElement(parent, "ADDRESSBLOCK", ACCESS="read-write", INTERFACE=interface,
+                          NAME="Reg", RANGE=str(size), USAGE="register")
     registers = ET.SubElement(block, "REGISTERS")
     for name, reg in regs.items():
         r = ET.SubElement(registers, "REGISTER", NAME=name)
@@ -412,10 +410,12 @@ def render_hwh(design: Design) -> str:
                  "MODTYPE": vlnv_name(mod.vlnv), "VLNV": mod.vlnv,
                  "HWVERSION": mod.vlnv.rsplit(":", 1)[-1], **mod.attrs}
         m = ET.SubElement(xml_modules, "MODULE", attrs)
-        if mod.registers:
-            inst = design.instances.get(mod.name)
-            iface = inst.window.interface if inst is not None and inst.window else "S_AXI_LITE"
-            _registers(m, iface, mod.registers)
+        inst = design.instances.get(mod.name)
+        blocks = [w for w in (inst.windows if inst is not None else []) if w.registers]
+        if blocks:
+            xml_blocks = ET.SubElement(m, "ADDRESSBLOCKS")
+            for win in blocks:
+                _registers(xml_blocks, win.interface, win.range, win.registers)
         params = ET.SubElement(m, "PARAMETERS")
         for name, value in mod.params.items():
             ET.SubElement(params, "PARAMETER", NAME=name, VALUE=value)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from .. import regmap
+from .params import dma_registers
 from .types import Instance, Port, StreamInterface, Window
 
 __all__ = [
@@ -151,7 +152,8 @@ def dma_instance(name: str, base: int, params: Mapping[str, str]) -> Instance:
         name=name,
         vlnv="xilinx.com:ip:axi_dma:7.1",
         parameters=dict(params),
-        windows=[Window("S_AXI_LITE", base, regmap.ADDR_RANGE, lite_map, addr_width=10)],
+        windows=[Window("S_AXI_LITE", base, regmap.ADDR_RANGE, lite_map, addr_width=10,
+                        registers=dma_registers())],
         streams=streams,
         interrupts=[p for p, on in (("mm2s_introut", mm2s), ("s2mm_introut", s2mm)) if on],
         masters=masters,

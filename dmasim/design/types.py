@@ -10,6 +10,7 @@ with ``_``, as PYNQ keys ``ip_dict``), an interface is its ``BUSINTERFACE`` name
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -112,6 +113,9 @@ class Window:
     """The bus interface's PROTOCOL (``AXI4LITE`` for register windows, ``AXI4`` for memory)."""
     memtype: str = "REGISTER"
     """The PS address map's MEMTYPE: ``REGISTER`` (``ip_dict``) or ``MEMORY``."""
+    registers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Its register map as pynq's ``ip_dict`` shows it (``address_offset``, ``size``,
+    ``access``, ``description``, ``fields``), from the .hwh's ADDRESSBLOCK; may be empty."""
 
     @property
     def end(self) -> int:
@@ -327,7 +331,8 @@ class Design:
                 "gpio": {},
                 "interrupts": irq_of.get(inst.name, {}),
                 "parameters": dict(inst.parameters),
-                "registers": dma_registers() if inst.kind == "dma" else {},
+                "registers": _copy_registers(w.registers) if w.registers else (
+                    dma_registers() if inst.kind == "dma" else {}),
             }
         ps = self.ps
         if ps is not None:
@@ -361,7 +366,8 @@ class Design:
                 "parameters": params,
                 "windows": sorted(
                     (w.interface, w.base, w.range, tuple(sorted(w.port_map.items())),
-                     w.addr_width, w.data_width, w.protocol, w.memtype) for w in inst.windows),
+                     w.addr_width, w.data_width, w.protocol, w.memtype,
+                     json.dumps(w.registers, sort_keys=True)) for w in inst.windows),
                 "streams": {n: (s.direction, s.tdata_bytes, s.has_tkeep, s.has_tstrb,
                                 s.has_tlast, s.tuser_width, s.tid_width, s.tdest_width,
                                 tuple(sorted(s.port_map.items())))
@@ -439,6 +445,12 @@ class Design:
                 InterruptLine(Endpoint(name, "s2mm_introut"), None, 1),
             ],
         )
+
+
+def _copy_registers(regs: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """A fresh copy of a register map (callers may edit what ``ip_dict`` returns)."""
+    return {name: {**reg, "fields": {f: dict(v) for f, v in reg.get("fields", {}).items()}}
+            for name, reg in regs.items()}
 
 
 def _path(inst: Instance) -> str:

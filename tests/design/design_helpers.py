@@ -25,7 +25,7 @@ def pynq_parse(path: str | Path) -> Any:
 
 
 def assert_ip_dict_agrees(design: Design, path: str | Path) -> dict[str, Any]:
-    """``design.ip_dict()`` has pynq's keys, addresses, types and interrupts for ``path``.
+    """``design.ip_dict()`` has pynq's keys, addresses, types, interrupts, registers.
 
     pynq merges every bus interface's parameters into an IP's ``parameters``; ours are the
     module's own, so they must be a subset with the same values.
@@ -37,6 +37,7 @@ def assert_ip_dict_agrees(design: Design, path: str | Path) -> dict[str, Any]:
         for key in COMPARED:
             assert ours[name].get(key) == info.get(key), (name, key)
         assert ours[name]["interrupts"] == info["interrupts"], name
+        assert ours[name].get("registers") == info.get("registers"), name
         params = ours[name]["parameters"]
         assert {k: info["parameters"].get(k) for k in params} == params, name
     return theirs

@@ -156,6 +156,10 @@ def test_interrupt_controller_takes_the_lines() -> None:
     (lambda b: b.ip("x", vlnv="a:b:c:1.0", streams={"S": "in"}, port_map={"T": {}}),
      r"port_map names T, which is no interface of it \(have: S, S_AXI\)"),
     (lambda b: b.ip("x", vlnv="a:b:c:1.0", tdata_bytes=0), r"tdata_bytes=0 is not supported"),
+    (lambda b: b.ip("x", vlnv="a:b:c:1.0", base=0x43C1_0000, registers={"K": 0x10002}),
+     r"register K at offset 65538 is not supported: allowed a multiple of 4 in 0..0xfffc"),
+    (lambda b: b.ip("x", vlnv="a:b:c:1.0", registers={"K": 0x10}),
+     r"registers need a register window"),
     (lambda b: b.fifo("f", depth=500), r"depth=500 is not supported: allowed 16, 32"),
     (lambda b: b.connect("axi_dma_0.S_AXIS_S2MM", "fir_0.S_AXIS"),
      r"axi_dma_0.S_AXIS_S2MM is an input; a link goes from an output to an input"),
@@ -224,3 +228,18 @@ def test_loopback_is_a_design_like_the_others() -> None:
         ("axi_dma_0.mm2s_introut", 0), ("axi_dma_0.s2mm_introut", 1)]
     dma = d.instance("axi_dma_0")
     assert dma.ports["m_axis_mm2s_tdata"].width == 32 and dma.ports["s_axi_lite_awaddr"].width == 10
+
+
+def test_registers_reach_pynq_register_maps() -> None:
+    b = DesignBuilder()
+    b.dma()
+    b.ip("hls_0", vlnv="a:hls:k:1.0", base=0x43C0_0000, streams={"S_AXIS": "in"},
+         registers={"CTRL": 0x00, "coef": {"address_offset": 0x10, "access": "write-only",
+                                            "fields": {"c": {"bit_offset": 0, "bit_width": 16,
+                                                             "access": "write-only",
+                                                             "description": "coefficient"}}}})
+    b.connect("axi_dma_0.M_AXIS_MM2S", "hls_0.S_AXIS")
+    regs = b.build().ip_dict()["hls_0"]["registers"]
+    assert regs["CTRL"] == {"address_offset": 0, "size": 32, "access": "read-write",
+                            "description": "CTRL", "fields": {}}
+    assert regs["coef"]["address_offset"] == 0x10 and regs["coef"]["fields"]["c"]["bit_width"] == 16

@@ -202,15 +202,17 @@ def designs(draw: st.DrawFn) -> Design:
                 ins, outs = "S_AXIS", "M_AXIS"
             else:
                 ins, outs = draw(st.sampled_from([("S_AXIS", "M_AXIS"), ("in_r", "out_r")]))
-                base = 0x43C0_0000 + len(users) * 0x2_0000
-                b.ip(stage, vlnv=f"dmasim.org:user:ip{j}:1.0",
-                     base=draw(st.sampled_from([None, base])),
+                base = draw(st.sampled_from([None, 0x43C0_0000 + len(users) * 0x2_0000]))
+                b.ip(stage, vlnv=f"dmasim.org:user:ip{j}:1.0", base=base,
                      range=draw(st.sampled_from([0x1000, 0x1_0000, 0x2_0000])),
                      streams={ins: "in", outs: "out"}, tdata_bytes=width // 8,
                      interrupts=draw(st.sampled_from([[], ["interrupt"]])),
                      parameters=draw(st.dictionaries(st.sampled_from(["N", "C_TAPS", "MODE"]),
                                                      st.integers(0, 99), max_size=2)),
                      window=draw(st.sampled_from(["S_AXI", "s_axi_control"])),
+                     registers=None if base is None else draw(st.dictionaries(
+                         st.sampled_from(["CTRL", "GIE", "arg"]),
+                         st.sampled_from([0, 4, 0x10, 0x18]), max_size=3)),
                      clock=draw(st.sampled_from(["aclk", "ap_clk"])))
                 users.append(stage)
             b.connect(at, f"{stage}.{ins}")
