@@ -128,6 +128,7 @@ class _Reader:
     def __init__(self, root: ET.Element, where: str):
         self.root, self.where = root, where
         self.modules = [m for m in root.iter("MODULE") if m.get("INSTANCE")]
+        self.by_name = {m.get("INSTANCE", ""): m for m in self.modules}
 
     def design(self) -> Design:
         info = self.root.find("SYSTEMINFO")
@@ -325,10 +326,7 @@ class _Reader:
         return []
 
     def _module(self, instance: str) -> ET.Element | None:
-        for mod in self.modules:
-            if mod.get("INSTANCE") == instance:
-                return mod
-        return None
+        return self.by_name.get(instance)
 
     def _trace(self, design: Design, instance: str, port: str, offset: int,
                depth: int = 0) -> tuple[str | None, int | None]:

@@ -343,7 +343,7 @@ class _Writer:
             for i in range(width):
                 self.ensure(concat, f"In{i}", "I")
             self.ensure(concat, "dout", "O", width)
-            self.ensure(sink, sport, "I", width, "intr")
+            sink.ports[sport] = Port(sport, "I", width, "intr")  # as wide as the lines
             self.wire(f"{concat.name}_dout", (concat, "dout"), (sink, sport))
             for index, (inst, port) in sorted(lines.items()):
                 if inst not in mods:
