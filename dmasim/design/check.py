@@ -11,7 +11,7 @@ from collections.abc import Collection
 
 from ..errors import DesignError, DmasimValueError
 from .params import check_parameters
-from .types import Design, Instance, StreamInterface, Window, vlnv_name
+from .types import Connection, Design, Endpoint, Instance, StreamInterface, Window, vlnv_name
 
 __all__ = ["SUPPORTED_DMA", "DesignWarning", "check_design"]
 
@@ -121,11 +121,8 @@ def check_design(
             )
 
 
-def _end(design: Design, end: object, want: str, link: object) -> StreamInterface:
-    """The stream interface at one end of ``link``, checked to be an ``want`` interface."""
-    from .types import Endpoint
-
-    assert isinstance(end, Endpoint)
+def _end(design: Design, end: Endpoint, want: str, link: Connection) -> StreamInterface:
+    """The stream interface at one end of ``link``, checked to have direction ``want``."""
     try:
         stream = design.instance(end.instance).stream(end.interface)
     except DmasimValueError as exc:

@@ -227,9 +227,13 @@ class Instance:
             ) from None
 
 
-@dataclass
+@dataclass(eq=False)
 class Design:
-    """A block design: instances, stream connections, interrupt lines, and where it came from."""
+    """A block design: instances, stream connections, interrupt lines, and where it came from.
+
+    Two designs are equal (``==``) when they have the same :meth:`structure`: where they were
+    read from and the buses Vivado generates around the IPs do not count.
+    """
 
     name: str = "design_1"
     instances: dict[str, Instance] = field(default_factory=dict)
@@ -390,6 +394,13 @@ class Design:
     def same_structure(self, other: Design) -> bool:
         """True if ``other`` has the same :meth:`structure` (where it was read from aside)."""
         return self.structure() == other.structure()
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Design):
+            return NotImplemented
+        return self.same_structure(other)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable: not hashable
 
     # --- files ---------------------------------------------------------------------------
 
