@@ -172,7 +172,7 @@ class _Writer:
         for port in list(ps.ports.values()):
             if port.direction == "I" and port.sigis == "clk":
                 self.wire(clk, (ps, port.name))
-        # PS first, as Vivado sorts it among the instances; the rest in design order.
+        # The PS first, then the design's instances in order, then what joins them.
         return self.modules
 
     def _dma(self, mod: _Module, inst: Instance) -> None:
