@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from . import ip as ip
 from .buffer import Buffer
-from .design import Design
+from .design import Design, DesignBuilder
 from .errors import (
     BufferStateError,
     DesignError,
@@ -35,6 +35,7 @@ __all__ = [
     "MMIO",
     "Buffer",
     "Design",
+    "DesignBuilder",
     "DesignError",
     "BufferStateError",
     "DmaBusyError",

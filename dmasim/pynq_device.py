@@ -326,13 +326,13 @@ class SimulatedDevice(Device):
 
 
 def overlay(target: Target, name: str = "dma_loopback_1", **device_options: Any) -> Any:
-    """A real ``pynq.Overlay`` of the loopback design on ``target``: notebook code runs as is.
+    """A real ``pynq.Overlay`` of the target's design: notebook code runs as is.
 
-    The design's ``.hwh`` is generated from the target's parameters
-    (:mod:`dmasim.board.hwh`) into a temporary folder that lives as long as the overlay, and
-    pynq parses it with its own code; ``overlay.axi_dma_0`` is then pynq's unmodified
-    ``pynq.lib.dma.DMA`` on a :class:`SimulatedDevice`, and ``pynq.allocate(...,
-    target=overlay.device)`` hands out the target's buffers::
+    The design's ``.hwh`` is written from ``target.design`` (:meth:`Design.write_hwh`; the
+    loopback with the target's DMA parameters when it has none) into a temporary folder that
+    lives as long as the overlay, and pynq parses it with its own code; ``overlay.axi_dma_0``
+    is then pynq's unmodified ``pynq.lib.dma.DMA`` on a :class:`SimulatedDevice`, and
+    ``pynq.allocate(..., target=overlay.device)`` hands out the target's buffers::
 
         ol = dmasim.pynq_device.overlay(t)
         A = pynq.allocate((32,), "u4", target=ol.device)
@@ -346,9 +346,11 @@ def overlay(target: Target, name: str = "dma_loopback_1", **device_options: Any)
 
     from .board.hwh import write_overlay
 
-    params = target.ip_dict["axi_dma_0"].get("parameters", {})
     folder = tempfile.TemporaryDirectory(prefix="dmasim-overlay-")
-    bit = write_overlay(folder.name, name, params)
+    if target.design is not None:
+        bit = write_overlay(folder.name, name, design=target.design)
+    else:
+        bit = write_overlay(folder.name, name, target.ip_dict["axi_dma_0"].get("parameters", {}))
     device = SimulatedDevice(target, **device_options)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # pynq warns about the placeholder bitstream's header

@@ -6,13 +6,18 @@ offending parameter or interface and what to do, raised before anything is built
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Collection
 
-from ..errors import DesignError
+from ..errors import DesignError, DmasimValueError
 from .params import check_parameters
-from .types import Design, Instance, Window
+from .types import Connection, Design, Endpoint, Instance, StreamInterface, Window, vlnv_name
 
-__all__ = ["SUPPORTED_DMA", "check_design"]
+__all__ = ["SUPPORTED_DMA", "DesignWarning", "check_design"]
+
+
+class DesignWarning(UserWarning):
+    """Something in a design that works but may surprise: the message says when and why."""
 
 SUPPORTED_DMA: dict[str, tuple[str, ...]] = {
     "c_include_sg": ("0",),
@@ -52,9 +57,11 @@ def check_design(
 
     ``supplied`` names the user IPs the caller has a model (or RTL) for; None skips that check
     (a board runs the real IP). Checked: at least one AXI DMA; every DMA's configuration is
-    modelled; stream links join an ``out`` to an ``in`` of equal width and TLAST use; a DMA's
-    TKEEP reaches an input that has one; register windows do not overlap; user IPs have no AXI
-    memory master of their own.
+    modelled; stream links join an ``out`` to an ``in`` of equal TDATA width, each interface
+    in one link, and an input that needs TLAST gets it; interrupt lines name an ``axi_intc``;
+    register windows do not overlap; user IPs have no AXI memory master of their own. An
+    output with TKEEP into an input without it works (Vivado does the same) but gets a
+    :class:`DesignWarning`: partial last beats reach the input as whole words.
     """
     if not design.dmas:
         raise DesignError(f"design {design.name!r} has no AXI DMA (xilinx.com:ip:axi_dma)")
@@ -70,24 +77,35 @@ def check_design(
                     f"{owin.interface} 0x{owin.base:08x}+0x{owin.range:x}"
                 )
         seen.append((inst, win))
+    linked: dict[str, str] = {}
     for c in design.connections:
-        src = design.instance(c.src.instance).stream(c.src.interface)
-        dst = design.instance(c.dst.instance).stream(c.dst.interface)
-        if src.direction != "out" or dst.direction != "in":
-            raise DesignError(f"stream link {c}: must go from an output to an input interface")
+        src, dst = _end(design, c.src, "out", c), _end(design, c.dst, "in", c)
+        for end in (str(c.src), str(c.dst)):
+            if end in linked:
+                raise DesignError(f"stream link {c}: {end} is already linked ({linked[end]}); "
+                                  "AXI-Stream links are point to point")
+            linked[end] = str(c)
         if src.tdata_bytes != dst.tdata_bytes:
             raise DesignError(
                 f"stream link {c}: TDATA widths differ ({src.tdata_bytes * 8} bits into "
                 f"{dst.tdata_bytes * 8} bits); insert an axis_dwidth_converter or match the widths"
             )
-        if src.has_tlast != dst.has_tlast:
-            raise DesignError(f"stream link {c}: TLAST on one side only")
-        if (src.has_tkeep and not dst.has_tkeep
-                and design.instance(c.src.instance).kind == "dma"):
+        if not src.has_tlast and dst.has_tlast:
             raise DesignError(
-                f"stream link {c}: {c.src} drives TKEEP (a transfer whose length is not a "
-                f"multiple of {src.tdata_bytes} bytes ends in a partial beat) but {c.dst} has no "
-                "TKEEP input: give the IP a TKEEP port")
+                f"stream link {c}: {c.src} has no TLAST but {c.dst} needs it to end packets "
+                "(an S2MM channel never completes without TLAST); add TLAST to the output")
+        if src.has_tkeep and not dst.has_tkeep:
+            warnings.warn(DesignWarning(
+                f"stream link {c}: {c.src} has TKEEP but {c.dst} has none, so a partial last "
+                f"beat (a transfer that is not a multiple of {src.tdata_bytes} bytes) reaches "
+                "it as a whole word"), stacklevel=2)
+    for line in design.interrupt_lines:
+        if line.controller is None:
+            continue
+        ctrl = design.instances.get(line.controller)
+        if ctrl is None or vlnv_name(ctrl.vlnv) != "axi_intc":
+            raise DesignError(f"interrupt {line.source} goes to {line.controller!r}, which is "
+                              "not an axi_intc of the design")
     for inst in design.of_kind("user"):
         if inst.masters:
             raise DesignError(
@@ -101,3 +119,15 @@ def check_design(
                 f"{inst.name} ({inst.vlnv}) is not modelled by dmasim: supply it with "
                 f"open_target({target!r}, design=..., {what.replace('...', repr(inst.name), 1)})"
             )
+
+
+def _end(design: Design, end: Endpoint, want: str, link: Connection) -> StreamInterface:
+    """The stream interface at one end of ``link``, checked to have direction ``want``."""
+    try:
+        stream = design.instance(end.instance).stream(end.interface)
+    except DmasimValueError as exc:
+        raise DesignError(f"stream link {link}: {exc}") from None
+    if stream.direction != want:
+        raise DesignError(f"stream link {link}: must go from an output to an input interface "
+                          f"({end} is an {'input' if stream.direction == 'in' else 'output'})")
+    return stream

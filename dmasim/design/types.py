@@ -10,17 +10,22 @@ with ``_``, as PYNQ keys ``ip_dict``), an interface is its ``BUSINTERFACE`` name
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from ..errors import DmasimValueError
-from .params import DEFAULT_PARAMETERS, DMA_BASE, DMA_VLNV, check_parameters
+from .params import DEFAULT_PARAMETERS, DMA_BASE, check_parameters
 
 __all__ = [
     "BUILTIN_STREAM_VLNVS",
     "DMA_VLNV_PREFIX",
     "INFRASTRUCTURE_VLNVS",
+    "PLUMBING_VLNVS",
+    "PS_VLNVS",
     "Connection",
     "Design",
     "Endpoint",
@@ -32,6 +37,16 @@ __all__ = [
 ]
 
 DMA_VLNV_PREFIX = "xilinx.com:ip:axi_dma:"
+
+PLUMBING_VLNVS = frozenset({
+    "axi_interconnect", "smartconnect", "proc_sys_reset", "xlconcat", "xlconstant", "clk_wiz",
+    "xlslice", "util_vector_logic", "system_ila", "ila",
+})
+"""Infrastructure that only joins other IPs (buses, resets, interrupt wiring): a .hwh writer
+regenerates it, so it is not part of :meth:`Design.structure`."""
+
+PS_VLNVS = frozenset({"processing_system7", "zynq_ultra_ps_e"})
+"""The processing system: the address map's master and the clock source."""
 
 INFRASTRUCTURE_VLNVS = frozenset({
     "processing_system7", "axi_interconnect", "smartconnect", "proc_sys_reset", "xlconcat",
@@ -94,6 +109,13 @@ class Window:
     port_map: Mapping[str, str] = field(default_factory=dict)
     addr_width: int = 32
     data_width: int = 32
+    protocol: str = "AXI4LITE"
+    """The bus interface's PROTOCOL (``AXI4LITE`` for register windows, ``AXI4`` for memory)."""
+    memtype: str = "REGISTER"
+    """The PS address map's MEMTYPE: ``REGISTER`` (``ip_dict``) or ``MEMORY``."""
+    registers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Its register map as pynq's ``ip_dict`` shows it (``address_offset``, ``size``,
+    ``access``, ``description``, ``fields``), from the .hwh's ADDRESSBLOCK; may be empty."""
 
     @property
     def end(self) -> int:
@@ -205,9 +227,13 @@ class Instance:
             ) from None
 
 
-@dataclass
+@dataclass(eq=False)
 class Design:
-    """A block design: instances, stream connections, interrupt lines, and where it came from."""
+    """A block design: instances, stream connections, interrupt lines, and where it came from.
+
+    Two designs are equal (``==``) when they have the same :meth:`structure`: where they were
+    read from and the buses Vivado generates around the IPs do not count.
+    """
 
     name: str = "design_1"
     instances: dict[str, Instance] = field(default_factory=dict)
@@ -222,18 +248,33 @@ class Design:
     # --- lookups -------------------------------------------------------------------------
 
     def instance(self, name: str) -> Instance:
-        """Instance ``name``, or a clear error listing the instances there are."""
-        try:
-            return self.instances[name]
-        except KeyError:
-            raise DmasimValueError(
-                f"no instance {name!r} in design {self.name!r} (have: {', '.join(self.instances)})"
-            ) from None
+        """Instance ``name`` (its flattened name or its hierarchical ``ip_dict`` path).
+
+        A clear error lists the instances there are.
+        """
+        found = self.instances.get(name)
+        if found is not None:
+            return found
+        path = "/" + name.strip("/")
+        for inst in self.instances.values():
+            if inst.fullname == path:
+                return inst
+        raise DmasimValueError(
+            f"no instance {name!r} in design {self.name!r} (have: {', '.join(self.instances)})"
+        )
 
     @property
     def dmas(self) -> list[Instance]:
         """The AXI DMA instances, in design order."""
         return [i for i in self.instances.values() if i.kind == "dma"]
+
+    @property
+    def ps(self) -> Instance | None:
+        """The processing system instance (``processing_system7``), if the design has one."""
+        for inst in self.instances.values():
+            if vlnv_name(inst.vlnv) in PS_VLNVS:
+                return inst
+        return None
 
     def of_kind(self, kind: Kind) -> list[Instance]:
         """Instances of ``kind``, in design order."""
@@ -255,29 +296,35 @@ class Design:
                 yield inst, w
 
     def ip_dict(self) -> dict[str, dict[str, Any]]:
-        """PYNQ's ``ip_dict`` of the design: every instance with a register window.
+        """PYNQ's ``ip_dict`` of the design, as pynq 4.0 builds it from the .hwh.
 
-        Keys and value shapes are PYNQ's (``phys_addr``, ``addr_range``, ``type``,
-        ``parameters`` as strings, ``registers``, ``interrupts``, ``fullpath``), so pynq's own
-        drivers read them unchanged.
+        One entry per instance with a window in the PS address map, keyed by its hierarchical
+        path (``const_multiply/multiply_dma``; the flat name when not in a hierarchy), plus
+        the PS itself (no ``phys_addr``). Value shapes are PYNQ's (``phys_addr``,
+        ``addr_range``, ``type``, ``parameters`` as strings, ``registers``, ``interrupts`` of
+        lines reaching an ``axi_intc``, ``fullpath``), so pynq's own drivers read them.
         """
         from .params import dma_registers
 
         irq_of: dict[str, dict[str, Any]] = {}
         for line in self.interrupt_lines:
-            if line.index is not None:
-                irq_of.setdefault(line.source.instance, {})[line.source.interface] = {
-                    "controller": line.controller or "",
-                    "index": line.index,
-                    "fullpath": f"{line.source.instance}/{line.source.interface}",
-                }
+            if line.index is None or line.controller is None:
+                continue  # pynq only reports interrupts that reach an axi_intc
+            src = self.instances.get(line.source.instance)
+            ctrl = self.instances.get(line.controller)
+            path = _path(src) if src is not None else line.source.instance
+            irq_of.setdefault(line.source.instance, {})[line.source.interface] = {
+                "controller": _path(ctrl) if ctrl is not None else line.controller,
+                "index": line.index,
+                "fullpath": f"{path}/{line.source.interface}",
+            }
         out: dict[str, dict[str, Any]] = {}
         for inst in self.instances.values():
             w = inst.window
-            if w is None or (inst.kind == "infrastructure" and vlnv_name(inst.vlnv) != "axi_intc"):
+            if w is None or vlnv_name(inst.vlnv) in PS_VLNVS:
                 continue
-            out[inst.name] = {
-                "fullpath": inst.fullname.lstrip("/"),
+            out[_path(inst)] = {
+                "fullpath": _path(inst),
                 "type": inst.vlnv,
                 "bdtype": None,
                 "state": None,
@@ -288,9 +335,91 @@ class Design:
                 "gpio": {},
                 "interrupts": irq_of.get(inst.name, {}),
                 "parameters": dict(inst.parameters),
-                "registers": dma_registers() if inst.kind == "dma" else {},
+                "registers": _copy_registers(w.registers) if w.registers else (
+                    dma_registers() if inst.kind == "dma" else {}),
             }
+        ps = self.ps
+        if ps is not None:
+            out[_path(ps)] = {"type": ps.vlnv, "gpio": {}, "interrupts": {},
+                              "parameters": dict(ps.parameters)}
         return out
+
+    # --- structure -----------------------------------------------------------------------
+
+    def structure(self) -> dict[str, Any]:
+        """What the design is, as plain data: equal for designs that behave the same.
+
+        Instances (but not the buses, resets and interrupt concatenators that only join them,
+        which a .hwh writer regenerates) with VLNV, path, parameters, windows, streams,
+        masters, interrupt outputs and physical ports (ports only for the DMAs and the IPs
+        between them), the stream links, the interrupt lines and the clock. A DMA's
+        parameters are compared by its configuration (the lower-case ``c_*`` names pynq's
+        driver reads); the upper-case copies and addresses Vivado writes beside them follow.
+        ``Design.from_hwh(d.write_hwh(p)).structure() == d.structure()``.
+        """
+        insts: dict[str, Any] = {}
+        for inst in self.instances.values():
+            if vlnv_name(inst.vlnv) in PLUMBING_VLNVS:
+                continue
+            params = dict(inst.parameters)
+            if inst.kind == "dma":
+                params = {k: v for k, v in params.items() if k.startswith("c_")}
+            insts[inst.name] = {
+                "vlnv": inst.vlnv,
+                "fullname": inst.fullname,
+                "parameters": params,
+                "windows": sorted(
+                    (w.interface, w.base, w.range, tuple(sorted(w.port_map.items())),
+                     w.addr_width, w.data_width, w.protocol, w.memtype,
+                     json.dumps(w.registers, sort_keys=True)) for w in inst.windows),
+                "streams": {n: (s.direction, s.tdata_bytes, s.has_tkeep, s.has_tstrb,
+                                s.has_tlast, s.tuser_width, s.tid_width, s.tdest_width,
+                                tuple(sorted(s.port_map.items())))
+                            for n, s in sorted(inst.streams.items())},
+                "masters": sorted(inst.masters),
+                "interrupts": sorted(inst.interrupts),
+                "ports": (None if inst.kind == "infrastructure" else
+                          {p.name: (p.direction, p.width, p.sigis)
+                           for p in sorted(inst.ports.values(), key=lambda p: p.name)}),
+            }
+        return {
+            "instances": insts,
+            "connections": sorted((str(c.src), str(c.dst)) for c in self.connections),
+            "interrupt_lines": sorted(
+                (str(x.source), x.controller or "", -1 if x.index is None else x.index)
+                for x in self.interrupt_lines),
+            "clock_hz": self.clock_hz,
+        }
+
+    def same_structure(self, other: Design) -> bool:
+        """True if ``other`` has the same :meth:`structure` (where it was read from aside)."""
+        return self.structure() == other.structure()
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Design):
+            return NotImplemented
+        return self.same_structure(other)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable: not hashable
+
+    # --- files ---------------------------------------------------------------------------
+
+    @classmethod
+    def from_hwh(cls, path: str | os.PathLike[str]) -> Design:
+        """The design a Vivado .hwh describes; :class:`~dmasim.errors.DesignError` if none.
+
+        What dmasim cannot realise (scatter-gather DMA, mismatched streams, ...) is reported
+        by :func:`~dmasim.design.check_design` when a target opens it.
+        """
+        from .hwh_read import read_hwh
+
+        return read_hwh(path)
+
+    def write_hwh(self, path: str | os.PathLike[str]) -> Path:
+        """Write the design as a .hwh that ``pynq.Overlay`` parses; returns the path."""
+        from .hwh_write import write_hwh
+
+        return write_hwh(self, path)
 
     # --- constructors --------------------------------------------------------------------
 
@@ -301,7 +430,12 @@ class Design:
         phys_addr: int = DMA_BASE,
         name: str = "axi_dma_0",
     ) -> Design:
-        """Today's default design: one DMA whose M_AXIS_MM2S feeds its own S_AXIS_S2MM."""
+        """Today's default design: one DMA whose M_AXIS_MM2S feeds its own S_AXIS_S2MM.
+
+        Its interrupts go to the PS's IRQ_F2P (bits 0 and 1), as in ``hw/board``'s design.
+        """
+        from .ips import ps7_instance
+
         params = dict(DEFAULT_PARAMETERS)
         for key, value in (parameters or {}).items():
             key = key.lower()
@@ -312,46 +446,31 @@ class Design:
             params[key] = str(value)
         check_parameters(params)
         dma = dma_instance(name, phys_addr, params)
+        ps = ps7_instance(irq_inputs=2)
         return cls(
             name="dma_loopback",
-            instances={name: dma},
+            instances={ps.name: ps, name: dma},
             connections=[Connection(Endpoint(name, "M_AXIS_MM2S"), Endpoint(name, "S_AXIS_S2MM"))],
             interrupt_lines=[
-                InterruptLine(Endpoint(name, "mm2s_introut")),
-                InterruptLine(Endpoint(name, "s2mm_introut")),
+                InterruptLine(Endpoint(name, "mm2s_introut"), None, 0),
+                InterruptLine(Endpoint(name, "s2mm_introut"), None, 1),
             ],
         )
 
 
-def dma_instance(name: str, base: int, params: Mapping[str, str]) -> Instance:
-    """An AXI DMA instance with the interfaces Vivado gives it (simple or SG mode)."""
-    tbytes_mm2s = int(params.get("c_m_axis_mm2s_tdata_width", "32")) // 8
-    tbytes_s2mm = int(params.get("c_s_axis_s2mm_tdata_width", "32")) // 8
-    streams: dict[str, StreamInterface] = {}
-    masters: list[str] = []
-    if params.get("c_include_mm2s", "1") != "0":
-        streams["M_AXIS_MM2S"] = StreamInterface(
-            "M_AXIS_MM2S", "out", tbytes_mm2s, has_tkeep=True,
-            port_map={s: f"m_axis_mm2s_{s.lower()}"
-                      for s in ("TDATA", "TKEEP", "TLAST", "TVALID", "TREADY")})
-        masters.append("M_AXI_MM2S")
-    if params.get("c_include_s2mm", "1") != "0":
-        streams["S_AXIS_S2MM"] = StreamInterface(
-            "S_AXIS_S2MM", "in", tbytes_s2mm, has_tkeep=True,
-            port_map={s: f"s_axis_s2mm_{s.lower()}"
-                      for s in ("TDATA", "TKEEP", "TLAST", "TVALID", "TREADY")})
-        masters.append("M_AXI_S2MM")
-    if params.get("c_include_sg", "0") != "0":
-        masters.insert(0, "M_AXI_SG")
-    from .. import regmap
+def _copy_registers(regs: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """A fresh copy of a register map (callers may edit what ``ip_dict`` returns)."""
+    return {name: {**reg, "fields": {f: dict(v) for f, v in reg.get("fields", {}).items()}}
+            for name, reg in regs.items()}
 
-    return Instance(
-        name=name,
-        vlnv=DMA_VLNV,
-        parameters=dict(params),
-        windows=[Window("S_AXI_LITE", base, regmap.ADDR_RANGE)],
-        streams=streams,
-        interrupts=[p for p, m in (("mm2s_introut", "M_AXIS_MM2S"),
-                                   ("s2mm_introut", "S_AXIS_S2MM")) if m in streams],
-        masters=masters,
-    )
+
+def _path(inst: Instance) -> str:
+    """The instance's ``ip_dict`` key: its hierarchical path without the leading ``/``."""
+    return inst.fullname.strip("/") or inst.name
+
+
+def dma_instance(name: str, base: int, params: Mapping[str, str]) -> Instance:
+    """An AXI DMA instance with the interfaces and ports Vivado gives it (simple or SG mode)."""
+    from .ips import dma_instance as make
+
+    return make(name, base, params)

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 from ..design import Instance, vlnv_name
+from ..design.ips import fifo_settings
 from ..errors import DesignError
 
 __all__ = ["REGISTER_SLICE_BEATS", "buffering"]
@@ -21,12 +22,12 @@ def buffering(inst: Instance) -> tuple[int, bool]:
     if kind == "axis_register_slice":
         return REGISTER_SLICE_BEATS, False
     if kind == "axis_data_fifo":
-        depth = inst.param("FIFO_DEPTH", inst.param("C_FIFO_DEPTH", 1024))
         mode = inst.param("FIFO_MODE", inst.param("C_FIFO_MODE", 1))
+        if mode not in (1, 2):
+            raise DesignError(f"{inst.name} ({inst.vlnv}): FIFO_MODE={mode}: allowed 1, 2")
+        depth, packet = fifo_settings(inst)
         if depth < 16 or depth & (depth - 1):
             raise DesignError(
                 f"{inst.name} ({inst.vlnv}): FIFO_DEPTH={depth} is not a power of two >= 16")
-        if mode not in (1, 2):
-            raise DesignError(f"{inst.name} ({inst.vlnv}): FIFO_MODE={mode}: allowed 1, 2")
-        return depth, mode == 2
+        return depth, packet
     raise DesignError(f"{inst.name} ({inst.vlnv}) is not a built-in stream IP")
