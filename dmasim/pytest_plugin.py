@@ -60,6 +60,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--level", default=",".join(LEVELS),
                     help=f"driver levels for the dma fixture (default: {','.join(LEVELS)})")
     group.addoption("--bitfile", default=None, help="board target: the overlay .bit to load")
+    group.addoption("--board-host", default=None,
+                    help="board target: reach the board over PYNQ.remote at this host")
+    group.addoption("--board-port", type=int, default=7967,
+                    help="board target: PYNQ.remote port (default 7967)")
     group.addoption("--waves", action="store_true",
                     help="rtl target: dump a waveform per test (FST; VCD where lz4 is missing)")
 
@@ -121,6 +125,7 @@ class _Pool:
         options: dict[str, Any] = {}
         if name == "board":
             options["bitfile"] = config.getoption("bitfile")
+            options.update(board_options(config))
         if name == "rtl" and config.getoption("waves"):
             options["waves"] = True
         try:
@@ -140,6 +145,15 @@ class _Pool:
     def close(self) -> None:
         for name in list(self.targets):
             self.discard(name)
+
+
+def board_options(config: pytest.Config) -> dict[str, Any]:
+    """``host``/``port`` of a remote board: ``--board-host``, or a place labgrid acquired."""
+    host = config.getoption("board_host", None)
+    if host:
+        return {"host": host, "port": config.getoption("board_port", 7967)}
+    labgrid = config.pluginmanager.get_plugin("dmasim_labgrid")
+    return labgrid.board_options(config) if labgrid is not None else {}
 
 
 _POOL_KEY = pytest.StashKey[_Pool]()
