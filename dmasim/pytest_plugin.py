@@ -73,6 +73,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "targets(*names): run only on these targets")
     config.addinivalue_line("markers", "needs(*capabilities): skip where the target lacks them")
     _register_profiles()
+    if config.getoption("lg_env", None) or os.environ.get("LG_ENV"):
+        from .labgrid import register  # labgrid drives which board (pip install dmasim[labgrid])
+
+        register(config)
     try:
         from hypothesis import settings
     except ImportError:  # pragma: no cover

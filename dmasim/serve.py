@@ -36,7 +36,6 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import logging
-import os
 import struct
 import sys
 import tempfile
@@ -447,7 +446,7 @@ class SimServer:
         """A window id for ``[base, base + length)`` inside one IP window."""
         if length <= 0:
             raise ServeError(f"window length {length} must be >= 4 bytes")
-        if not (SLCR_BASE <= base and base + length <= SLCR_BASE + SLCR_SPAN):
+        if not (base >= SLCR_BASE and base + length <= SLCR_BASE + SLCR_SPAN):
             self.target.mmio(base, length)  # raises naming the allowed windows
         mmio_id = uuid.uuid4().hex
         s.windows[mmio_id] = (base, length)
@@ -500,18 +499,27 @@ class SimServer:
         """Store streamed chunks; applied only once the whole stream has arrived.
 
         A chunk with ``end == 0`` continues where the previous one stopped (the first at its
-        ``start``), as pynq's client sends a whole buffer; otherwise it covers ``[start, end)``.
+        ``start``), as pynq's client sends a whole buffer, and such a stream must reach the
+        buffer's end (else it was cut off: refused); a chunk with ``end`` covers exactly
+        ``[start, end)`` and stands on its own.
         """
         pending: list[tuple[Buffer, int, bytes]] = []
         at = 0
+        implicit = False
         for buffer_id, data, start, end in chunks:
             buf = s.buffer(buffer_id)
+            implicit = not end
             begin = start if end or not pending else at
             if end and end - start != len(data):
                 raise ServeError(f"chunk of {len(data)} bytes does not fill [{start}, {end})")
             lo, hi = s.byte_range(buf, begin, begin + len(data))
             pending.append((buf, lo, data))
             at = hi
+        if implicit and pending and at != pending[-1][0].nbytes:
+            # pynq's client always sends a whole buffer: a shorter stream was cut off.
+            raise ServeError(f"incomplete write: the stream stopped at byte {at} of "
+                             f"{pending[-1][0].nbytes} (client gone?); nothing was written",
+                             "ABORTED")
         for buf, lo, data in pending:
             np.asarray(buf)[lo:lo + len(data)] = np.frombuffer(data, np.uint8)
 
@@ -599,6 +607,8 @@ def _add_servicers(server: SimServer, grpc_server: Any) -> None:
             # Receive the whole stream before taking the target: a client that disconnects
             # mid-stream changes nothing.
             chunks = [(r.buffer_id, r.data, r.start, r.end) for r in request_iterator]
+            if not context.is_active():  # cancelled mid-stream: the iterator just ended
+                return buffer_pb2.BufferWriteResponse()
             call(context, lambda s: server.write_contents(s, chunks))
             return buffer_pb2.BufferWriteResponse()
 
@@ -653,6 +663,8 @@ def _add_servicers(server: SimServer, grpc_server: Any) -> None:
                 data += r.data
                 if len(data) > MAX_FILE_BYTES:
                     break
+            if not context.is_active():
+                return remote_device_pb2.WriteFileResponse()
             call(context, lambda s: server.write_file(s, path, bytes(data)))
             return remote_device_pb2.WriteFileResponse()
 

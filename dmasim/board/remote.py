@@ -28,10 +28,7 @@ advances the simulation and ``simulated`` is True.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable, Iterator
-from pathlib import Path
-from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -48,6 +45,8 @@ from ..target import check_delay
 from .target import BoardClock, BoardTarget, IpWindow, WindowBus
 
 if TYPE_CHECKING:
+    import tempfile
+
     from ..target import Target
 
 __all__ = [
@@ -154,11 +153,13 @@ def _guard(stream: Any, where: str, name: str, timeout: float) -> Iterator[Any]:
 
 def connect(host: str, port: int = DEFAULT_PORT, *, timeout: float = 10.0,
             data_timeout: float = 60.0, connect_timeout: float = 5.0) -> Any:
-    """pynq's ``RemoteDevice`` for ``host:port`` with deadlines on every call.
+    """Pynq's ``RemoteDevice`` for ``host:port`` with deadlines on every call.
 
     Raises :class:`RemoteUnreachableError` (naming host and port) if nothing answers within
     ``connect_timeout`` seconds.
     """
+    from types import SimpleNamespace
+
     try:
         import grpc
         from pynq.pl_server.device import Device
@@ -218,7 +219,7 @@ class _RemoteWindow:
     """A register window through the MMIO service (``pynq``'s ``RemoteMMIO``)."""
 
     def __init__(self, target: RemoteBoardTarget, base: int, length: int):
-        self._mmio = target.pynq_device.mmap(base, length)
+        self._mmio = target.remote_device.mmap(base, length)
         self._target = target
         self._last: dict[int, int] = {}
 
@@ -226,11 +227,11 @@ class _RemoteWindow:
         value = int(self._mmio.read(offset, 4))
         if self._last.get(offset) != value:  # first read since a write, or a new value
             self._last[offset] = value
-            self._target.buffers.pull_coherent()  # the hardware may have written memory
+            self._target.remote_memory.pull_coherent()  # the hardware may have written memory
         return value
 
     def write(self, offset: int, value: int) -> None:
-        self._target.buffers.push_coherent()
+        self._target.remote_memory.push_coherent()
         self._last.clear()
         self._mmio.write(offset, int(value))
 
@@ -267,6 +268,9 @@ class RemoteMemory:
         if not dims or any(d <= 0 for d in dims):
             raise DmasimValueError(f"shape {shape!r} must have every dimension >= 1")
         nbytes = int(np.prod(dims, dtype=np.int64)) * dt.itemsize
+        if nbytes > 0x7FFF_FFFF:  # PYNQ.remote's size field is an int32
+            raise OutOfMemoryError(f"cannot allocate {nbytes} bytes: PYNQ.remote allocates "
+                                   "at most 2 GiB - 1 at a time")
         try:
             reply = self._stub.allocate(buffer_pb2.AllocateRequest(
                 size=nbytes, dtype=dt.str, cacheable=cacheable))
@@ -464,29 +468,34 @@ class RemoteBoardTarget(BoardTarget):
         self.host, self.port = host, int(port)
         self.where = f"{host}:{self.port}"
         pynq = _import_pynq()
-        self.pynq_device: Any = device if device is not None else connect(
+        # Not ``pynq_device``: the pynq level then drives pynq's DMA through this target's bus
+        # (deadlines checked on every register read, coherent buffers kept in sync) instead
+        # of the local board's watchdog thread.
+        self.pynq_device = None
+        self.remote_device: Any = device if device is not None else connect(
             host, self.port, timeout=timeout, data_timeout=data_timeout,
             connect_timeout=connect_timeout)
         self._folder: tempfile.TemporaryDirectory[str] | None = None
         try:
-            self.served = bool(self.pynq_device.exists_file("/dmasim/now_ns").exists)
+            self.served = bool(self.remote_device.exists_file("/dmasim/now_ns").exists)
             self.simulated = self.served  # type: ignore[misc]
             if bitfile is None:
                 bitfile = self._fetch_served_overlay()
+            _forget_clocks()
             self.overlay = self._load_overlay(pynq, bitfile, download, ignore_version,
-                                              self.pynq_device)
+                                              self.remote_device)
             self.bitfile: str = self.overlay.bitfile_name
             self.ip_dict = {name: dict(info) for name, info in self.overlay.ip_dict.items()
                             if isinstance(info.get("phys_addr"), int) and info.get("addr_range")}
             self.dma_names = self._check_dmas()
             windows = [IpWindow(name, int(info["phys_addr"]), int(info["addr_range"]))
                        for name, info in self.ip_dict.items()]
-            self.buffers = RemoteMemory(self.pynq_device, self.where)  # type: ignore[assignment]
-            self.memory = self.buffers
+            self.remote_memory = RemoteMemory(self.remote_device, self.where)
+            self.buffers = self.memory = self.remote_memory  # type: ignore[assignment]
             self.window_bus = WindowBus(windows, lambda b, n: _RemoteWindow(self, b, n))
             self.bus = self.window_bus
-            base_clock = RemoteClock(self.pynq_device) if self.served else BoardClock()
-            self.clock = _SyncedClock(base_clock, self.buffers)  # type: ignore[assignment]
+            base_clock = RemoteClock(self.remote_device) if self.served else BoardClock()
+            self.clock = _SyncedClock(base_clock, self.remote_memory)
             self._reset_design()
         except BaseException:
             self._close()
@@ -494,6 +503,9 @@ class RemoteBoardTarget(BoardTarget):
 
     def _fetch_served_overlay(self) -> str:
         """The design ``dmasim serve`` exposes, copied into a temporary folder."""
+        import tempfile
+        from pathlib import Path
+
         if not self.served:
             from .errors import OverlayError
 
@@ -504,7 +516,7 @@ class RemoteBoardTarget(BoardTarget):
         folder = Path(self._folder.name)
         for suffix in (".bit", ".hwh"):
             name = f"dma_loopback_1{suffix}"
-            data = self.pynq_device.read_file(f"/dmasim/overlay/{name}")
+            data = self.remote_device.read_file(f"/dmasim/overlay/{name}")
             (folder / name).write_bytes(data)
         return str(folder / "dma_loopback_1.bit")
 
@@ -520,7 +532,7 @@ class RemoteBoardTarget(BoardTarget):
         bus = getattr(self, "window_bus", None)
         if bus is not None:
             bus.close()
-        close = getattr(self.pynq_device, "close", None)
+        close = getattr(self.remote_device, "close", None)
         if close is not None:
             close()
         if self._folder is not None:
@@ -528,6 +540,18 @@ class RemoteBoardTarget(BoardTarget):
 
     def __repr__(self) -> str:
         return f"<dmasim board target at {self.where}{' (closed)' if self._closed else ''}>"
+
+
+def _forget_clocks() -> None:
+    """Let pynq's process-wide ``Clocks`` bind to the next overlay's device.
+
+    ``Clocks.set_device`` keeps the PS clock object built for the first device, so a second
+    remote target (a new connection) would set its clocks through the first, closed one.
+    """
+    from pynq.ps import Clocks
+
+    if "_real_instance" in vars(Clocks):
+        delattr(Clocks, "_real_instance")
 
 
 def open_board(host: str | None = None, **options: Any) -> Target:
