@@ -179,7 +179,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--levels-only", action="store_true", help="skip the model goal figures")
     p.add_argument("--remote", action="store_true",
                    help="through dmasim serve on localhost: register round trips, 1 MiB "
-                        "contents, the model suite remote vs local")
+                        "contents (--suite: the model suite remote vs local)")
+    p.add_argument("--suite", action="store_true",
+                   help="with --remote: also time the whole model suite remote and local")
     p.set_defaults(func=cmd_bench)
     from .serve import add_parser as add_serve
 

@@ -29,7 +29,10 @@ pins an older grpcio than labgrid accepts; both work with the newer one).
 
 from __future__ import annotations
 
-import contextlib
+import copy
+import os
+import subprocess
+import sys
 from typing import Any
 
 import attr
@@ -80,36 +83,34 @@ class PynqRemoteDriver(Driver):  # type: ignore[misc]
 
 
 class PlaceLock:
-    """Acquire a coordinator place for as long as this object is open (labgrid's own client)."""
+    """Hold a coordinator place while open: ``labgrid-client acquire`` / ``release``.
+
+    labgrid's own client does the work in a child process, so its coordinator session does not
+    collide with the one labgrid's ``RemotePlace`` opens in this process.
+    """
 
     def __init__(self, env: Any, place: str):
-        from labgrid.remote.client import start_session
-
-        address = env.config.get_option("coordinator_address", "127.0.0.1:20408")
+        self.address = env.config.get_option("coordinator_address", None) or os.environ.get(
+            "LG_COORDINATOR", "127.0.0.1:20408")
         self.place = place
-        self.session = start_session(address, extra={"env": env})
-        self._run(self.session.stub.AcquirePlace, "AcquirePlaceRequest")
+        self._client("acquire")
 
-    def _run(self, call: Any, request: str) -> None:
-        from labgrid.remote.generated import labgrid_coordinator_pb2 as pb
-
-        message = getattr(pb, request)(placename=self.place)
+    def _client(self, action: str) -> None:
+        cmd = [sys.executable, "-c", "from labgrid.remote.client import main; main()",
+               "-x", self.address, "-p", self.place, action]
         try:
-            self.session.loop.run_until_complete(call(message))
-            self.session.loop.run_until_complete(self.session.sync_with_coordinator())
-        except Exception as exc:
-            details = exc.details() if hasattr(exc, "details") else str(exc)
-            raise RuntimeError(f"labgrid place {self.place!r}: {request[:-7]} failed: "
-                               f"{details}") from None
+            out = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
+        except subprocess.TimeoutExpired:
+            raise RuntimeError(f"labgrid place {self.place!r}: {action} got no answer from the "
+                               f"coordinator at {self.address} within 60 s") from None
+        if out.returncode != 0:
+            why = (out.stderr or out.stdout).strip().splitlines()[-1:] or ["no output"]
+            raise RuntimeError(f"labgrid place {self.place!r} at {self.address}: {action} "
+                               f"failed: {why[0]}")
 
     def release(self) -> None:
-        """Release the place and close the coordinator session."""
-        try:
-            self._run(self.session.stub.ReleasePlace, "ReleasePlaceRequest")
-        finally:
-            with contextlib.suppress(Exception):
-                self.session.loop.run_until_complete(self.session.stop())
-                self.session.loop.run_until_complete(self.session.close())
+        """Give the place back."""
+        self._client("release")
 
 
 class _Plugin:
@@ -126,17 +127,18 @@ class _Plugin:
 
     def _resolve(self, config: Any) -> dict[str, Any]:
         from labgrid.pytestplugin.hooks import LABGRID_ENV_KEY
-        from labgrid.resource.remote import RemotePlace
 
         env = config.stash.get(LABGRID_ENV_KEY, None)
         if env is None:
             return {}
-        target = env.get_target("main")
-        if target is None:
+        config = env.config.get_targets().get("main")
+        if config is None:
             raise RuntimeError("the labgrid environment has no target 'main'")
-        for resource in target.resources:
-            if isinstance(resource, RemotePlace):
-                self.locks.append(PlaceLock(env, resource.name))
+        resources, _ = target_factory.normalize_config(copy.deepcopy(config))
+        for place in resources.get("RemotePlace", {}):  # keyed by name: the place's name
+            # Before the target exists: labgrid expands a place's resources only once held.
+            self.locks.append(PlaceLock(env, place))
+        target = env.get_target("main")
         driver = target.get_driver("PynqRemoteDriver")
         return dict(driver.options())
 

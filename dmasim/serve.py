@@ -318,7 +318,9 @@ class SimServer:
     def _new_device(self) -> Any:
         from .pynq_device import SimulatedDevice
 
-        return SimulatedDevice(self.target, name=f"dmasim-{self.target.name}")
+        # No limit on polls: a client spinning on a register is the client's business (its
+        # own deadlines end it); the server must not fail it after some simulated seconds.
+        return SimulatedDevice(self.target, name=f"dmasim-{self.target.name}", max_poll_s=None)
 
     def _write_overlay(self) -> Path:
         from .board.hwh import write_overlay

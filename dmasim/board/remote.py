@@ -22,7 +22,7 @@ All four driver levels work: ``pynq`` and ``python`` through the remote MMIO, an
 (``pybind11``, ``cffi``) run their register sequences through the remote bus by callbacks (there
 is no local ``/dev/mem`` to map). Time is the board's wall clock, except behind ``dmasim serve``,
 which exposes its simulated clock (``/dmasim/now_ns``, ``/dmasim/delay``): then ``delay()``
-advances the simulation and ``simulated`` is True.
+advances the simulation (``served`` is True; ``simulated`` stays False, as for any board).
 """
 
 from __future__ import annotations
@@ -477,8 +477,9 @@ class RemoteBoardTarget(BoardTarget):
             connect_timeout=connect_timeout)
         self._folder: tempfile.TemporaryDirectory[str] | None = None
         try:
+            # A simulation behind dmasim serve: its clock is used, but the target stays a
+            # board for tests (``simulated`` False: no variants, no simulator insight).
             self.served = bool(self.remote_device.exists_file("/dmasim/now_ns").exists)
-            self.simulated = self.served  # type: ignore[misc]
             if bitfile is None:
                 bitfile = self._fetch_served_overlay()
             _forget_clocks()
