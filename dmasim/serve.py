@@ -42,6 +42,7 @@ import tempfile
 import threading
 import time
 import uuid
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from concurrent import futures
 from dataclasses import dataclass, field
@@ -93,11 +94,12 @@ class ServeError(DmasimError):
         self.code = code
 
 
-def placeholder_bitstream(design: str = OVERLAY_NAME) -> bytes:
+def placeholder_bitstream(design: str = OVERLAY_NAME, user_id: int = 0xFFFF_FFFF) -> bytes:
     """A .bit with a well-formed header and a few words of data (what ``bit2bin`` parses).
 
     Simulated targets need no configuration data; the header lets pynq's unmodified
-    ``RemoteDevice.download`` convert and "program" it.
+    ``RemoteDevice.download`` convert and "program" it. ``user_id`` (the .hwh's CRC) makes
+    designs differ by content, as pynq caches metadata by the bitstream's hash.
     """
 
     def field_(tag: bytes, text: str) -> bytes:
@@ -106,7 +108,7 @@ def placeholder_bitstream(design: str = OVERLAY_NAME) -> bytes:
 
     data = b"\xff\xff\xff\xff" * 4 + b"\xaa\x99\x55\x66"  # dummy words and the sync word
     return (struct.pack(">h", 9) + b"\x0f\xf0" * 4 + b"\x00" + struct.pack(">h", 1)
-            + field_(b"a", f"{design};UserID=0XFFFFFFFF;Version=2022.1")
+            + field_(b"a", f"{design};UserID=0X{user_id:08X};Version=2022.1")
             + field_(b"b", "7z020clg400") + field_(b"c", "2026/01/01")
             + field_(b"d", "00:00:00") + b"e" + struct.pack(">i", len(data)) + data)
 
@@ -330,7 +332,8 @@ class SimServer:
         write_overlay(folder, OVERLAY_NAME, params)
         _add_clock_rates(folder / f"{OVERLAY_NAME}.hwh")
         bit = folder / f"{OVERLAY_NAME}.bit"
-        bit.write_bytes(placeholder_bitstream())
+        crc = zlib.crc32((folder / f"{OVERLAY_NAME}.hwh").read_bytes())
+        bit.write_bytes(placeholder_bitstream(OVERLAY_NAME, crc))
         return bit
 
     @property

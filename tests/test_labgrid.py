@@ -20,7 +20,7 @@ import pytest
 pytest.importorskip("labgrid", reason="needs pip install dmasim[labgrid]")
 pytest.importorskip("pynq.remote.mmio_pb2_grpc", reason="needs pynq >= 4 (PYNQ.remote)")
 
-from dmasim.serve import SimServer  # noqa: E402
+from dmasim.serve import SimServer
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
