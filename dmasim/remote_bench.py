@@ -51,6 +51,45 @@ def serve_process(port: int, lifetime_s: float, target: str = "model") -> subpro
     raise RuntimeError("dmasim serve did not start listening within 60 s")
 
 
+_ECHO = """
+import sys, time, grpc
+from concurrent import futures
+from pynq.remote import mmio_pb2, mmio_pb2_grpc
+class Echo(mmio_pb2_grpc.MmioServicer):
+    def read(self, request, context):
+        return mmio_pb2.ReadResponse(status=True, data=0)
+server = grpc.server(futures.ThreadPoolExecutor(4))
+mmio_pb2_grpc.add_MmioServicer_to_server(Echo(), server)
+server.add_insecure_port("127.0.0.1:" + sys.argv[1])
+server.start()
+time.sleep(float(sys.argv[2]))
+"""
+
+
+def grpc_ceiling(calls: int = 2_000) -> float:
+    """Unary calls/s to an empty handler (same stubs, same machine): what gRPC itself allows."""
+    import grpc
+    from pynq.remote import mmio_pb2, mmio_pb2_grpc
+
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-c", _ECHO, str(port), "120"])
+    try:
+        channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+        grpc.channel_ready_future(channel).result(timeout=60)
+        stub = mmio_pb2_grpc.MmioStub(channel)
+        request = mmio_pb2.ReadRequest(mmio_id="x", offset=0, length=4)
+        stub.read(request, timeout=10)
+        t0 = time.perf_counter()
+        for _ in range(calls):
+            stub.read(request, timeout=10)
+        rate = calls / (time.perf_counter() - t0)
+        channel.close()
+        return rate
+    finally:
+        proc.kill()
+        proc.wait(10)
+
+
 def measure(port: int, reads: int = 5_000, rounds: int = 5) -> dict[str, float]:
     """Register round trips and 1 MiB contents through pynq's client on 127.0.0.1:``port``."""
     from pynq.pl_server.remote_device import RemoteDevice
@@ -109,6 +148,8 @@ def main(args: Any) -> int:
     finally:
         proc.terminate()
         proc.wait(10)
+    figures["grpc_empty_calls_per_s"] = grpc_ceiling(1_000 if quick else 5_000)
+    figures["load_average_1min"] = os.getloadavg()[0]
     suite = os.environ.get("DMASIM_BENCH_SUITE") or getattr(args, "suite", None)
     if suite:
         print("model suite, local and through dmasim serve (this takes minutes):")
@@ -129,6 +170,8 @@ def main(args: Any) -> int:
     print(f"  register reads/s         {figures['register_reads_per_s']:>10,.0f}  "
           f"(goal >= {GOAL_OPS:,})")
     print(f"  register writes/s        {figures['register_writes_per_s']:>10,.0f}")
+    print(f"  gRPC itself (empty call) {figures['grpc_empty_calls_per_s']:>10,.0f}/s on this "
+          f"machine now (load average {figures['load_average_1min']:.1f})")
     print(f"  1 MiB write (flush)      {figures['write_1mib_mb_per_s']:>10.1f} MB/s "
           f"(goal >= {GOAL_MB_S:.0f})")
     print(f"  1 MiB read (invalidate)  {figures['read_1mib_mb_per_s']:>10.1f} MB/s "
