@@ -65,7 +65,7 @@ class PynqRemoteDriver(Driver):  # type: ignore[misc]
     """Opens dmasim's remote ``board`` target on the bound :class:`PynqRemoteBoard`."""
 
     bindings = {"board": "PynqRemoteBoard"}  # noqa: RUF012 - labgrid's binding table
-    timeout = attr.ib(default=10.0, validator=attr.validators.instance_of(float))
+    timeout = attr.ib(default=10.0, converter=float)
 
     def options(self) -> dict[str, Any]:
         """``open_target("board", **options)`` for this board."""

@@ -712,8 +712,13 @@ def main(args: Any) -> int:
               "authentication, anyone who reaches this port can drive the simulated board",
               file=sys.stderr)
     logging.basicConfig(level=logging.INFO, format="dmasim serve: %(message)s")
-    server = SimServer(args.target, host=args.host, port=args.port,
-                       session_idle_s=args.session_idle, lifetime_s=args.lifetime, **options)
+    try:
+        server = SimServer(args.target, host=args.host, port=args.port,
+                           session_idle_s=args.session_idle, lifetime_s=args.lifetime, **options)
+    except TypeError as exc:  # a target that cannot take a Design (yet)
+        print(f"dmasim serve: the {args.target} target cannot be opened with "
+              f"{', '.join(options) or 'these options'}: {exc}", file=sys.stderr)
+        return 2
     server.start()
     print(f"dmasim serve: the {server.target.name} target answers PYNQ.remote on "
           f"{server.address} (PYNQ_REMOTE_DEVICES={args.host}); overlay "
