@@ -403,7 +403,12 @@ class RemoteMemory:
             try:
                 self.free(root)
             except RemoteBoardError:
-                continue  # the board is gone: nothing left to free there
+                # The board is gone (or hung): forget the rest locally, one deadline is enough.
+                for rest, _ in self._live.values():
+                    rest._freed = True
+                self._live.clear()
+                self._ids.clear()
+                return
 
     def close(self) -> None:
         """Free everything (closing the target)."""
