@@ -57,6 +57,17 @@ def _channel(server):
     return ch
 
 
+def _wait_session_gone(server, timeout: float = 10.0) -> None:
+    """Until the kernel shows the session's connection closed (a client's close is async)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        s = server.session
+        if s is None or not server._alive(s):
+            return
+        time.sleep(0.05)
+    raise AssertionError("the closed client's connection is still established")
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -180,7 +191,7 @@ def test_second_client_is_busy_until_the_first_disconnects(server, remote):
     with pytest.raises(RemoteBusyError, match="busy"):
         connect("127.0.0.1", server.port, timeout=2.0)
     remote.close()
-    time.sleep(0.2)
+    _wait_session_gone(server)
     other = connect("127.0.0.1", server.port, timeout=2.0)  # the first connection closed
     other.close()
 
@@ -194,7 +205,7 @@ def test_requests_outside_the_design_and_foreign_buffers(server, remote):
         mmio = mmio_pb2_grpc.MmioStub(ch)
         bufs = buffer_pb2_grpc.RemoteBufferStub(ch)
         remote.close()  # the session moves to this raw client once the first one is gone
-        time.sleep(0.2)
+        _wait_session_gone(server)
         with pytest.raises(grpc.RpcError) as err:
             mmio.get_mmio(mmio_pb2.GetMmioRequest(base_addr=0x4000_0000, length=0x1000),
                           timeout=5)
@@ -288,7 +299,7 @@ def test_session_ends_when_its_connection_closes(server):
         pytest.skip("no /proc/net/tcp here: sessions end by the idle limit only")
     assert (endpoint[0], endpoint[1], server.port) in table
     ch.close()
-    time.sleep(0.2)
+    _wait_session_gone(server)
     t = dmasim.open_target("board", host="127.0.0.1", port=server.port, timeout=5.0)
     try:
         assert server.session.peer != peer
