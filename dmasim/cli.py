@@ -85,6 +85,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
     """Per level and target: 32-word loopback, register reads/s, bulk throughput."""
     from . import bench
 
+    if getattr(args, "remote", False):
+        from .remote_bench import main as remote_bench
+
+        return remote_bench(args)
     report: dict[str, Any] = {}
     if args.target == "model" and not args.levels_only:
         report["model"] = bench.model_figures(quick=args.quick)
@@ -177,7 +181,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--quick", action="store_true", help="fewer repetitions")
     p.add_argument("--levels-only", action="store_true", help="skip the model goal figures")
+    p.add_argument("--remote", action="store_true",
+                   help="through dmasim serve on localhost: register round trips, 1 MiB "
+                        "contents (--suite: the model suite remote vs local)")
+    p.add_argument("--suite", action="store_true",
+                   help="with --remote: also time the whole model suite remote and local")
     p.set_defaults(func=cmd_bench)
+    from .serve import add_parser as add_serve
+
+    add_serve(sub)
     return parser
 
 

@@ -63,6 +63,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--design", default=None,
                     help="a Vivado .hwh to test instead of the loopback (its user IPs need "
                          "models / RTL from a dmasim_design fixture)")
+    group.addoption("--board-host", default=None,
+                    help="board target: reach the board over PYNQ.remote at this host")
+    group.addoption("--board-port", type=int, default=7967,
+                    help="board target: PYNQ.remote port (default 7967)")
     group.addoption("--waves", action="store_true",
                     help="rtl target: dump a waveform per test (FST; VCD where lz4 is missing)")
 
@@ -74,6 +78,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "rule(*ids): the behaviour rules (docs/axi-dma-behaviour.md) a test checks")
     _register_profiles()
+    if config.getoption("lg_env", None) or os.environ.get("LG_ENV"):
+        from .labgrid import register  # labgrid drives which board (pip install dmasim[labgrid])
+
+        register(config)
     try:
         from hypothesis import settings
     except ImportError:  # pragma: no cover
@@ -127,6 +135,7 @@ def target_options(name: str, spec: DesignSpec, config: pytest.Config) -> dict[s
         options[extra] = spec[extra]
     if name == "board":
         options["bitfile"] = config.getoption("bitfile")
+        options.update(board_options(config))
     if name == "rtl" and config.getoption("waves"):
         options["waves"] = True
     return options
@@ -170,6 +179,15 @@ class _Pool:
     def close(self) -> None:
         for key in list(self.targets):
             self._discard(key)
+
+
+def board_options(config: pytest.Config) -> dict[str, Any]:
+    """``host``/``port`` of a remote board: ``--board-host``, or a place labgrid acquired."""
+    host = config.getoption("board_host", None)
+    if host:
+        return {"host": host, "port": config.getoption("board_port", 7967)}
+    labgrid = config.pluginmanager.get_plugin("dmasim_labgrid")
+    return labgrid.board_options(config) if labgrid is not None else {}
 
 
 _POOL_KEY = pytest.StashKey[_Pool]()

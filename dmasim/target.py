@@ -339,7 +339,7 @@ TargetFactory = Callable[..., Target]
 _REGISTRY: dict[str, TargetFactory | str] = {
     "model": "dmasim.model.target:ModelTarget",
     "rtl": "dmasim.rtl.target:RtlTarget",
-    "board": "dmasim.board.target:BoardTarget",
+    "board": "dmasim.board.remote:open_board",  # host=...: through PYNQ.remote
 }
 
 
