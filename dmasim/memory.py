@@ -30,6 +30,8 @@ CMA_BASE = 0x1000_0000
 CMA_SIZE = 256 << 20
 """Where buffers come from, as the kernel's contiguous memory area does on the board."""
 PAGE = 4096
+LINE = 32
+"""The Cortex-A9's cache line: a dirty line is written back (evicted) whole."""
 FAULT_KINDS = ("slverr", "decerr")
 _DTYPE_KINDS = "biufc"
 
@@ -42,6 +44,7 @@ class _Allocation:
     cacheable: bool
     cpu: np.ndarray  # the bytes the CPU sees (a DDR view when coherent)
     root: Buffer | None = None
+    clean: np.ndarray | None = None  # cacheable: the CPU bytes as last flushed/filled
 
 
 def _byte_range(view: np.ndarray) -> tuple[int, int]:
@@ -88,6 +91,7 @@ class Memory:
         self._free: list[tuple[int, int]] = [(cma_base, cma_size)]  # sorted (start, size)
         self._allocs: dict[int, _Allocation] = {}
         self._faults: list[tuple[int, int, str]] = []
+        self._cacheable = 0  # live cacheable allocations (the DMA write path checks them)
 
     # --- DMA-side access ---------------------------------------------------------------
 
@@ -112,8 +116,39 @@ class Memory:
         return self.ddr[addr : addr + nbytes].copy()
 
     def write(self, addr: int, data: np.ndarray) -> None:
-        """Store bytes into DDR (the DMA's view; bypasses the CPU cache)."""
+        """Store bytes into DDR (the DMA's view; bypasses the CPU cache).
+
+        Worst case for a cacheable buffer whose lines the CPU dirtied and did not clean: the
+        cache evicts those lines right after the DMA wrote, over the DMA's data (which is why
+        drivers clean a receive buffer before starting S2MM).
+        """
         self.ddr[addr : addr + data.size] = data
+        if self._cacheable:
+            self._evict_dirty(addr, addr + data.size)
+
+    def copy(self, dst: int, src: int, nbytes: int) -> None:
+        """DDR to DDR (both DMA channels streaming at once): :meth:`write` of a :meth:`read`."""
+        self.ddr[dst : dst + nbytes] = self.ddr[src : src + nbytes]
+        if self._cacheable:
+            self._evict_dirty(dst, dst + nbytes)
+
+    def _evict_dirty(self, lo: int, hi: int) -> None:
+        for alloc in self._allocs.values():
+            if alloc.clean is None or hi <= alloc.phys or alloc.phys + alloc.nbytes <= lo:
+                continue
+            first = (max(lo, alloc.phys) - alloc.phys) // LINE * LINE
+            last = min(-(-(min(hi, alloc.phys + alloc.nbytes) - alloc.phys) // LINE) * LINE,
+                       alloc.nbytes)
+            cpu, clean = alloc.cpu[first:last], alloc.clean[first:last]
+            dirty = cpu != clean
+            if not dirty.any():
+                continue
+            for line in np.unique(np.flatnonzero(dirty) // LINE):
+                s = first + int(line) * LINE
+                e = min(s + LINE, alloc.nbytes)
+                # Stays dirty until flushed or invalidated: evicted again after each later
+                # DMA write into it, i.e. at the worst moment, after the DMA's last write.
+                self.ddr[alloc.phys + s : alloc.phys + e] = alloc.cpu[s:e]
 
     # --- fault injection ---------------------------------------------------------------
 
@@ -161,7 +196,9 @@ class Memory:
         phys = self._take(span, nbytes)
         self.ddr[phys : phys + nbytes] = 0
         cpu = np.zeros(nbytes, dtype=np.uint8) if cacheable else self.ddr[phys : phys + nbytes]
-        alloc = _Allocation(phys, nbytes, span, cacheable, cpu)
+        alloc = _Allocation(phys, nbytes, span, cacheable, cpu,
+                            clean=cpu.copy() if cacheable else None)
+        self._cacheable += cacheable
         buf = Buffer(cpu.view(dt).reshape(dims), owner=self, physical_address=phys,
                      cacheable=cacheable)
         alloc.root = buf
@@ -214,6 +251,7 @@ class Memory:
         """Return a buffer's pages; its array becomes read-only to catch use after free."""
         alloc = self._live(buffer, "free")
         del self._allocs[alloc.phys]
+        self._cacheable -= alloc.cacheable
         if alloc.root is not None:
             alloc.root._freed = True
             alloc.root.flags.writeable = False
@@ -241,12 +279,16 @@ class Memory:
         alloc, lo, hi = self._cpu_range(buffer, "flush")
         if alloc.cacheable:
             self.ddr[alloc.phys + lo : alloc.phys + hi] = alloc.cpu[lo:hi]
+            if alloc.clean is not None:
+                alloc.clean[lo:hi] = alloc.cpu[lo:hi]
 
     def invalidate(self, buffer: Buffer) -> None:
         """Re-read ``buffer``'s bytes from DDR into the CPU copy (no-op when coherent)."""
         alloc, lo, hi = self._cpu_range(buffer, "invalidate")
         if alloc.cacheable:
             alloc.cpu[lo:hi] = self.ddr[alloc.phys + lo : alloc.phys + hi]
+            if alloc.clean is not None:
+                alloc.clean[lo:hi] = alloc.cpu[lo:hi]
 
     @property
     def allocations(self) -> int:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 import numpy as np
 
 from .. import regmap
-from ..errors import DmasimValueError, TargetError
+from ..errors import DmasimError, DmasimValueError, TargetError
 from ..target import Target, iter_dma_ips
 from .devmem import DEVMEM, DevMem, open_devmem
 from .errors import NotZynqError, OverlayError, PynqMissingError
@@ -32,6 +32,8 @@ __all__ = ["DT_COMPATIBLE", "BoardClock", "BoardMemory", "BoardTarget", "IpWindo
 DT_COMPATIBLE = "/proc/device-tree/compatible"
 RESET_TIMEOUT_NS = 10_000_000
 """Wall-clock bound on a DMA soft reset (it takes a few clocks when nothing is in flight)."""
+PL310_CACHE_SYNC = 0xF8F0_2730
+"""The Zynq-7000's L2 cache controller (PL310 at 0xF8F0_2000), register CACHE_SYNC (0x730)."""
 SPIN_BELOW_NS = 20_000
 """Delays shorter than this yield in a loop instead of sleeping (sleep granularity)."""
 
@@ -123,6 +125,10 @@ class _NoWindow:
 
 
 _NO_WINDOW = _NoWindow()
+
+
+def _no_barrier() -> None:
+    """Stands in for the barrier when the C core is not built (a warning said so)."""
 
 
 class BoardClock:
@@ -280,9 +286,12 @@ class BoardTarget(Target):
         fpga_state_path: str = FPGA_STATE,
         proc_stat_path: str = PROC_STAT,
         pl_state_files: Sequence[str] | None = None,
+        outer_sync_addr: int | None = PL310_CACHE_SYNC,
     ):
         super().__init__()
         self.devmem_path = devmem_path
+        self.outer_sync_addr = outer_sync_addr
+        self._barrier: Callable[[], None] | None = None
         self.compatible = check_zynq(dt_compatible_path)
         os.close(open_devmem(devmem_path))  # not root / no /dev/mem: fail before loading
         pynq = _import_pynq()
@@ -386,6 +395,41 @@ class BoardTarget(Target):
         self._check_open()
         info = self._ip(ip_name)
         return self.devmem_path, int(info["phys_addr"]), int(info["addr_range"])
+
+    def native_outer_sync(self) -> tuple[str, int] | None:
+        """``(devmem path, PL310 CACHE_SYNC address)`` for the C core's barrier, or None."""
+        if self.outer_sync_addr is None:
+            return None
+        return self.devmem_path, self.outer_sync_addr
+
+    def dma_barrier(self) -> None:
+        """Order the CPU's buffer writes before the register write that starts the DMA.
+
+        The Python level calls this before each LENGTH write. Python cannot issue DSB itself,
+        so this is the C core's barrier (DSB + PL310 sync) through the cffi binding; without
+        the compiled core it warns once and goes on without one, as pynq's own driver does.
+        """
+        if self._barrier is None:
+            self._barrier = self._open_barrier()
+        self._barrier()
+
+    def _open_barrier(self) -> Callable[[], None]:
+        import warnings
+
+        from ..drivers.native import load_binding
+
+        try:
+            module = load_binding("cffi")
+            if self.outer_sync_addr is None:
+                return module.Barrier()  # type: ignore[no-any-return]
+            return module.Barrier(self.devmem_path, self.outer_sync_addr)  # type: ignore[no-any-return]
+        except DmasimError as exc:
+            warnings.warn(
+                f"the Python driver level on the board runs without a DMA barrier (DSB + PL310 "
+                f"sync) before starting a transfer: {exc}. Buffer data written just before a "
+                "transfer may reach DDR after the DMA read it; build dmasim's native extension",
+                RuntimeWarning, stacklevel=3)
+            return _no_barrier
 
     def _reset_design(self) -> None:
         """Soft reset of every AXI DMA (DMACR.Reset), waiting until both channels leave it."""

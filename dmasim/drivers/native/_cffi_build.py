@@ -69,6 +69,10 @@ int dmasim_program(dmasim_dev *dev, uint32_t channel, uint64_t addr, uint32_t nb
 int dmasim_wait_idle(dmasim_dev *dev, uint32_t channel, uint64_t timeout_ns, uint32_t nbytes,
                      uint32_t *dmasr);
 const char *dmasim_strstatus(int status);
+void dmasim_barrier(dmasim_dev *dev);
+int dmasim_open_outer_sync(dmasim_dev *dev, const char *path, uint64_t sync_addr);
+int dmasim_has_outer_sync(const dmasim_dev *dev);
+int dmasim_barrier_is_dsb(void);
 
 extern "Python" int _dmasim_read32(void *ctx, uint64_t addr, uint32_t *value);
 extern "Python" int _dmasim_write32(void *ctx, uint64_t addr, uint32_t value);
