@@ -174,6 +174,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="fewer repetitions")
     p.add_argument("--levels-only", action="store_true", help="skip the model goal figures")
     p.set_defaults(func=cmd_bench)
+
+    from .probe import add_parser as add_probe
+
+    add_probe(sub)  # dmasim probe: ground truth from a board (dmasim/probe.py)
     return parser
 
 

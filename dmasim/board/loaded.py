@@ -28,7 +28,8 @@ from xml.etree import ElementTree as ET
 from .errors import OverlayError
 
 __all__ = ["FPGA_STATE", "PROC_STAT", "PlState", "boot_time", "bitstream_sha1",
-           "decoded_windows", "pynq_state_files", "read_pl_state", "verify_loaded"]
+           "decoded_windows", "memory_ranges", "pynq_state_files", "read_pl_state",
+           "verify_loaded"]
 
 FPGA_STATE = "/sys/class/fpga_manager/fpga0/state"
 PROC_STAT = "/proc/stat"
@@ -124,6 +125,19 @@ def decoded_windows(hwh: str) -> dict[str, tuple[int, int]]:
         except ValueError:
             continue
         out[rng.get("INSTANCE", "?")] = (lo, hi - lo + 1)
+    return out
+
+
+def memory_ranges(hwh: str, instance: str) -> list[tuple[int, int]]:
+    """``[(low, high)]`` of the memory an instance's masters reach, from a .hwh's address map."""
+    root = ET.parse(hwh).getroot()
+    out = []
+    for module in root.iter("MODULE"):
+        if module.get("INSTANCE") != instance:
+            continue
+        for rng in module.iter("MEMRANGE"):
+            if rng.get("MEMTYPE") == "MEMORY":
+                out.append((int(rng.get("BASEVALUE", "0"), 0), int(rng.get("HIGHVALUE", "0"), 0)))
     return out
 
 

@@ -566,3 +566,44 @@ def test_another_overlay_with_the_same_window_is_accepted(model, device, files, 
     opened = []
     with _attach(model, device, files, bit, opened) as t:
         assert t.pl_state is not None and t.pl_state.bitfile_name == str(loaded)
+
+
+# --- dmasim probe on the board target (the model behind the fake) ---------------------------
+
+
+def test_probe_on_the_board_records_the_bitstream_and_pynq(board, bit, model, monkeypatch):
+    import hashlib
+
+    from dmasim import probe
+
+    # The model behind the fake moves only when its own clock does: let the probe's bounded
+    # waits run on it instead of the wall clock.
+    monkeypatch.setattr(board, "clock", model)
+    report = probe.run_probe(board)
+    meta = report["meta"]
+    assert meta["target"] == "board" and meta["pynq"] == pynq.__version__
+    assert meta["bitfile"] == str(bit)
+    assert meta["bitstream_sha256"] == hashlib.sha256(bit.read_bytes()).hexdigest()
+    results = report["results"]
+    assert not [k for k, v in results.items() if "error" in v], results
+    # The .hwh maps the DMA's masters to DDR only, so the out-of-DDR read is allowed...
+    assert "skipped" not in results["read_outside_ddr"]
+    assert results["read_outside_ddr"]["MM2S_DMASR"] != "0x00000000"
+    # ...and the native C loop cannot map the /dev/mem stand-in there, so Python writes.
+    assert results["soft_reset_window"]["writes_from"].startswith("Python")
+    with dmasim.open_target("model") as m:
+        diffs = probe.compare(probe.run_probe(m), report)
+    assert len(diffs) == 1 and diffs[0].startswith(
+        "soft_reset_window.writes_from: model='C loop (cffi)' board='Python writes")
+
+
+def test_probe_skips_the_out_of_ddr_read_when_the_map_is_unknown(model, device, files,
+                                                                   tmp_path):
+    from dmasim import probe
+
+    bit = _edited_overlay(tmp_path, 'HIGHVALUE="0x1FFFFFFF"', 'HIGHVALUE="0x3FFFFFFF"',
+                          name="wide")
+    with BoardTarget(bitfile=str(bit), download=False, device=device,
+                     open_window=lambda b, n: ModelWindow(model, b, n), **files) as t:
+        report = probe.run_probe(t, ["read_outside_ddr"])
+    assert "might reach another slave" in report["results"]["read_outside_ddr"]["skipped"]

@@ -54,6 +54,8 @@ int dmasim_is_direct(const dmasim_dev *dev);
 int dmasim_read(dmasim_dev *dev, uint32_t offset, uint32_t *value);
 int dmasim_write(dmasim_dev *dev, uint32_t offset, uint32_t value);
 int64_t dmasim_read_value(dmasim_dev *dev, uint32_t offset);
+int dmasim_write_seq(dmasim_dev *dev, const uint32_t *offsets, const uint32_t *values,
+                     uint32_t count);
 int dmasim_read_loop(dmasim_dev *dev, uint32_t offset, uint64_t count, uint32_t *value);
 int dmasim_now(dmasim_dev *dev, uint64_t *now_ns);
 int dmasim_delay(dmasim_dev *dev, uint64_t ns);

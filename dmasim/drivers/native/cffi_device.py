@@ -132,6 +132,13 @@ class Device:
         if rc:
             self._check(rc, "write")
 
+    def write_seq(self, writes: list[tuple[int, int]]) -> None:
+        """``(offset, value)`` writes back to back inside C (no Python between them)."""
+        offsets = ffi.new("uint32_t[]", [o for o, _ in writes])
+        values = ffi.new("uint32_t[]", [v for _, v in writes])
+        self._check(self._blocking(lib.dmasim_write_seq, offsets, values, len(writes)),
+                    "write_seq")
+
     def read_loop(self, offset: int, count: int) -> int:
         """``count`` reads of ``offset`` inside C; the last value read."""
         out = ffi.new("uint32_t *")

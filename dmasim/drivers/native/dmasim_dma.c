@@ -281,6 +281,26 @@ int dmasim_write(dmasim_dev *dev, uint32_t offset, uint32_t value)
     return rc != DMASIM_OK ? rc : wr(dev, offset, value);
 }
 
+int dmasim_write_seq(dmasim_dev *dev, const uint32_t *offsets, const uint32_t *values,
+                     uint32_t count)
+{
+    uint32_t i;
+    int rc;
+    if (dev == NULL || (count > 0 && (offsets == NULL || values == NULL)))
+        return DMASIM_EINVAL;
+    for (i = 0; i < count; i++) {
+        rc = check(dev, offsets[i]);
+        if (rc != DMASIM_OK)
+            return rc;
+    }
+    for (i = 0; i < count; i++) {
+        rc = wr(dev, offsets[i], values[i]);
+        if (rc != DMASIM_OK)
+            return rc;
+    }
+    return DMASIM_OK;
+}
+
 int dmasim_read_loop(dmasim_dev *dev, uint32_t offset, uint64_t count, uint32_t *value)
 {
     uint32_t v = 0;

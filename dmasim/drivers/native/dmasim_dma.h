@@ -97,6 +97,12 @@ int64_t dmasim_read_value(dmasim_dev *dev, uint32_t offset);
 /* `count` reads of `offset` in a tight loop (benchmarks); *value is the last value read. */
 int dmasim_read_loop(dmasim_dev *dev, uint32_t offset, uint64_t count, uint32_t *value);
 
+/* `count` register writes back to back, as fast as the bus takes them (dmasim probe's timing
+ * experiments): offsets[i] <- values[i]. Offsets are checked first; nothing is written if one
+ * is bad. */
+int dmasim_write_seq(dmasim_dev *dev, const uint32_t *offsets, const uint32_t *values,
+                     uint32_t count);
+
 /* Time as the target sees it (callbacks) or CLOCK_MONOTONIC (direct access). */
 int dmasim_now(dmasim_dev *dev, uint64_t *now_ns);
 int dmasim_delay(dmasim_dev *dev, uint64_t ns);
