@@ -1,4 +1,4 @@
-"""``dmasim demo | regs | bench``: the notebook's loopback, a register dump, the benchmarks."""
+"""``dmasim demo | regs | bench | probe``: the notebook, registers, benchmarks, ground truth."""
 
 from __future__ import annotations
 
