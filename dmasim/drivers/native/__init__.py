@@ -49,8 +49,11 @@ BINDINGS: dict[str, str] = {
 """The module holding each binding's ``Device`` class."""
 
 REBUILD_HINT = (
-    "rebuild it with `pip install -e .` in a dmasim checkout, or `pip install --force-reinstall "
-    "dmasim` (a C/C++ compiler such as gcc/g++ is needed)"
+    "rebuild it with `pip install -e .` in a dmasim checkout (on a PYNQ image: `pip install "
+    "--no-build-isolation -e .`), or `pip install --force-reinstall dmasim`; it needs a C/C++ "
+    "compiler and the Python headers (PYNQ images: `apt-get install build-essential "
+    "python3-dev`) and, for the pybind11 level, `pip install pybind11`; the install log says "
+    "which level was skipped and why"
 )
 
 
