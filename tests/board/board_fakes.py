@@ -94,9 +94,10 @@ BOOTED_AT = 1_700_000_000
 """The fake /proc/stat's boot time (2023-11-14): files written by the tests are newer."""
 
 
-def board_files(tmp: Path) -> dict[str, str]:
+def board_files(tmp: Path) -> dict[str, Any]:
     """Test-only paths: a writable stand-in for /dev/mem, a Zynq device-tree compatible, the
-    FPGA manager's state (programmed since boot) and a /proc/stat with the boot time."""
+    FPGA manager's state (programmed since boot) and a /proc/stat with the boot time; no PL310
+    sync (the stand-in is one page; tests/test_barrier.py maps the PL310 on its own)."""
     devmem = tmp / "devmem"
     devmem.write_bytes(b"\0" * 4096)
     compat = tmp / "compatible"
@@ -106,7 +107,7 @@ def board_files(tmp: Path) -> dict[str, str]:
     stat = tmp / "proc_stat"
     stat.write_text(f"cpu  1 2 3 4\nbtime {BOOTED_AT}\nprocesses 42\n")
     return {"devmem_path": str(devmem), "dt_compatible_path": str(compat),
-            "fpga_state_path": str(fpga), "proc_stat_path": str(stat)}
+            "fpga_state_path": str(fpga), "proc_stat_path": str(stat), "outer_sync_addr": None}
 
 
 def record_loaded(bitfile: Path | str) -> Path:

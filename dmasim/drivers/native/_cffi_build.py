@@ -38,6 +38,7 @@ typedef struct dmasim_dev {
     void *map_addr;
     size_t map_len;
     size_t map_delta;
+    int fd;
     int os_errno;
     int closed;
     uint64_t phys_base;

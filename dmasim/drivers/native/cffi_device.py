@@ -243,6 +243,7 @@ class Barrier:
 
     def __init__(self, path: str | None = None, sync_addr: int = 0):
         self._dev = ffi.new("dmasim_dev *")
+        self._dev.fd = -1  # no register mapping: closing must not close descriptor 0
         if path is not None:
             rc = lib.dmasim_open_outer_sync(self._dev, os.fsencode(path), sync_addr)
             if rc:
