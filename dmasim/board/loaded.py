@@ -171,7 +171,8 @@ def verify_loaded(bitfile: str, windows: Sequence[tuple[str, int, int]], *,
         raise OverlayError(
             f"pynq's state file {record.path} says {record.bitfile_name} was loaded at "
             f"{record.timestamp}, but the board has rebooted since: the PL holds the design "
-            f"the boot loaded; {how}")
+            f"the boot loaded (a clock set by NTP after the load also looks like this: loading "
+            f"again settles it); {how}")
     if os.path.abspath(record.bitfile_name) == os.path.abspath(bitfile):
         if record.bitfile_hash and os.path.isfile(bitfile):
             now = bitstream_sha1(bitfile)
