@@ -1,4 +1,4 @@
-"""``dmasim demo | regs | bench``: the notebook's loopback, a register dump, the benchmarks."""
+"""``dmasim demo | regs | bench | probe``: the notebook, registers, benchmarks, ground truth."""
 
 from __future__ import annotations
 
@@ -190,6 +190,10 @@ def build_parser() -> argparse.ArgumentParser:
     from .serve import add_parser as add_serve
 
     add_serve(sub)
+
+    from .probe import add_parser as add_probe
+
+    add_probe(sub)  # dmasim probe: ground truth from a board (dmasim/probe.py)
     return parser
 
 

@@ -102,6 +102,7 @@ class Memory:
         self._free: list[tuple[int, int]] = [(cma_base, cma_size)]  # sorted (start, size)
         self._allocs: dict[int, _Allocation] = {}
         self._faults: list[tuple[int, int, str]] = []
+        self._cacheable = 0  # live cacheable allocations (the DMA write path checks them)
 
     # --- DMA-side access ---------------------------------------------------------------
 
@@ -159,8 +160,39 @@ class Memory:
         return self.ddr[addr : addr + nbytes].copy()
 
     def write(self, addr: int, data: np.ndarray) -> None:
-        """Store bytes into DDR (the DMA's view; bypasses the CPU cache)."""
+        """Store bytes into DDR (the DMA's view; bypasses the CPU cache).
+
+        Worst case for a cacheable buffer whose lines the CPU dirtied and did not clean: the
+        cache evicts those lines right after the DMA wrote, over the DMA's data (which is why
+        drivers clean a receive buffer before starting S2MM).
+        """
         self.ddr[addr : addr + data.size] = data
+        if self._cacheable:
+            self._evict_dirty(addr, addr + data.size)
+
+    def copy(self, dst: int, src: int, nbytes: int) -> None:
+        """DDR to DDR (both DMA channels streaming at once): :meth:`write` of a :meth:`read`."""
+        self.ddr[dst : dst + nbytes] = self.ddr[src : src + nbytes]
+        if self._cacheable:
+            self._evict_dirty(dst, dst + nbytes)
+
+    def _evict_dirty(self, lo: int, hi: int) -> None:
+        for alloc in self._allocs.values():
+            if alloc.clean is None or hi <= alloc.phys or alloc.phys + alloc.nbytes <= lo:
+                continue
+            first = (max(lo, alloc.phys) - alloc.phys) // CACHE_LINE * CACHE_LINE
+            end = min(hi, alloc.phys + alloc.nbytes) - alloc.phys
+            last = min(-(-end // CACHE_LINE) * CACHE_LINE, alloc.nbytes)
+            cpu, clean = alloc.cpu[first:last], alloc.clean[first:last]
+            dirty = cpu != clean
+            if not dirty.any():
+                continue
+            for line in np.unique(np.flatnonzero(dirty) // CACHE_LINE):
+                s = first + int(line) * CACHE_LINE
+                e = min(s + CACHE_LINE, alloc.nbytes)
+                # Stays dirty until flushed or invalidated: evicted again after each later
+                # DMA write into it, i.e. at the worst moment, after the DMA's last write.
+                self.ddr[alloc.phys + s : alloc.phys + e] = alloc.cpu[s:e]
 
     # --- fault injection ---------------------------------------------------------------
 
@@ -215,6 +247,7 @@ class Memory:
         else:
             cpu = self.ddr[phys : phys + span]
         alloc = _Allocation(phys, nbytes, span, cacheable, cpu, clean)
+        self._cacheable += cacheable
         buf = Buffer(cpu[:nbytes].view(dt).reshape(dims), owner=self, physical_address=phys,
                      cacheable=cacheable)
         alloc.root = buf
@@ -267,6 +300,7 @@ class Memory:
         """Return a buffer's pages; its array becomes read-only to catch use after free."""
         alloc = self._live(buffer, "free")
         del self._allocs[alloc.phys]
+        self._cacheable -= alloc.cacheable
         if alloc.root is not None:
             alloc.root._freed = True
             alloc.root.flags.writeable = False

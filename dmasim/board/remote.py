@@ -488,8 +488,8 @@ class RemoteBoardTarget(BoardTarget):
             if bitfile is None:
                 bitfile = self._fetch_served_overlay()
             _forget_clocks()
-            self.overlay = self._load_overlay(pynq, bitfile, download, ignore_version,
-                                              self.remote_device)
+            self.overlay, _ = self._load_overlay(pynq, bitfile, download, ignore_version,
+                                                 self.remote_device)
             self.bitfile: str = self.overlay.bitfile_name
             self.ip_dict = {name: dict(info) for name, info in self.overlay.ip_dict.items()
                             if isinstance(info.get("phys_addr"), int) and info.get("addr_range")}
@@ -525,6 +525,14 @@ class RemoteBoardTarget(BoardTarget):
             data = self.remote_device.read_file(f"/dmasim/overlay/{name}")
             (folder / name).write_bytes(data)
         return str(folder / "dma_loopback_1.bit")
+
+    def dma_barrier(self) -> None:
+        """Nothing to order here: the board's CPU never wrote the buffer.
+
+        Buffer contents reach the board through the buffer service, whose call returns only
+        after the board-side server has stored (and synced) them, and every register write is
+        a later, separate call: the ordering a DSB gives locally is the calls' order remotely.
+        """
 
     def native_mapping(self, ip_name: str = "axi_dma_0") -> None:  # type: ignore[override]
         """None: no local ``/dev/mem``; the C levels run through the remote bus instead."""

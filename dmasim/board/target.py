@@ -17,10 +17,11 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 import numpy as np
 
 from .. import regmap
-from ..errors import DmasimValueError, TargetError
+from ..errors import DmasimError, DmasimValueError, TargetError
 from ..target import Target, iter_dma_ips
 from .devmem import DEVMEM, DevMem, open_devmem
 from .errors import NotZynqError, OverlayError, PynqMissingError
+from .loaded import FPGA_STATE, PROC_STAT, PlState, pynq_state_files, verify_loaded
 
 if TYPE_CHECKING:
     from ..buffer import Buffer
@@ -31,6 +32,8 @@ __all__ = ["DT_COMPATIBLE", "BoardClock", "BoardMemory", "BoardTarget", "IpWindo
 DT_COMPATIBLE = "/proc/device-tree/compatible"
 RESET_TIMEOUT_NS = 10_000_000
 """Wall-clock bound on a DMA soft reset (it takes a few clocks when nothing is in flight)."""
+PL310_CACHE_SYNC = 0xF8F0_2730
+"""The Zynq-7000's L2 cache controller (PL310 at 0xF8F0_2000), register CACHE_SYNC (0x730)."""
 SPIN_BELOW_NS = 20_000
 """Delays shorter than this yield in a loop instead of sleeping (sleep granularity)."""
 
@@ -122,6 +125,10 @@ class _NoWindow:
 
 
 _NO_WINDOW = _NoWindow()
+
+
+def _no_barrier() -> None:
+    """Stands in for the barrier when the C core is not built (a warning said so)."""
 
 
 class BoardClock:
@@ -249,11 +256,17 @@ class BoardTarget(Target):
     """The loopback bitstream on the PYNQ-Z2, from the board's own Linux.
 
     Options: ``bitfile`` (the overlay .bit, its .hwh beside it; ``None`` attaches to the
-    overlay already loaded), ``download`` (program the PL; ``False`` trusts that it already
-    holds this bitstream), ``ignore_version`` (passed to ``pynq.Overlay``), ``device`` (the
+    overlay already loaded), ``download`` (program the PL; ``False`` attaches once the PL is
+    proved to hold it), ``ignore_version`` (passed to ``pynq.Overlay``), ``device`` (the
     pynq Device; default pynq's active one). For tests only: ``devmem_path`` (the file mapped
-    for registers), ``dt_compatible_path`` (the file the Zynq check reads) and
-    ``open_window`` (how a register window is mapped; default :class:`DevMem`).
+    for registers), ``dt_compatible_path`` (the file the Zynq check reads),
+    ``open_window`` (how a register window is mapped; default :class:`DevMem`), and the
+    files that prove which design is loaded (:mod:`dmasim.board.loaded`):
+    ``fpga_state_path``, ``proc_stat_path``, ``pl_state_files`` (default: pynq's own).
+
+    Unless it downloads the bitstream itself, the target proves that the loaded design decodes
+    every IP window before the first register access (a wrong or stale overlay would otherwise
+    be a bus fault that kills the interpreter); ``loaded_by`` says how it knows.
     """
 
     name = "board"
@@ -270,13 +283,20 @@ class BoardTarget(Target):
         devmem_path: str = DEVMEM,
         dt_compatible_path: str = DT_COMPATIBLE,
         open_window: WindowOpener | None = None,
+        fpga_state_path: str = FPGA_STATE,
+        proc_stat_path: str = PROC_STAT,
+        pl_state_files: Sequence[str] | None = None,
+        outer_sync_addr: int | None = PL310_CACHE_SYNC,
     ):
         super().__init__()
         self.devmem_path = devmem_path
+        self.outer_sync_addr = outer_sync_addr
+        self._barrier: Callable[[], None] | None = None
         self.compatible = check_zynq(dt_compatible_path)
         os.close(open_devmem(devmem_path))  # not root / no /dev/mem: fail before loading
         pynq = _import_pynq()
-        self.overlay = self._load_overlay(pynq, bitfile, download, ignore_version, device)
+        self.overlay, downloaded = self._load_overlay(pynq, bitfile, download, ignore_version,
+                                                      device)
         self.pynq_device: Any = self.overlay.device
         self.bitfile: str = self.overlay.bitfile_name
         # The addressable IP only: pynq also lists the PS, with no register window (the full
@@ -286,6 +306,15 @@ class BoardTarget(Target):
         self.dma_names = self._check_dmas()
         windows = [IpWindow(name, int(info["phys_addr"]), int(info["addr_range"]))
                    for name, info in self.ip_dict.items()]
+        self.pl_state: PlState | None = None
+        if downloaded:
+            self.loaded_by = "downloaded by this target"
+        else:
+            files = pynq_state_files(pynq) if pl_state_files is None else list(pl_state_files)
+            self.pl_state = verify_loaded(
+                self.bitfile, [(w.name.rsplit("/", 1)[-1], w.base, w.length) for w in windows],
+                state_files=files, fpga_state_path=fpga_state_path, proc_stat=proc_stat_path)
+            self.loaded_by = f"pynq's state file {self.pl_state.path}"
         if open_window is None:
             path = devmem_path
 
@@ -307,7 +336,8 @@ class BoardTarget(Target):
 
     @staticmethod
     def _load_overlay(pynq: Any, bitfile: str | os.PathLike[str] | None, download: bool,
-                      ignore_version: bool, device: Any) -> Any:
+                      ignore_version: bool, device: Any) -> tuple[Any, bool]:
+        """``(pynq.Overlay, whether it was downloaded now)``."""
         if bitfile is None:
             loaded = getattr(device, "bitfile_name", None) if device is not None else None
             if loaded is None and device is None:
@@ -331,13 +361,14 @@ class BoardTarget(Target):
                 "writes with the .bit; copy both (see hw/board/README.md)"
             )
         try:
-            return pynq.Overlay(path, download=download, ignore_version=ignore_version,
-                                device=device)
+            overlay = pynq.Overlay(path, download=download, ignore_version=ignore_version,
+                                   device=device)
         except Exception as exc:
             raise OverlayError(
                 f"pynq could not {'load' if download else 'attach to'} the overlay {path}: "
                 f"{type(exc).__name__}: {exc}"
             ) from exc
+        return overlay, download
 
     def _check_dmas(self) -> list[str]:
         names = list(iter_dma_ips(self.ip_dict))
@@ -364,6 +395,41 @@ class BoardTarget(Target):
         self._check_open()
         info = self._ip(ip_name)
         return self.devmem_path, int(info["phys_addr"]), int(info["addr_range"])
+
+    def native_outer_sync(self) -> tuple[str, int] | None:
+        """``(devmem path, PL310 CACHE_SYNC address)`` for the C core's barrier, or None."""
+        if self.outer_sync_addr is None:
+            return None
+        return self.devmem_path, self.outer_sync_addr
+
+    def dma_barrier(self) -> None:
+        """Order the CPU's buffer writes before the register write that starts the DMA.
+
+        The Python level calls this before each LENGTH write. Python cannot issue DSB itself,
+        so this is the C core's barrier (DSB + PL310 sync) through the cffi binding; without
+        the compiled core it warns once and goes on without one, as pynq's own driver does.
+        """
+        if self._barrier is None:
+            self._barrier = self._open_barrier()
+        self._barrier()
+
+    def _open_barrier(self) -> Callable[[], None]:
+        import warnings
+
+        from ..drivers.native import load_binding
+
+        try:
+            module = load_binding("cffi")
+            if self.outer_sync_addr is None:
+                return module.Barrier()  # type: ignore[no-any-return]
+            return module.Barrier(self.devmem_path, self.outer_sync_addr)  # type: ignore[no-any-return]
+        except DmasimError as exc:
+            warnings.warn(
+                f"the Python driver level on the board runs without a DMA barrier (DSB + PL310 "
+                f"sync) before starting a transfer: {exc}. Buffer data written just before a "
+                "transfer may reach DDR after the DMA read it; build dmasim's native extension",
+                RuntimeWarning, stacklevel=3)
+            return _no_barrier
 
     def _reset_design(self) -> None:
         """Soft reset of every AXI DMA (DMACR.Reset), waiting until both channels leave it."""

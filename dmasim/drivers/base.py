@@ -193,10 +193,19 @@ class ChannelBase:
             self._raise_state("transfer")
         if not sr & regmap.DMASR_IDLE and not self._first_transfer:
             raise self._busy_error(self._driver.state())
-        if self._ch is regmap.MM2S and getattr(buffer, "cacheable", False):
-            buffer.flush()
+        if getattr(buffer, "cacheable", False):
+            self._clean_for_dma(buffer)
         self._program(addr, nbytes)
         self._buffer = buffer
+
+    def _clean_for_dma(self, buffer: Buffer) -> None:
+        """Write the CPU's dirty lines of a cacheable buffer back to DDR before the DMA starts.
+
+        MM2S: so the DMA reads what the CPU wrote. S2MM too: a dirty line left in the cache can
+        be evicted while the DMA writes, over its fresh data, and ``invalidate()`` after the
+        transfer would then read the CPU's old bytes back.
+        """
+        buffer.flush()
 
     def _busy_error(self, state: DmaState) -> DmaBusyError:
         return DmaBusyError(

@@ -16,6 +16,7 @@ class PythonChannel(ChannelBase):
         super().__init__(driver, ch)
         self._sr = ch.DMASR
         self._started_ns = 0  # when the last transfer was programmed (target time)
+        self._barrier = getattr(driver.target, "dma_barrier", None)  # the board's DSB
 
     def _dmasr(self) -> int:
         return self._driver.mmio.read(self._sr)
@@ -30,7 +31,8 @@ class PythonChannel(ChannelBase):
 
     def _program(self, addr: int, nbytes: int) -> None:
         d = self._driver
-        registers.program_transfer(d.mmio, self._ch, addr, nbytes, d.config["addr_width"] > 32)
+        registers.program_transfer(d.mmio, self._ch, addr, nbytes, d.config["addr_width"] > 32,
+                                   self._barrier)
         self._started_ns = d.target.clock.now_ns
 
     def _wait(self, timeout_ns: int) -> int | None:

@@ -8,6 +8,7 @@ backs off with ``clock.delay`` so simulators jump ahead instead of spinning.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Protocol
 
 from .. import constants, regmap
@@ -113,15 +114,18 @@ def stop_channel(mmio: Window, ch: Channel, clock: Clock,
 
 
 def program_transfer(mmio: Window, ch: Channel, addr: int, nbytes: int,
-                     msb: bool = True) -> None:
-    """Address (+MSB unless ``msb`` is False), then LENGTH, which starts the transfer.
+                     msb: bool = True, barrier: Callable[[], None] | None = None) -> None:
+    """Address (+MSB unless ``msb`` is False), ``barrier()``, then LENGTH, which starts it.
 
     PYNQ writes the MSB register even on 32-bit designs, where it does not exist and the write
-    is harmless; XAxiDma writes it only when addresses are wider than 32 bits.
+    is harmless; XAxiDma writes it only when addresses are wider than 32 bits. ``barrier``
+    (the board's DSB + PL310 sync) orders the CPU's buffer writes before the starting write.
     """
     mmio.write(ch.ADDR, addr & 0xFFFF_FFFF)
     if msb:
         mmio.write(ch.ADDR_MSB, (addr >> 32) & 0xFFFF_FFFF)
+    if barrier is not None:
+        barrier()
     mmio.write(ch.LENGTH, nbytes)
 
 

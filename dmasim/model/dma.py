@@ -386,8 +386,7 @@ class AxiDmaModel:
             n = min(k * beat, m.xlen - m.done)
             if 0 < n <= s.xlen - s.done:
                 src, dst = m.xaddr + m.done, s.xaddr + s.done
-                ddr = self.memory.ddr
-                ddr[dst:dst + n] = ddr[src:src + n]
+                self.memory.copy(dst, src, n)
                 head.read += n
                 head.consumed += n
                 m.done += n

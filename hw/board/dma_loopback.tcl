@@ -58,14 +58,21 @@ apply_bd_automation -rule xilinx.com:bd_rule:axi4 -config [list \
     Master {/processing_system7_0/M_AXI_GP0} Slave {/axi_dma_0/S_AXI_LITE} \
     ddr_seg {Auto} intc_ip {New AXI Interconnect} master_apm {0}] \
     [get_bd_intf_pins axi_dma_0/S_AXI_LITE]
+# Both DMA masters to HP0 through one AXI Interconnect, named explicitly: with intc_ip {Auto}
+# Vivado 2022.1 would create an AXI SmartConnect (axi_smc) here instead.
+set mem_intc {New AXI Interconnect}
 foreach master {M_AXI_MM2S M_AXI_S2MM} {
     apply_bd_automation -rule xilinx.com:bd_rule:axi4 -config [list \
         Clk_master {/processing_system7_0/FCLK_CLK0 (100 MHz)} \
         Clk_slave {/processing_system7_0/FCLK_CLK0 (100 MHz)} \
         Clk_xbar {/processing_system7_0/FCLK_CLK0 (100 MHz)} \
         Master /axi_dma_0/$master Slave {/processing_system7_0/S_AXI_HP0} \
-        ddr_seg {Auto} intc_ip {Auto} master_apm {0}] \
+        ddr_seg {Auto} intc_ip $mem_intc master_apm {0}] \
         [get_bd_intf_pins axi_dma_0/$master]
+    set mem_intc /axi_mem_intercon
+}
+if {[llength [get_bd_cells -quiet axi_mem_intercon]] != 1} {
+    error "expected the automation to create axi_mem_intercon; it made: [get_bd_cells]"
 }
 
 # --- interrupts -------------------------------------------------------------------------
@@ -85,9 +92,12 @@ save_bd_design
 
 # --- build ------------------------------------------------------------------------------
 set bd_file [get_files $design.bd]
-make_wrapper -files $bd_file -top
-add_files -norecurse [file join [file dirname $bd_file] hdl ${design}_wrapper.v]
-set_property top ${design}_wrapper [current_fileset]
+# make_wrapper returns the wrapper's path, wherever this Vivado version generates it
+# (.gen/ from 2020.2, .srcs/ before): add exactly that file.
+set wrapper [make_wrapper -files $bd_file -top]
+add_files -norecurse $wrapper
+set_property top [file rootname [file tail $wrapper]] [current_fileset]
+update_compile_order -fileset sources_1
 launch_runs impl_1 -to_step write_bitstream -jobs 4
 wait_on_run impl_1
 if {[get_property PROGRESS [get_runs impl_1]] ne "100%"} {
@@ -95,6 +105,8 @@ if {[get_property PROGRESS [get_runs impl_1]] ne "100%"} {
 }
 
 file copy -force [glob $out_dir/$design/$design.runs/impl_1/*.bit] $out_dir/dma_loopback_1.bit
-file copy -force [glob $out_dir/$design/$design.gen/sources_1/bd/$design/hw_handoff/$design.hwh] \
-    $out_dir/dma_loopback_1.hwh
+set hwh [glob -nocomplain $out_dir/$design/$design.gen/sources_1/bd/$design/hw_handoff/$design.hwh \
+    $out_dir/$design/$design.srcs/sources_1/bd/$design/hw_handoff/$design.hwh]
+if {[llength $hwh] == 0} { error "no $design.hwh under $out_dir/$design" }
+file copy -force [lindex $hwh 0] $out_dir/dma_loopback_1.hwh
 puts "wrote $out_dir/dma_loopback_1.bit and $out_dir/dma_loopback_1.hwh"

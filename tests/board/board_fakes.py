@@ -90,10 +90,39 @@ def overlay_dir(tmp: Path, name: str = "dma_loopback_1", hwh: bool = True) -> Pa
     return bit
 
 
-def board_files(tmp: Path) -> dict[str, str]:
-    """Test-only paths: a writable stand-in for /dev/mem and a Zynq device-tree compatible."""
+BOOTED_AT = 1_700_000_000
+"""The fake /proc/stat's boot time (2023-11-14): files written by the tests are newer."""
+
+
+def board_files(tmp: Path) -> dict[str, Any]:
+    """Test-only paths: a writable stand-in for /dev/mem, a Zynq device-tree compatible, the
+    FPGA manager's state (programmed since boot) and a /proc/stat with the boot time; no PL310
+    sync (the stand-in is one page; tests/test_barrier.py maps the PL310 on its own)."""
     devmem = tmp / "devmem"
     devmem.write_bytes(b"\0" * 4096)
     compat = tmp / "compatible"
     compat.write_bytes(ZYNQ_COMPATIBLE)
-    return {"devmem_path": str(devmem), "dt_compatible_path": str(compat)}
+    fpga = tmp / "fpga0_state"
+    fpga.write_text("operating\n")
+    stat = tmp / "proc_stat"
+    stat.write_text(f"cpu  1 2 3 4\nbtime {BOOTED_AT}\nprocesses 42\n")
+    return {"devmem_path": str(devmem), "dt_compatible_path": str(compat),
+            "fpga_state_path": str(fpga), "proc_stat_path": str(stat), "outer_sync_addr": None}
+
+
+def record_loaded(bitfile: Path | str) -> Path:
+    """Record ``bitfile`` as loaded exactly as this pynq does after a download.
+
+    Uses pynq's own ``GlobalState`` and ``save_global_state`` (so the file has this pynq
+    version's name and format: ``global_pl_state.json`` in 3.0, ``global_pl_state_.json``
+    from 3.1) in ``global_state.STATE_DIR``, which the tests point at a temporary directory.
+    """
+    from pynq.pl_server import global_state as gs
+
+    state = gs.GlobalState(bitfile_name=str(bitfile), active_name="fake_zynq",
+                           timestamp="2026/11/30 12:0:0 +0",
+                           bitfile_hash=gs.bitstream_hash(str(bitfile)))
+    gs.save_global_state(state)
+    written = [p for p in Path(gs.STATE_DIR).glob("global_pl_state*.json")]
+    assert len(written) == 1, written
+    return written[0]

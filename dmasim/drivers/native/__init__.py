@@ -49,8 +49,11 @@ BINDINGS: dict[str, str] = {
 """The module holding each binding's ``Device`` class."""
 
 REBUILD_HINT = (
-    "rebuild it with `pip install -e .` in a dmasim checkout, or `pip install --force-reinstall "
-    "dmasim` (a C/C++ compiler such as gcc/g++ is needed)"
+    "rebuild it with `pip install -e .` in a dmasim checkout (on a PYNQ image: `pip install "
+    "--no-build-isolation -e .`), or `pip install --force-reinstall dmasim`; it needs a C/C++ "
+    "compiler and the Python headers (PYNQ images: `apt-get install build-essential "
+    "python3-dev`) and, for the pybind11 level, `pip install pybind11`; the install log says "
+    "which level was skipped and why"
 )
 
 
@@ -99,7 +102,11 @@ class NativeDevice(Protocol):
         ...
 
     def program(self, channel: int, addr: int, nbytes: int, write_msb: bool = True, /) -> None:
-        """Address (+MSB) then LENGTH."""
+        """Address (+MSB), the DMA barrier, then LENGTH."""
+        ...
+
+    def open_outer_sync(self, path: str, sync_addr: int, /) -> None:
+        """Make the barrier sync the PL310 outer cache too."""
         ...
 
     def wait_idle(self, channel: int, timeout_ns: int, nbytes: int = 0, /) -> tuple[int, int]:
@@ -145,6 +152,9 @@ def open_device(binding: str, target: Target, ip_name: str = "axi_dma_0") -> Nat
         dev = module.Device(str(path), int(phys_base), int(length))
     else:
         dev = module.Device(target.bus, target.clock, base, span)
+    outer = getattr(target, "native_outer_sync", None)
+    if mapping is not None and callable(outer) and outer() is not None:
+        dev.open_outer_sync(*outer())  # the board: the barrier also syncs the PL310
     dev.set_timing(
         registers.FIRST_BACKOFF_NS,
         registers.MAX_BACKOFF_NS,

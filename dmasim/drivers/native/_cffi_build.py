@@ -38,6 +38,7 @@ typedef struct dmasim_dev {
     void *map_addr;
     size_t map_len;
     size_t map_delta;
+    int fd;
     int os_errno;
     int closed;
     uint64_t phys_base;
@@ -54,6 +55,8 @@ int dmasim_is_direct(const dmasim_dev *dev);
 int dmasim_read(dmasim_dev *dev, uint32_t offset, uint32_t *value);
 int dmasim_write(dmasim_dev *dev, uint32_t offset, uint32_t value);
 int64_t dmasim_read_value(dmasim_dev *dev, uint32_t offset);
+int dmasim_write_seq(dmasim_dev *dev, const uint32_t *offsets, const uint32_t *values,
+                     uint32_t count);
 int dmasim_read_loop(dmasim_dev *dev, uint32_t offset, uint64_t count, uint32_t *value);
 int dmasim_now(dmasim_dev *dev, uint64_t *now_ns);
 int dmasim_delay(dmasim_dev *dev, uint64_t ns);
@@ -69,6 +72,10 @@ int dmasim_program(dmasim_dev *dev, uint32_t channel, uint64_t addr, uint32_t nb
 int dmasim_wait_idle(dmasim_dev *dev, uint32_t channel, uint64_t timeout_ns, uint32_t nbytes,
                      uint32_t *dmasr);
 const char *dmasim_strstatus(int status);
+void dmasim_barrier(dmasim_dev *dev);
+int dmasim_open_outer_sync(dmasim_dev *dev, const char *path, uint64_t sync_addr);
+int dmasim_has_outer_sync(const dmasim_dev *dev);
+int dmasim_barrier_is_dsb(void);
 
 extern "Python" int _dmasim_read32(void *ctx, uint64_t addr, uint32_t *value);
 extern "Python" int _dmasim_write32(void *ctx, uint64_t addr, uint32_t value);

@@ -138,6 +138,14 @@ public:
         dev_.timing.wall_guard_ns = wall_guard;
     }
 
+    // Map the PL310 CACHE_SYNC register so the barrier before each LENGTH write drains it.
+    void open_outer_sync(const std::string &path, uint64_t sync_addr)
+    {
+        check(dmasim_open_outer_sync(&dev_, path.c_str(), sync_addr), "open_outer_sync " + path);
+    }
+
+    bool outer_sync() const { return dmasim_has_outer_sync(&dev_) != 0; }
+
     uint32_t read(uint32_t offset)
     {
         uint32_t v = 0;
@@ -284,6 +292,8 @@ PYBIND11_MODULE(_dmasim_pybind11, m)
         .def("mapping", &Device::mapping)
         .def("close", &Device::close)
         .def("set_timing", &Device::set_timing)
+        .def("open_outer_sync", &Device::open_outer_sync)
+        .def_property_readonly("outer_sync", &Device::outer_sync)
         .def("read", &Device::read)
         .def("write", &Device::write)
         .def("read_loop", &Device::read_loop)
@@ -299,6 +309,7 @@ PYBIND11_MODULE(_dmasim_pybind11, m)
         .def("wait_idle", &Device::wait_idle, py::arg("channel"), py::arg("timeout_ns"),
              py::arg("nbytes") = 0);
 
+    m.attr("BARRIER_IS_DSB") = dmasim_barrier_is_dsb() != 0;
     m.attr("OK") = static_cast<int>(DMASIM_OK);
     m.attr("TIMEOUT") = static_cast<int>(DMASIM_TIMEOUT);
     m.attr("DMA_ERROR") = static_cast<int>(DMASIM_DMA_ERROR);

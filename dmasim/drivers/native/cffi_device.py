@@ -16,7 +16,10 @@ from ... import regmap
 from . import status
 from ._dmasim_cffi import ffi, lib
 
-__all__ = ["Device"]
+__all__ = ["BARRIER_IS_DSB", "Barrier", "Device"]
+
+BARRIER_IS_DSB = bool(lib.dmasim_barrier_is_dsb())
+"""True when the C core was compiled for ARM: its barrier is a real DSB (else a compiler one)."""
 
 _CHANNELS = frozenset(ch.base for ch in regmap.CHANNELS)
 
@@ -99,6 +102,16 @@ class Device:
             self._read32 = self._write32 = self._delay = self._clock = None
             self._handle = None
 
+    def open_outer_sync(self, path: str, sync_addr: int) -> None:
+        """Map the PL310 CACHE_SYNC register so the barrier before each LENGTH write drains it."""
+        self._check(lib.dmasim_open_outer_sync(self._dev, os.fsencode(path), sync_addr),
+                    f"open_outer_sync {os.fsdecode(path)}")
+
+    @property
+    def outer_sync(self) -> bool:
+        """True when the barrier includes the PL310 cache sync."""
+        return bool(lib.dmasim_has_outer_sync(self._dev))
+
     def set_timing(self, first: int, maximum: int, wall_guard: int) -> None:
         """Poll back-off (first and maximum step) and the wall-clock guard, in ns."""
         t = self._dev.timing
@@ -118,6 +131,13 @@ class Device:
         rc = lib.dmasim_write(self._dev, offset, value)
         if rc:
             self._check(rc, "write")
+
+    def write_seq(self, writes: list[tuple[int, int]]) -> None:
+        """``(offset, value)`` writes back to back inside C (no Python between them)."""
+        offsets = ffi.new("uint32_t[]", [o for o, _ in writes])
+        values = ffi.new("uint32_t[]", [v for _, v in writes])
+        self._check(self._blocking(lib.dmasim_write_seq, offsets, values, len(writes)),
+                    "write_seq")
 
     def read_loop(self, offset: int, count: int) -> int:
         """``count`` reads of ``offset`` inside C; the last value read."""
@@ -207,6 +227,37 @@ class Device:
             raise exc
         status.raise_status(rc, int(self._dev.os_errno), what, int(self._dev.phys_base),
                             int(self._dev.length))
+
+    def __del__(self) -> None:
+        dev = getattr(self, "_dev", None)
+        if dev is not None:
+            lib.dmasim_close(dev)
+
+
+class Barrier:
+    """The C core's DMA barrier for code that writes registers itself (the Python level).
+
+    ``Barrier()`` is DSB only; ``Barrier(path, sync_addr)`` also syncs the PL310 outer cache
+    mapped from ``path``. Calling it orders every earlier CPU write before later ones.
+    """
+
+    def __init__(self, path: str | None = None, sync_addr: int = 0):
+        self._dev = ffi.new("dmasim_dev *")
+        self._dev.fd = -1  # no register mapping: closing must not close descriptor 0
+        if path is not None:
+            rc = lib.dmasim_open_outer_sync(self._dev, os.fsencode(path), sync_addr)
+            if rc:
+                status.raise_status(rc, int(self._dev.os_errno), f"open_outer_sync {path}",
+                                    sync_addr, 4)
+
+    @property
+    def outer_sync(self) -> bool:
+        """True when the PL310 sync is part of it."""
+        return bool(lib.dmasim_has_outer_sync(self._dev))
+
+    def __call__(self) -> None:
+        """DSB (+ PL310 sync, DSB)."""
+        lib.dmasim_barrier(self._dev)
 
     def __del__(self) -> None:
         dev = getattr(self, "_dev", None)

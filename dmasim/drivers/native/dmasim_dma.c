@@ -118,10 +118,96 @@ int dmasim_open_mmap(dmasim_dev *dev, const char *path, uint64_t phys_base, uint
     return DMASIM_OK;
 }
 
+#if defined(__arm__) || defined(__aarch64__)
+#define DMASIM_DSB() __asm__ volatile("dsb sy" ::: "memory")
+#define DMASIM_IS_DSB 1
+#else
+#define DMASIM_DSB() __asm__ volatile("" ::: "memory")
+#define DMASIM_IS_DSB 0
+#endif
+
+#ifdef DMASIM_TEST_HOOKS
+void (*dmasim_barrier_hook)(void *ctx) = NULL;
+void *dmasim_barrier_hook_ctx = NULL;
+#endif
+
+void dmasim_barrier(dmasim_dev *dev)
+{
+    DMASIM_DSB();
+    if (dev != NULL && dev->outer_sync != NULL) {
+        int spins = 0;
+        *dev->outer_sync = 0u;           /* PL310 CACHE_SYNC: drain its store buffer */
+        while ((*dev->outer_sync & 1u) && ++spins < 1000000)
+            ;                            /* r3p0+ completes at once; older ones poll bit 0 */
+        DMASIM_DSB();
+    }
+#ifdef DMASIM_TEST_HOOKS
+    if (dmasim_barrier_hook != NULL)
+        dmasim_barrier_hook(dmasim_barrier_hook_ctx);
+#endif
+}
+
+int dmasim_barrier_is_dsb(void)
+{
+    return DMASIM_IS_DSB;
+}
+
+int dmasim_has_outer_sync(const dmasim_dev *dev)
+{
+    return dev != NULL && dev->outer_sync != NULL;
+}
+
+int dmasim_open_outer_sync(dmasim_dev *dev, const char *path, uint64_t sync_addr)
+{
+    long page;
+    uint64_t map_start;
+    void *addr;
+    int fd;
+
+    if (dev == NULL || path == NULL || (sync_addr & 3u))
+        return DMASIM_EINVAL;
+    if (dev->closed)
+        return DMASIM_ECLOSED;
+    if (dev->outer_map != NULL)
+        return DMASIM_OK;
+    page = sysconf(_SC_PAGESIZE);
+    if (page <= 0)
+        page = 4096;
+    map_start = sync_addr & ~((uint64_t)page - 1u);
+    fd = open(path, O_RDWR | O_SYNC | O_CLOEXEC);
+    if (fd < 0) {
+        dev->os_errno = errno;
+        return DMASIM_EOS;
+    }
+    {
+        struct stat st; /* a regular file standing in for /dev/mem must cover the page */
+        if (fstat(fd, &st) != 0 ||
+            (S_ISREG(st.st_mode) && (uint64_t)st.st_size < map_start + (uint64_t)page)) {
+            close(fd);
+            dev->os_errno = ERANGE;
+            return DMASIM_EBOUNDS;
+        }
+    }
+    addr = mmap(NULL, (size_t)page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)map_start);
+    dev->os_errno = addr == MAP_FAILED ? errno : 0;
+    close(fd);
+    if (addr == MAP_FAILED)
+        return DMASIM_EOS;
+    dev->outer_map = addr;
+    dev->outer_sync = (volatile uint32_t *)((char *)addr + (sync_addr - map_start));
+    return DMASIM_OK;
+}
+
 void dmasim_close(dmasim_dev *dev)
 {
     if (dev == NULL || dev->closed)
         return;
+    if (dev->outer_map != NULL) {
+        long page = sysconf(_SC_PAGESIZE);
+        munmap(dev->outer_map, (size_t)(page > 0 ? page : 4096));
+        dev->outer_map = NULL;
+        dev->outer_sync = NULL;
+    }
     if (dev->map_addr != NULL)
         munmap(dev->map_addr, dev->map_len);
     if (dev->fd >= 0)
@@ -192,6 +278,26 @@ int dmasim_write(dmasim_dev *dev, uint32_t offset, uint32_t value)
 {
     int rc = check(dev, offset);
     return rc != DMASIM_OK ? rc : wr(dev, offset, value);
+}
+
+int dmasim_write_seq(dmasim_dev *dev, const uint32_t *offsets, const uint32_t *values,
+                     uint32_t count)
+{
+    uint32_t i;
+    int rc;
+    if (dev == NULL || (count > 0 && (offsets == NULL || values == NULL)))
+        return DMASIM_EINVAL;
+    for (i = 0; i < count; i++) {
+        rc = check(dev, offsets[i]);
+        if (rc != DMASIM_OK)
+            return rc;
+    }
+    for (i = 0; i < count; i++) {
+        rc = wr(dev, offsets[i], values[i]);
+        if (rc != DMASIM_OK)
+            return rc;
+    }
+    return DMASIM_OK;
 }
 
 int dmasim_read_loop(dmasim_dev *dev, uint32_t offset, uint64_t count, uint32_t *value)
@@ -388,6 +494,7 @@ int dmasim_program(dmasim_dev *dev, uint32_t channel, uint64_t addr, uint32_t nb
         if (rc != DMASIM_OK)
             return rc;
     }
+    dmasim_barrier(dev); /* buffer writes before the write that starts the DMA */
     rc = wr(dev, channel + DMASIM_REG_LENGTH, nbytes);
     if (rc != DMASIM_OK)
         return rc;

@@ -68,6 +68,8 @@ typedef struct dmasim_dev {
     dmasim_ops ops;            /* callbacks (ops.read32 == NULL for direct access) */
     dmasim_timing timing;
     uint64_t programmed_ns[2]; /* when each channel's last transfer was programmed */
+    volatile uint32_t *outer_sync; /* the PL310's CACHE_SYNC register, or NULL (see barrier) */
+    void *outer_map;           /* its page mapping */
 } dmasim_dev;
 
 /* Set up `dev` for callbacks. `ops` must provide all four functions. */
@@ -94,6 +96,12 @@ int64_t dmasim_read_value(dmasim_dev *dev, uint32_t offset);
 
 /* `count` reads of `offset` in a tight loop (benchmarks); *value is the last value read. */
 int dmasim_read_loop(dmasim_dev *dev, uint32_t offset, uint64_t count, uint32_t *value);
+
+/* `count` register writes back to back, as fast as the bus takes them (dmasim probe's timing
+ * experiments): offsets[i] <- values[i]. Offsets are checked first; nothing is written if one
+ * is bad. */
+int dmasim_write_seq(dmasim_dev *dev, const uint32_t *offsets, const uint32_t *values,
+                     uint32_t count);
 
 /* Time as the target sees it (callbacks) or CLOCK_MONOTONIC (direct access). */
 int dmasim_now(dmasim_dev *dev, uint64_t *now_ns);
@@ -134,6 +142,29 @@ int dmasim_program(dmasim_dev *dev, uint32_t channel, uint64_t addr, uint32_t nb
  * start at the timing's first back-off and double. */
 int dmasim_wait_idle(dmasim_dev *dev, uint32_t channel, uint64_t timeout_ns, uint32_t nbytes,
                      uint32_t *dmasr);
+
+/* Order the CPU's earlier writes to DMA buffers before the next register write. On ARM (the
+ * PYNQ-Z2's Cortex-A9) a write to the register that starts the DMA can reach the device
+ * before buffer data still sitting in the CPU's store buffer or the PL310 outer cache's store
+ * buffer reaches DDR: issue DSB, then (when dmasim_open_outer_sync mapped it) a PL310
+ * CACHE_SYNC and its completion poll, then DSB again. Elsewhere it is a compiler barrier only:
+ * x86 keeps stores in order, and simulated targets have no store buffers. dmasim_program calls
+ * it before the LENGTH write; dev may be NULL (no outer sync). */
+void dmasim_barrier(dmasim_dev *dev);
+
+/* Map the PL310 CACHE_SYNC register at physical `sync_addr` (Zynq-7000: 0xF8F02730) through
+ * `path` (/dev/mem) so dmasim_barrier drains the outer cache's store buffer too. */
+int dmasim_open_outer_sync(dmasim_dev *dev, const char *path, uint64_t sync_addr);
+
+/* 1 when the barrier includes the PL310 sync; 1 in dmasim_barrier_is_dsb on ARM builds. */
+int dmasim_has_outer_sync(const dmasim_dev *dev);
+int dmasim_barrier_is_dsb(void);
+
+#ifdef DMASIM_TEST_HOOKS
+/* Test builds only: called by dmasim_barrier, so a host test can see where it comes. */
+extern void (*dmasim_barrier_hook)(void *ctx);
+extern void *dmasim_barrier_hook_ctx;
+#endif
 
 /* A short name for a status code. */
 const char *dmasim_strstatus(int status);
