@@ -51,7 +51,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
 
-from .errors import DmasimError, DmasimValueError, TargetError
+from .errors import DesignError, DmasimError, DmasimValueError, TargetError
 from .target import Target, open_target
 
 if TYPE_CHECKING:
@@ -327,9 +327,8 @@ class SimServer:
     def _write_overlay(self) -> Path:
         from .board.hwh import write_overlay
 
-        params = self.target.ip_dict.get("axi_dma_0", {}).get("parameters", {})
         folder = Path(self._folder.name)
-        write_overlay(folder, OVERLAY_NAME, params)
+        write_overlay(folder, OVERLAY_NAME, design=self.target.design)
         _add_clock_rates(folder / f"{OVERLAY_NAME}.hwh")
         bit = folder / f"{OVERLAY_NAME}.bit"
         crc = zlib.crc32((folder / f"{OVERLAY_NAME}.hwh").read_bytes())
@@ -698,15 +697,13 @@ def main(args: Any) -> int:
     """``dmasim serve``: serve until interrupted (or ``--lifetime`` seconds)."""
     options: dict[str, Any] = {}
     if args.design:
-        from . import design as design_mod
+        from .design import Design
 
-        from_hwh = getattr(getattr(design_mod, "Design", None), "from_hwh", None)
-        if from_hwh is None:
-            print("dmasim serve: --design needs dmasim.Design.from_hwh, which this version "
-                  "of dmasim does not have yet; serve the default loopback design without "
-                  "--design", file=sys.stderr)
+        try:
+            options["design"] = Design.from_hwh(args.design)
+        except DesignError as exc:
+            print(f"dmasim serve: {exc}", file=sys.stderr)
             return 2
-        options["design"] = from_hwh(args.design)
     if not _is_loopback(args.host):
         print(f"dmasim serve: WARNING: listening on {args.host}: PYNQ.remote has no "
               "authentication, anyone who reaches this port can drive the simulated board",
@@ -715,9 +712,9 @@ def main(args: Any) -> int:
     try:
         server = SimServer(args.target, host=args.host, port=args.port,
                            session_idle_s=args.session_idle, lifetime_s=args.lifetime, **options)
-    except TypeError as exc:  # a target that cannot take a Design (yet)
-        print(f"dmasim serve: the {args.target} target cannot be opened with "
-              f"{', '.join(options) or 'these options'}: {exc}", file=sys.stderr)
+    except DesignError as exc:  # e.g. a user IP that needs a model: serve it from Python
+        print(f"dmasim serve: {exc} (serve a design with user IPs from Python: "
+              "dmasim.serve.SimServer(target, design=..., models=...))", file=sys.stderr)
         return 2
     server.start()
     print(f"dmasim serve: the {server.target.name} target answers PYNQ.remote on "

@@ -362,7 +362,19 @@ def test_serve_command_refuses_a_design_it_cannot_read(tmp_path: Path):
 
     hwh = tmp_path / "x.hwh"
     hwh.write_text("<nothing/>")
-    from_hwh = getattr(dmasim.Design, "from_hwh", None) if hasattr(dmasim, "Design") else None
-    if from_hwh is not None:
-        pytest.skip("Design.from_hwh exists: its own tests cover bad files")
     assert main(["serve", "--design", str(hwh), "--lifetime", "1", "--port", "0"]) == 2
+
+
+def test_serve_names_a_user_ip_it_has_no_model_for(tmp_path: Path, capsys):
+    from dmasim.cli import main
+    from dmasim.design import DesignBuilder
+
+    b = DesignBuilder(name="needs_ip")
+    b.dma("axi_dma_0", base=0x4040_0000)
+    b.ip("add_0", vlnv="dmasim.org:user:add:1.0", base=0x43C0_0000, range=0x1_0000,
+         streams={"S_AXIS": "in", "M_AXIS": "out"})
+    b.connect("axi_dma_0.M_AXIS_MM2S", "add_0.S_AXIS")
+    b.connect("add_0.M_AXIS", "axi_dma_0.S_AXIS_S2MM")
+    hwh = b.build().write_hwh(tmp_path / "needs_ip.hwh")
+    assert main(["serve", "--design", str(hwh), "--lifetime", "1", "--port", "0"]) == 2
+    assert "add_0" in capsys.readouterr().err
