@@ -210,7 +210,8 @@ class ChannelBase:
                         else _ns(timeout))
         if sr is None:
             state = self._driver.state()
-            raise timeout_error(self.name, state, self._driver.pending, timeout)
+            raise timeout_error(self.name, state, self._driver.pending, timeout,
+                                self._driver.target, self._driver.ip_name)
         if sr & (regmap.DMASR_ERRORS | regmap.DMASR_HALTED) or not sr & regmap.DMASR_IDLE:
             self._raise_state("wait", timeout)
         self._pending.active = False

@@ -103,8 +103,13 @@ def timeout_error(
     state: DmaState,
     pending: dict[str, Pending],
     timeout: float,
+    target: object = None,
+    dma: str = "axi_dma_0",
 ) -> DmaTimeoutError:
-    """A timeout with the most likely reason the channel did not go Idle."""
+    """A timeout with the most likely reason the channel did not go Idle.
+
+    A ``target`` with ``hang_cause(dma, channel)`` (stream monitors) may name the IP at fault.
+    """
     p = pending[channel]
     other = pending[_other(channel)]
     other_sr = state.dmasr(_other(channel))
@@ -128,6 +133,12 @@ def timeout_error(
             f"the transfer ({p.nbytes} bytes) did not finish in {timeout} s: the timeout may "
             "be too short for this length, or the stream is stalled"
         )
+    hang_cause = getattr(target, "hang_cause", None)
+    if hang_cause is not None:
+        try:
+            cause = hang_cause(dma, channel) or cause
+        except Exception:  # noqa: BLE001 - a diagnosis must never hide the timeout itself
+            pass
     return DmaTimeoutError(
         f"wait timed out after {timeout} s", channel=channel, state=state, cause=cause
     )
