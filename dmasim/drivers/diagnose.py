@@ -137,7 +137,7 @@ def timeout_error(
     if hang_cause is not None:
         try:
             cause = hang_cause(dma, channel) or cause
-        except Exception:  # noqa: BLE001 - a diagnosis must never hide the timeout itself
+        except Exception:
             pass
     return DmaTimeoutError(
         f"wait timed out after {timeout} s", channel=channel, state=state, cause=cause

@@ -66,16 +66,8 @@ def stream_cause(design: Design, counters: Mapping[str, Mapping[str, int]], dma:
         else []
     from_mm2s = _downstream(design, Endpoint(dma, "M_AXIS_MM2S")) \
         if "M_AXIS_MM2S" in inst.streams else []
-    for link in [*from_mm2s, *reversed(into_s2mm)]:
-        c = counters.get(link)
-        src, dst = links[link]
-        if c is None or dst.instance == dma and dst.interface == "S_AXIS_S2MM":
-            continue
-        if c["stalled_cycles"] >= STALL_CLOCKS and design.instance(dst.instance).kind == "user":
-            return (f"{dst.instance} stopped taking data on {dst}: TREADY has been low for "
-                    f"{c['stalled_cycles']} clocks with a beat waiting from {src}, after "
-                    f"{c['beats']} beats; check {dst.instance}'s input handshake (or what "
-                    "blocks its output)")
+    nearest_src: Endpoint | None = None
+    nearest_counters: Mapping[str, int] | None = None
     if into_s2mm:
         nearest = into_s2mm[-1]
         for link in into_s2mm:
@@ -84,17 +76,28 @@ def stream_cause(design: Design, counters: Mapping[str, Mapping[str, int]], dma:
                 break
         src = links[nearest][0]
         c = counters.get(nearest)
+        nearest_src, nearest_counters = src, c
         if c is not None:
             if s2mm_idle and transferred is not None and programmed and transferred < programmed:
                 return (f"S2MM completed short: transferred {transferred} of {programmed} bytes "
                         f"programmed; {src} sent TLAST early ({c['packets']} packets in "
                         f"{c['beats']} beats so far), so the rest of the stream has nowhere "
                         "to go")
-            if c["open_packet_beats"] and not s2mm_idle:
-                nbytes = c["open_packet_beats"] * beat_bytes
-                extra = (f"; S2MM was programmed for {programmed} bytes"
-                         if programmed else "")
-                return (f"{src} has sent {c['open_packet_beats']} beats ({nbytes} bytes) "
-                        f"without TLAST{extra}: S2MM completes only at TLAST, so the IP never "
-                        "ended its packet")
+    for link in [*from_mm2s, *reversed(into_s2mm)]:
+        c = counters.get(link)
+        src, dst = links[link]
+        if c is None or (dst.instance == dma and dst.interface == "S_AXIS_S2MM"):
+            continue
+        if c["stalled_cycles"] >= STALL_CLOCKS and design.instance(dst.instance).kind == "user":
+            return (f"{dst.instance} stopped taking data on {dst}: TREADY has been low for "
+                    f"{c['stalled_cycles']} clocks with a beat waiting from {src}, after "
+                    f"{c['beats']} beats; check {dst.instance}'s input handshake (or what "
+                    "blocks its output)")
+    c = nearest_counters
+    if c is not None and c["open_packet_beats"] and not s2mm_idle:
+        nbytes = c["open_packet_beats"] * beat_bytes
+        extra = f"; S2MM was programmed for {programmed} bytes" if programmed else ""
+        return (f"{nearest_src} has sent {c['open_packet_beats']} beats ({nbytes} bytes) "
+                f"without TLAST{extra}: S2MM completes only at TLAST, so the IP never ended "
+                "its packet")
     return None

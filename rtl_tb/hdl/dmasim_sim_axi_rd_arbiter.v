@@ -65,7 +65,7 @@ always @* begin
     pick = last_reg;
     found = 1'b0;
     for (i = 1; i <= PORTS; i = i + 1) begin
-        j = (last_reg + i) % PORTS;
+        j = ({{(32-SEL_WIDTH){1'b0}}, last_reg} + i) % PORTS;
         if (!found && s_arvalid[j]) begin
             pick = j[SEL_WIDTH-1:0];
             found = 1'b1;

@@ -12,12 +12,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from rtl_designs import ADDER_BASE, HDL, adder_design, adder_rtl, two_dma_design
 
 import dmasim
 from dmasim import DesignError, DmaTimeoutError, RtlSources
 from dmasim.rtl.target import RtlTarget
-
-from rtl_designs import ADDER_BASE, HDL, adder_design, adder_rtl, two_dma_design
 
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 
@@ -177,8 +176,9 @@ def test_ip_that_stops_taking_data_is_named(adder: RtlTarget) -> None:
 
 
 def test_early_tlast_is_s2mm_completing_short(adder: RtlTarget) -> None:
-    err = _hang(adder, 0x4)
-    assert "S2MM completed short: transferred 4 of 264 bytes programmed" in str(err)
+    # longer than MM2S's store-and-forward FIFO, so MM2S cannot finish once S2MM has
+    err = _hang(adder, 0x4, n=400)
+    assert "S2MM completed short: transferred 4 of 1608 bytes programmed" in str(err)
     assert "adder_0.M_AXIS sent TLAST early" in str(err)
 
 
