@@ -6,6 +6,7 @@ state gives the same exception type and the same explanation whatever code drove
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -135,10 +136,9 @@ def timeout_error(
         )
     hang_cause = getattr(target, "hang_cause", None)
     if hang_cause is not None:
-        try:
+        # a diagnosis must never hide the timeout itself
+        with contextlib.suppress(Exception):
             cause = hang_cause(dma, channel) or cause
-        except Exception:
-            pass
     return DmaTimeoutError(
         f"wait timed out after {timeout} s", channel=channel, state=state, cause=cause
     )

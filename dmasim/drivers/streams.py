@@ -77,12 +77,12 @@ def stream_cause(design: Design, counters: Mapping[str, Mapping[str, int]], dma:
         src = links[nearest][0]
         c = counters.get(nearest)
         nearest_src, nearest_counters = src, c
-        if c is not None:
-            if s2mm_idle and transferred is not None and programmed and transferred < programmed:
-                return (f"S2MM completed short: transferred {transferred} of {programmed} bytes "
-                        f"programmed; {src} sent TLAST early ({c['packets']} packets in "
-                        f"{c['beats']} beats so far), so the rest of the stream has nowhere "
-                        "to go")
+        short = (s2mm_idle and transferred is not None and bool(programmed)
+                 and transferred < programmed)
+        if c is not None and short:
+            return (f"S2MM completed short: transferred {transferred} of {programmed} bytes "
+                    f"programmed; {src} sent TLAST early ({c['packets']} packets in "
+                    f"{c['beats']} beats so far), so the rest of the stream has nowhere to go")
     for link in [*from_mm2s, *reversed(into_s2mm)]:
         c = counters.get(link)
         src, dst = links[link]
