@@ -57,8 +57,9 @@ def adder_design(port_map: dict[str, str] | None = None) -> Design:
     add = adder_instance(port_map=port_map)
     return Design(
         name="adder_design", instances={"axi_dma_0": dma, "adder_0": add},
-        connections=[Connection(Endpoint("axi_dma_0", "M_AXIS_MM2S"), Endpoint("adder_0", "S_AXIS")),
-                     Connection(Endpoint("adder_0", "M_AXIS"), Endpoint("axi_dma_0", "S_AXIS_S2MM"))],
+        connections=[
+            Connection(Endpoint("axi_dma_0", "M_AXIS_MM2S"), Endpoint("adder_0", "S_AXIS")),
+            Connection(Endpoint("adder_0", "M_AXIS"), Endpoint("axi_dma_0", "S_AXIS_S2MM"))],
         interrupt_lines=[InterruptLine(Endpoint("axi_dma_0", "mm2s_introut"), None, 0),
                          InterruptLine(Endpoint("axi_dma_0", "s2mm_introut"), None, 1),
                          InterruptLine(Endpoint("adder_0", "interrupt"), None, 2)])
