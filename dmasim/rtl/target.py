@@ -139,7 +139,11 @@ class RtlTarget(Target):
             verilog_parameters(design.dmas[0].parameters)
         else:
             if isinstance(design, (str, os.PathLike)):
-                design = Design.from_hwh(design)  # type: ignore[attr-defined]
+                from_hwh = getattr(Design, "from_hwh", None)
+                if from_hwh is None:
+                    raise DesignError("reading a .hwh needs Design.from_hwh, which this "
+                                      "dmasim does not have: pass a dmasim.Design")
+                design = from_hwh(design)
             if not isinstance(design, Design):
                 raise DmasimValueError(f"design={design!r}: allowed a dmasim.Design or a .hwh "
                                        "path")

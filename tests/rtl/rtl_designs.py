@@ -89,3 +89,17 @@ def two_dma_design(fifo_depth: int = 64, packet_mode: bool = True) -> Design:
                      Connection(e("rs_0", "M_AXIS"), e("axi_dma_0", "S_AXIS_S2MM"))],
         interrupt_lines=[InterruptLine(e(d, p), None, i) for i, (d, p) in enumerate(
             (d, p) for d in ("axi_dma_0", "axi_dma_1") for p in ("mm2s_introut", "s2mm_introut"))])
+
+
+def one_way_design() -> Design:
+    """tx (MM2S only) -> adder_0 -> rx (S2MM only): DMAs with one channel each."""
+    tx = dma_instance("dma_tx", 0x4040_0000, {**DEFAULT_PARAMETERS, "c_include_s2mm": "0"})
+    rx = dma_instance("dma_rx", 0x4041_0000, {**DEFAULT_PARAMETERS, "c_include_mm2s": "0"})
+    add = adder_instance()
+    e = Endpoint
+    return Design(
+        name="one_way", instances={"dma_tx": tx, "adder_0": add, "dma_rx": rx},
+        connections=[Connection(e("dma_tx", "M_AXIS_MM2S"), e("adder_0", "S_AXIS")),
+                     Connection(e("adder_0", "M_AXIS"), e("dma_rx", "S_AXIS_S2MM"))],
+        interrupt_lines=[InterruptLine(e("dma_tx", "mm2s_introut"), None, 0),
+                         InterruptLine(e("dma_rx", "s2mm_introut"), None, 1)])

@@ -12,7 +12,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from rtl_designs import ADDER_BASE, HDL, adder_design, adder_rtl, two_dma_design
+from rtl_designs import (
+    ADDER_BASE,
+    HDL,
+    adder_design,
+    adder_rtl,
+    one_way_design,
+    two_dma_design,
+)
 
 import dmasim
 from dmasim import DesignError, DmaTimeoutError, RtlSources
@@ -235,3 +242,20 @@ def test_packet_mode_fifo_holds_data_until_tlast(two: RtlTarget) -> None:
     d0.sendchannel.wait()
     d1.recvchannel.wait()
     assert np.array_equal(b[:n], a) and (b[n:] == 0xAAAA_AAAA).all()
+
+
+def test_dmas_with_one_channel_each(rtl_on: None) -> None:
+    with dmasim.open_target("rtl", design=one_way_design(),
+                            rtl={"adder_0": adder_rtl()}) as t:
+        assert isinstance(t, RtlTarget)
+        t.ip_mmio("adder_0").write(0x10, 7)
+        n = 300
+        a, b = _canaried(t, n)
+        a[:] = np.arange(n, dtype=np.uint32)
+        tx, rx = t.dma("dma_tx"), t.dma("dma_rx")
+        rx.recvchannel.transfer(b, nbytes=4 * n)
+        tx.sendchannel.transfer(a)
+        tx.sendchannel.wait()
+        rx.recvchannel.wait()
+        assert np.array_equal(b[:n], a + np.uint32(7)) and (b[n:] == 0xAAAA_AAAA).all()
+        assert t.interrupts() == {"dma_tx.mm2s_introut": False, "dma_rx.s2mm_introut": False}
