@@ -58,7 +58,8 @@ def stream_cause(design: Design, counters: Mapping[str, Mapping[str, int]], dma:
     ``programmed`` is S2MM's LENGTH as written, ``transferred`` its readback when S2MM went
     idle (``s2mm_idle``). Checked in order: an IP that stopped taking data (a stalled link
     whose receiver is not the DMA), S2MM completed short (TLAST early), an IP that has not
-    ended its packet (beats without TLAST).
+    ended its packet (beats without TLAST). Only user IPs are blamed: a loopback or a path
+    of dmasim's own FIFOs gets None (the driver's own explanation stands).
     """
     links = _links(design)
     inst = design.instance(dma)
@@ -68,12 +69,10 @@ def stream_cause(design: Design, counters: Mapping[str, Mapping[str, int]], dma:
         if "M_AXIS_MM2S" in inst.streams else []
     nearest_src: Endpoint | None = None
     nearest_counters: Mapping[str, int] | None = None
-    if into_s2mm:
-        nearest = into_s2mm[-1]
-        for link in into_s2mm:
-            if design.instance(links[link][0].instance).kind == "user":
-                nearest = link
-                break
+    # only a user IP's output is blamed: DMAs, FIFOs and slices end packets where they came
+    nearest = next((link for link in into_s2mm
+                    if design.instance(links[link][0].instance).kind == "user"), None)
+    if nearest is not None:
         src = links[nearest][0]
         c = counters.get(nearest)
         nearest_src, nearest_counters = src, c

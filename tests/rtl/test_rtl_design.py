@@ -100,6 +100,38 @@ def test_build_key_covers_user_source_content(tmp_path: Path) -> None:
     assert build_key(g, (other,)) != build_key(g, (rtl,))
 
 
+def _counters(**links: tuple[int, int, int, int]) -> dict[str, dict[str, int]]:
+    names = {"into": IN_LINK, "out": OUT_LINK}
+    return {names[k]: dict(zip(("beats", "packets", "open_packet_beats", "stalled_cycles"), v,
+                               strict=True)) for k, v in links.items()}
+
+
+def test_stream_cause_texts_from_counters() -> None:
+    from dmasim.design import Design
+    from dmasim.drivers.streams import stream_cause
+
+    d = adder_design()
+    no_tlast = _counters(into=(64, 1, 0, 0), out=(64, 0, 64, 0))
+    assert stream_cause(d, no_tlast, "axi_dma_0", "S2MM", programmed=264) == (
+        "adder_0.M_AXIS has sent 64 beats (256 bytes) without TLAST; S2MM was programmed for "
+        "264 bytes: S2MM completes only at TLAST, so the IP never ended its packet")
+    stalled = _counters(into=(3, 0, 3, 5000), out=(2, 0, 2, 0))
+    assert "adder_0 stopped taking data on adder_0.S_AXIS: TREADY has been low for 5000 " \
+        "clocks" in str(stream_cause(d, stalled, "axi_dma_0", "MM2S"))
+    short = _counters(into=(140, 0, 140, 5000), out=(3, 3, 0, 5000))
+    assert str(stream_cause(d, short, "axi_dma_0", "MM2S", programmed=1608, transferred=4,
+                            s2mm_idle=True)).startswith(
+        "S2MM completed short: transferred 4 of 1608 bytes programmed; adder_0.M_AXIS sent "
+        "TLAST early")
+    healthy = _counters(into=(64, 1, 0, 0), out=(64, 1, 0, 0))
+    assert stream_cause(d, healthy, "axi_dma_0", "S2MM", programmed=256) is None
+    # the loopback has no user IP to blame: the driver's own explanation stands
+    loop = Design.loopback()
+    counters = {str(loop.connections[0]): {"beats": 9, "packets": 0, "open_packet_beats": 9,
+                                           "stalled_cycles": 5000}}
+    assert stream_cause(loop, counters, "axi_dma_0", "S2MM", programmed=64) is None
+
+
 # --- bad RTL: Verilator's errors, told by file:line or by instance and port ----------------
 
 
