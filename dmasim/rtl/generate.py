@@ -314,6 +314,10 @@ def generate(design: Design, rtl: Mapping[str, RtlSources]) -> Generated:
                     phys = s.port_map[lg]
                     conns.append((phys, name))
                     mapped.add(phys)
+                strb = s.port_map.get("TSTRB")
+                if strb is not None and s.direction == "in":  # every byte is data
+                    conns.append((strb, f"{{{s.tdata_bytes}{{1'b1}}}}"))
+                    mapped.add(strb)
             for win in inst.windows:
                 for lg in _LITE:
                     lite_port = win.port_map.get(lg)
