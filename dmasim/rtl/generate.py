@@ -258,6 +258,13 @@ def generate(design: Design, rtl: Mapping[str, RtlSources]) -> Generated:
             for ch in ("mm2s", "s2mm"):
                 conns.append((f"{ch}_introut", wire(inst.name, f"{ch}_introut", 1)))
             conns.append(("stream_rst", ""))
+            if not has_mm2s:  # no MM2S channel in this configuration: its stream never moves
+                body(f"assign {mm['TREADY']} = 1'b0;")
+            if not has_s2mm:
+                body(f"assign {ss['TVALID']} = 1'b0;")
+                body(f"assign {ss['TDATA']} = {dw}'d0;")
+                body(f"assign {ss['TKEEP']} = {sw}'d0;")
+                body(f"assign {ss['TLAST']} = 1'b0;")
             if has_mm2s:
                 rd_masters.append(inst.name)
             else:  # no MM2S channel in this configuration: its read master never gets data
