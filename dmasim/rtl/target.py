@@ -1,4 +1,8 @@
-"""The ``rtl`` target: the open RTL block design simulated by Verilator under cocotb.
+"""The ``rtl`` target: a block design simulated by Verilator under cocotb.
+
+The design (default: the loopback) becomes a generated Verilog module
+(:mod:`dmasim.rtl.generate`) of the open DMA RTL, dmasim's stream IPs and the user's own RTL
+(:class:`~dmasim.RtlSources`).
 
 Same contract as the model (``ip_dict``, ``mmio``, ``allocate``, ``delay``, ``reset``,
 drivers). Register accesses and delays are commands to a simulator child process
