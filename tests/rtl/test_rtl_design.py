@@ -335,8 +335,7 @@ def test_waves_include_the_user_ip(rtl_on: None, tmp_path: Path) -> None:
         t.ip_mmio("adder_0").write(0x10, 3)
         path = t.wave_file
     assert path is not None and path.is_file()
+    if path.suffix != ".vcd":
+        pytest.skip("waves are FST here (lz4 headers installed): signal names are compressed")
     head = path.read_bytes()[:4_000_000]
-    if path.suffix == ".vcd":
-        assert b"adder_0" in head and b"constant" in head
-    else:  # FST compresses names: check the hierarchy with the reader when available
-        assert path.stat().st_size > 0
+    assert b"$scope module adder_0 $end" in head and b" constant " in head
