@@ -324,7 +324,8 @@ def test_dmas_with_one_channel_each(rtl_on: None) -> None:
         tx.sendchannel.wait()
         rx.recvchannel.wait()
         assert np.array_equal(b[:n], a + np.uint32(7)) and (b[n:] == 0xAAAA_AAAA).all()
-        assert t.interrupts() == {"dma_tx.mm2s_introut": False, "dma_rx.s2mm_introut": False}
+        assert t.interrupts() == {"dma_tx.mm2s_introut": False, "dma_rx.s2mm_introut": False,
+                                  "adder_0.interrupt": False}
 
 
 def test_waves_include_the_user_ip(rtl_on: None, tmp_path: Path) -> None:
