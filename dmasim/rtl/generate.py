@@ -476,11 +476,12 @@ def generate(design: Design, rtl: Mapping[str, RtlSources]) -> Generated:
     return Generated("\n".join(out.lines) + "\n", windows, links, irqs, aw, dw, marks)
 
 
-def _arbiter(body: _Writer, kind: str, masters: list[str], ch: str,
+def _arbiter(body: _Writer, kind: str, masters: list[str], port: str,
              sigs: list[tuple[str, int, str]], aw: int, dw: int) -> None:
-    """The memory port ``m_axi_<kind>_*`` from the DMA masters: a wire, an arbiter or a tie."""
-    port = "mm2s" if kind == "rd" else "s2mm"
-    del ch
+    """The memory port ``m_axi_<kind>_*`` from the DMAs' ``m_axi_<port>_*`` masters.
+
+    A wire for one master, a round-robin arbiter for several, constants for none.
+    """
     if not masters:
         for sig, width, d in sigs:
             if d == "o":
