@@ -60,7 +60,11 @@ import "DPI-C" function void dmasim_host_reply(input int status,
 
 reg clk = 1'b0;
 reg rst = 1'b1;
-reg [65:0] cmd = 66'd0;
+// register command to the AXI-Lite master (a toggle of cmd_seq starts it)
+reg cmd_seq = 1'b0;
+reg cmd_write = 1'b0;
+reg [31:0] cmd_addr = 32'd0;
+reg [31:0] cmd_wdata = 32'd0;
 wire done;
 
 localparam STRB_WIDTH = DATA_WIDTH/8;
@@ -155,7 +159,10 @@ initial begin
         case (op)
             OP_READ, OP_WRITE: begin
                 seq = !seq;
-                cmd <= {seq, op == OP_WRITE, arg64[31:0], op == OP_WRITE ? arg32 : 32'd0};
+                cmd_write <= op == OP_WRITE;
+                cmd_addr <= arg64[31:0];
+                cmd_wdata <= arg32;
+                cmd_seq <= seq;
                 @(posedge clk);
                 while (!done) @(posedge clk);
                 if (rsp_timeout) begin
@@ -192,10 +199,10 @@ dmasim_sim_axil_master #(
 axil_master_inst (
     .clk(clk),
     .rst(rst),
-    .cmd_seq(cmd[65]),
-    .cmd_write(cmd[64]),
-    .cmd_addr(cmd[63:32]),
-    .cmd_wdata(cmd[31:0]),
+    .cmd_seq(cmd_seq),
+    .cmd_write(cmd_write),
+    .cmd_addr(cmd_addr),
+    .cmd_wdata(cmd_wdata),
     .done(done),
     .rsp_data(rsp_data),
     .rsp_resp(rsp_resp),
