@@ -96,7 +96,7 @@ def stream_cause(design: Design, counters: Mapping[str, Mapping[str, int]], dma:
     if c is not None and c["open_packet_beats"] and not s2mm_idle:
         nbytes = c["open_packet_beats"] * beat_bytes
         extra = f"; S2MM was programmed for {programmed} bytes" if programmed else ""
-        return (f"{nearest_src} has sent {c['open_packet_beats']} beats ({nbytes} bytes) "
-                f"without TLAST{extra}: S2MM completes only at TLAST, so the IP never ended "
+        return (f"{nearest_src} has sent {c['open_packet_beats']} beats without TLAST "
+                f"({nbytes} bytes){extra}: S2MM completes only at TLAST, so the IP never ended "
                 "its packet")
     return None

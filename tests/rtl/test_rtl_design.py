@@ -147,7 +147,7 @@ def test_stream_cause_texts_from_counters() -> None:
     d = adder_design()
     no_tlast = _counters(into=(64, 1, 0, 0), out=(64, 0, 64, 0))
     assert stream_cause(d, no_tlast, "axi_dma_0", "S2MM", programmed=264) == (
-        "adder_0.M_AXIS has sent 64 beats (256 bytes) without TLAST; S2MM was programmed for "
+        "adder_0.M_AXIS has sent 64 beats without TLAST (256 bytes); S2MM was programmed for "
         "264 bytes: S2MM completes only at TLAST, so the IP never ended its packet")
     stalled = _counters(into=(3, 0, 3, 5000), out=(2, 0, 2, 0))
     assert "adder_0 stopped taking data on adder_0.S_AXIS: TREADY has been low for 5000 " \
@@ -240,7 +240,7 @@ def _hang(t: RtlTarget, ctrl: int, n: int = 64) -> DmaTimeoutError:
 
 def test_ip_never_asserting_tlast_is_named(adder: RtlTarget) -> None:
     err = _hang(adder, 0x2)
-    assert "adder_0.M_AXIS has sent 64 beats (256 bytes) without TLAST" in str(err)
+    assert "adder_0.M_AXIS has sent 64 beats without TLAST (256 bytes)" in str(err)
 
 
 def test_ip_that_stops_taking_data_is_named(adder: RtlTarget) -> None:
