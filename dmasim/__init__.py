@@ -27,6 +27,7 @@ from .errors import (
     OutOfMemoryError,
     TargetError,
 )
+from .rtl.sources import RtlSources
 from .target import MMIO, Target, available_targets, open_target, register_target
 
 __version__ = "0.1.0"
@@ -50,6 +51,7 @@ __all__ = [
     "DmasimValueError",
     "DriverUnavailableError",
     "OutOfMemoryError",
+    "RtlSources",
     "Target",
     "TargetError",
     "__version__",

@@ -9,6 +9,7 @@ the same error and reports the same hardware state with the same exception type.
 from __future__ import annotations
 
 import operator
+from contextlib import suppress
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -270,7 +271,9 @@ class DmaDriver:
 
     def timeout_error(self, channel: str, state: DmaState, timeout: float) -> DmaTimeoutError:
         """The timeout exception for ``channel``, with the target's account of the stall."""
-        cause = self.target.stall_cause(self.ip_name, channel)
+        cause = None
+        with suppress(Exception):  # a diagnosis must never hide the timeout itself
+            cause = self.target.stall_cause(self.ip_name, channel)
         return timeout_error(channel, state, self.pending, timeout, cause,
                              readahead=self.config["readahead"])
 

@@ -90,7 +90,7 @@ class ModelTarget(Target):
                     "parameters= configures the default loopback design; with design=... set "
                     "each DMA's parameters in the design")
             if isinstance(design, (str, Path)):
-                design = Design.from_hwh(design)  # type: ignore[attr-defined]
+                design = Design.from_hwh(design)
             if not isinstance(design, Design):
                 raise DmasimValueError(
                     f"design={design!r} must be a dmasim.Design or the path of a .hwh file")

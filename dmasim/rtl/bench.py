@@ -67,15 +67,16 @@ def loopback_mb_per_s(t: Target, nbytes: int = 256 << 10, repeat: int = 3) -> tu
 
 
 def _time_cold_build() -> float:
-    from ..design import make_ip_dict
-    from .build import ensure_build, verilog_parameters
+    from ..design import Design
+    from .build import ensure_build
+    from .generate import generate
 
     old = os.environ.get("DMASIM_CACHE")
     with tempfile.TemporaryDirectory(prefix="dmasim-cold-") as tmp:
         os.environ["DMASIM_CACHE"] = tmp
         try:
             t0 = time.perf_counter()
-            ensure_build(verilog_parameters(make_ip_dict()["axi_dma_0"]["parameters"]))
+            ensure_build(generate(Design.loopback(), {}))
             return time.perf_counter() - t0
         finally:
             if old is None:

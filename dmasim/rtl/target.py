@@ -1,4 +1,8 @@
-"""The ``rtl`` target: the open RTL block design simulated by Verilator under cocotb.
+"""The ``rtl`` target: a block design simulated by Verilator under cocotb.
+
+The design (default: the loopback) becomes a generated Verilog module
+(:mod:`dmasim.rtl.generate`) of the open DMA RTL, dmasim's stream IPs and the user's own RTL
+(:class:`~dmasim.RtlSources`).
 
 Same contract as the model (``ip_dict``, ``mmio``, ``allocate``, ``delay``, ``reset``,
 drivers). Register accesses and delays are commands to a simulator child process
@@ -22,21 +26,23 @@ from pathlib import Path
 from typing import Any
 
 from .. import regmap
-from ..design import DMA_BASE, make_ip_dict
-from ..errors import DmasimValueError, TargetError
+from ..design import DMA_BASE, Design, check_design
+from ..errors import DesignError, DmasimValueError, TargetError
 from ..memory import CMA_BASE, CMA_SIZE, DDR_SIZE, Memory
 from ..target import Target, check_delay
 from . import process
 from . import protocol as p
 from .build import BuildInfo, ensure_build, verilog_parameters
+from .generate import DMA_AXIL_BITS, Generated, dma_verilog_parameters, generate
 from .process import SimProcess
 from .shared import SharedDdr
+from .sources import RtlSources
 
 __all__ = ["RtlTarget", "close_pool"]
 
 RESET_CYCLES = 16
-REGISTER_SPAN = 0x400
-"""dmasim_bd decodes 10 address bits; offsets above read 0 and ignore writes without a bus
+REGISTER_SPAN = 1 << DMA_AXIL_BITS
+"""The open DMA decodes 10 address bits; offsets above read 0 and ignore writes without a bus
 access, as in the model."""
 _WAVE_SUFFIXES = (".fst", ".vcd")
 
@@ -83,14 +89,27 @@ def _waves_dir() -> Path:
     return Path(os.environ.get("DMASIM_WAVES_DIR", "dmasim-waves"))
 
 
-class RtlTarget(Target):
-    """The open RTL of the block design in Verilator, driven through cocotb.
+def _with_parameters(design: Design, parameters: dict[str, Any]) -> Design:
+    """``design`` with ``parameters`` (.hwh names) overriding every DMA's own."""
+    import copy
 
-    Options: ``simulator`` (only ``"verilator"``), ``parameters`` (PYNQ ``ip_dict``
-    parameter overrides, mapped to dmasim_bd's Verilog parameters), ``waves`` (False; True
-    for a file under ``$DMASIM_WAVES_DIR`` or ``./dmasim-waves``; or a file path),
-    ``clock_ns`` (clock period, even), ``trace_depth`` (register accesses kept in
-    :attr:`trace`), ``cma_size``, ``phys_addr``.
+    out = copy.deepcopy(design)
+    for dma in out.dmas:
+        for key, value in parameters.items():
+            dma.parameters[key.lower()] = str(value)
+    return out
+
+
+class RtlTarget(Target):
+    """A block design in Verilator: the open DMA RTL, dmasim's stream IPs, the user's RTL.
+
+    Options: ``design`` (a :class:`~dmasim.Design` or a .hwh path; default
+    ``Design.loopback(parameters)``), ``rtl`` (``{instance: RtlSources}`` for every user IP),
+    ``simulator`` (only ``"verilator"``), ``parameters`` (PYNQ ``ip_dict`` parameter
+    overrides of the DMAs), ``waves`` (False; True for a file under ``$DMASIM_WAVES_DIR`` or
+    ``./dmasim-waves``; or a file path), ``clock_ns`` (clock period, even; default from the
+    design's clock), ``trace_depth`` (register accesses kept in :attr:`trace`), ``cma_size``,
+    ``phys_addr`` (of the loopback's DMA).
     """
 
     name = "rtl"
@@ -103,26 +122,59 @@ class RtlTarget(Target):
         simulator: str = "verilator",
         waves: bool | str | os.PathLike[str] = False,
         parameters: dict[str, Any] | None = None,
-        clock_ns: int = 10,
+        clock_ns: int | None = None,
         trace_depth: int = 1024,
         cma_size: int = CMA_SIZE,
         phys_addr: int = DMA_BASE,
+        design: Design | str | os.PathLike[str] | None = None,
+        rtl: dict[str, RtlSources] | None = None,
     ):
         super().__init__()
         if simulator != "verilator":
             raise DmasimValueError(f"simulator {simulator!r} is not supported: allowed verilator")
+        rtl = dict(rtl or {})
+        for name, src in rtl.items():
+            if not isinstance(src, RtlSources):
+                raise DmasimValueError(f"rtl[{name!r}] is {type(src).__name__}: allowed "
+                                       "dmasim.RtlSources([...], top=...)")
+        if design is None:
+            design = Design.loopback(parameters, phys_addr)
+            # the loopback keeps the checks (and messages) of its DMA parameters
+            verilog_parameters(design.dmas[0].parameters)
+        else:
+            if isinstance(design, (str, os.PathLike)):
+                design = Design.from_hwh(design)
+            if not isinstance(design, Design):
+                raise DmasimValueError(f"design={design!r}: allowed a dmasim.Design or a .hwh "
+                                       "path")
+            if parameters:
+                design = _with_parameters(design, parameters)
+        check_design(design, supplied=rtl.keys(), target="rtl")
+        users = {i.name for i in design.of_kind("user")}
+        for name in rtl:
+            if name not in users:
+                have = ", ".join(sorted(users)) or "none"
+                raise DesignError(f"rtl={{{name!r}: ...}}: {name!r} is not a user IP of design "
+                                  f"{design.name!r} (user IPs: {have})")
+        if clock_ns is None:
+            clock_ns = max(2, round(1e9 / design.clock_hz / 2) * 2)
         if (not isinstance(clock_ns, int) or isinstance(clock_ns, bool) or clock_ns < 2
                 or clock_ns % 2):
             raise DmasimValueError(f"clock_ns={clock_ns!r} must be an even integer >= 2")
-        self.ip_dict = make_ip_dict(parameters, phys_addr)
-        info = self.ip_dict["axi_dma_0"]
-        self.verilog_parameters = verilog_parameters(info["parameters"])
-        self._base = phys_addr
-        self._span = int(info["addr_range"])
+        self.design = design
+        self.ip_dict = design.ip_dict()
+        self.generated: Generated = generate(design, rtl)
+        """The design module generated for this design (``.text`` is its Verilog)."""
+        first = design.dmas[0]
+        self.verilog_parameters = dma_verilog_parameters(first)
+        self._base = first.windows[0].base
+        self._span = first.windows[0].range
+        self._windows = self._route()
         self.trace: deque[tuple[int, str, int, int]] = deque(maxlen=trace_depth)
         self.wave_file: Path | None = None
         """The waveform file being written, or None."""
-        self.build = ensure_build(self.verilog_parameters, waves=bool(waves))
+        self.build = ensure_build(self.generated, tuple(rtl[k] for k in sorted(rtl)),
+                                  waves=bool(waves))
         if waves:
             self.wave_file = self._wave_path(waves if waves is not True else None)
             self._slot = _Slot(self.build, SharedDdr(DDR_SIZE), clock_ns)
@@ -152,23 +204,45 @@ class RtlTarget(Target):
 
     # --- RegisterBus role ---------------------------------------------------------------
 
-    def _offset(self, addr: int) -> int:
-        off = addr - self._base
-        if not 0 <= off < self._span or off & 3:
-            raise DmasimValueError(
-                f"address 0x{addr:08x} is not a 4-byte aligned register of axi_dma_0 "
-                f"(0x{self._base:08x}..0x{self._base + self._span - 4:08x})"
-            )
-        return off
+    def _route(self) -> list[tuple[int, int, int]]:
+        """Every window in ip_dict as (base, range, decoded bytes; 0 = not in the simulation).
+
+        DMA windows decode 1 KiB (above reads 0 without a bus access, as on the model); user
+        windows decode all of it; windows of IPs the simulation leaves out (an axi_intc) read
+        0 and ignore writes.
+        """
+        design = self.design
+        assert design is not None
+        routed = {(w.base, w.range): (REGISTER_SPAN if design.instance(n).kind == "dma"
+                                      else w.range)
+                  for n, w, _bits in self.generated.windows}
+        out = []
+        for info in self.ip_dict.values():
+            base, size = int(info["phys_addr"]), int(info["addr_range"])
+            out.append((base, size, routed.get((base, size), 0)))
+        return out
+
+    def _resolve(self, addr: int) -> tuple[int, bool]:
+        """(trace offset, on the bus) of a register address, or a clear error."""
+        if not addr & 3:
+            for base, size, decoded in self._windows:
+                off = addr - base
+                if 0 <= off < size:
+                    return (off if base == self._base else addr), off < decoded
+        windows = ", ".join(f"0x{b:08x}..0x{b + s - 4:08x}" for b, s, _d in self._windows)
+        raise DmasimValueError(
+            f"address 0x{addr:08x} is not a 4-byte aligned register of the design's IPs "
+            f"(allowed {windows})"
+        )
 
     def read32(self, addr: int) -> int:
         """One AXI-Lite read through the simulated interconnect."""
         off = addr - self._base
-        if not 0 <= off < REGISTER_SPAN or off & 3:
-            off = self._offset(addr)
-            value = 0
+        if 0 <= off < REGISTER_SPAN and not off & 3:
+            value = self._sim.request(p.OP_READ, 0, addr)
         else:
-            value = self._sim.request(p.OP_READ, 0, off)
+            off, on_bus = self._resolve(addr)
+            value = self._sim.request(p.OP_READ, 0, addr) if on_bus else 0
         self.trace.append((self._sim.last_ns - self._origin_ns, "R", off, value))
         return value
 
@@ -179,10 +253,12 @@ class RtlTarget(Target):
         buffers, so a run does not depend on wall-clock timing and replays exactly.
         """
         off = addr - self._base
-        if not 0 <= off < REGISTER_SPAN or off & 3:
-            off = self._offset(addr)
+        if 0 <= off < REGISTER_SPAN and not off & 3:
+            self._sim.request(p.OP_WRITE, value & 0xFFFF_FFFF, addr)
         else:
-            self._sim.request(p.OP_WRITE, value & 0xFFFF_FFFF, off)
+            off, on_bus = self._resolve(addr)
+            if on_bus:
+                self._sim.request(p.OP_WRITE, value & 0xFFFF_FFFF, addr)
         self.trace.append((self._sim.last_ns - self._origin_ns, "W", off, value))
 
     # --- Clock role ---------------------------------------------------------------------
@@ -219,10 +295,33 @@ class RtlTarget(Target):
     # --- design control -----------------------------------------------------------------
 
     def interrupts(self) -> dict[str, bool]:
-        """Levels of ``mm2s_introut`` and ``s2mm_introut`` now."""
-        self._sim.request(p.OP_STATUS)
-        irq = self._sim.last_irq
-        return {"mm2s_introut": bool(irq & 1), "s2mm_introut": bool(irq & 2)}
+        """Level of every interrupt line now.
+
+        Keys are ``"instance/port"`` as on the model; the loopback (one DMA and nothing else)
+        keeps its two lines' bare names, ``mm2s_introut`` and ``s2mm_introut``.
+        """
+        irq = self._sim.request(p.OP_STATUS)
+        lines = self.generated.irqs
+        design = self.design
+        bare = design is not None and len(design.instances) - len(
+            design.of_kind("infrastructure")) == 1 and len(design.dmas) == 1
+        return {(port if bare else f"{inst}/{port}"): bool(irq >> i & 1)
+                for i, (inst, port) in enumerate(lines)}
+
+    def stream_state(self) -> dict[str, dict[str, int]]:
+        """Counters of every stream link since the last reset, read from its monitor.
+
+        ``{"src.IF -> dst.IF": {"beats", "packets", "open_packet_beats", "stalled_cycles"}}``:
+        beats and TLAST packets passed, beats of the packet still open (no TLAST yet), and
+        clocks the current beat has waited for TREADY. Hang diagnosis reads these.
+        """
+        self._check_open()
+        n = len(p.MONITOR_FIELDS)
+        out: dict[str, dict[str, int]] = {}
+        for k, link in enumerate(self.generated.links):
+            out[link] = {f: self._sim.request(p.OP_MONITOR, 0, k * n + i)
+                         for i, f in enumerate(p.MONITOR_FIELDS)}
+        return out
 
     def _reset_design(self) -> None:
         """Power-on reset (``rst`` for some clocks); a crashed simulator is replaced first."""
@@ -240,6 +339,25 @@ class RtlTarget(Target):
         now = self._sim.last_ns - self._origin_ns
         self._sim = self._slot.fresh_sim(wave_file)
         self._origin_ns = self._sim.last_ns - now
+
+    def stall_cause(self, dma: str, channel: str) -> str | None:
+        """Why ``dma``'s ``channel`` is stuck, read from the stream monitors, naming the IP."""
+        from ..drivers.streams import stream_cause
+
+        design = self.design
+        assert design is not None
+        if self._sim.broken is not None or len(design.connections) == 0:
+            return None
+        base = design.instance(dma).windows[0].base
+        sr = self._sim.request(p.OP_READ, 0, base + regmap.S2MM.DMASR)
+        length = self._sim.request(p.OP_READ, 0, base + regmap.S2MM.LENGTH)
+        drv = next((d for (_lvl, name), d in self._drivers.items() if name == dma), None)
+        pending = getattr(drv, "pending", {}).get("S2MM") if drv is not None else None
+        programmed = int(getattr(pending, "nbytes", 0) or 0)
+        beat = self.generated.data_width // 8
+        return stream_cause(design, self.stream_state(), dma, channel, programmed=programmed,
+                            transferred=length, s2mm_idle=bool(sr & regmap.DMASR_IDLE),
+                            beat_bytes=beat)
 
     # --- waves --------------------------------------------------------------------------
 
@@ -303,7 +421,7 @@ class RtlTarget(Target):
         if sim.broken is None:
             try:
                 def read(off: int) -> int:
-                    return self._sim.request(p.OP_READ, 0, off)
+                    return self._sim.request(p.OP_READ, 0, self._base + off)
 
                 out.append(regmap.format_registers(
                     {**regmap.read_channel(read, regmap.MM2S),
@@ -314,9 +432,12 @@ class RtlTarget(Target):
                 out.append(f"(registers unreadable: {exc})")
         else:
             out.append(f"simulator broken: {sim.broken}")
+        design = self.design
+        assert design is not None
         out.append(
-            f"Verilator build {self.build.key} ({self.build.directory}), parameters "
-            f"{self.verilog_parameters}; simulator pid {sim.proc.pid}, log {sim.log_path}"
+            f"design {design.name!r}: {', '.join(design.instances)}; Verilator build "
+            f"{self.build.key} ({self.build.directory}), parameters {self.verilog_parameters}; "
+            f"simulator pid {sim.proc.pid}, log {sim.log_path}"
         )
         if self.wave_file is not None:
             out.append(f"waveform: {self.wave_file}")

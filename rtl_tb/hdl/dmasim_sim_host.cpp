@@ -1,9 +1,10 @@
 // dmasim (simulation only): the command pipe of the rtl target's simulator,
 // for the host loop in dmasim_sim_top.v (DPI-C).
 //
-// Records are 16 bytes, little-endian, as in dmasim/rtl/protocol.py:
+// Records are 16 bytes, little-endian; layout and opcodes come from
+// dmasim_sim_protocol.h, generated from dmasim/rtl/protocol.py:
 //   command: u8 op, u8 flags, u16 pad, u32 arg32, u64 arg64
-//   reply:   u8 status, u8 irq, u16 pad, u32 value, u64 time_ns
+//   reply:   u8 status, u8 pad, u16 pad, u32 value, u64 time_ns
 // Commands are read in bulk; replies are buffered and written out only when
 // the simulator is about to wait for more commands, so a burst of posted
 // register writes costs one pipe write each way.
@@ -27,10 +28,12 @@
 #include <cstring>
 #include <vector>
 
+#include "dmasim_sim_protocol.h"
+
 namespace {
 
-constexpr size_t kRecord = 16;
-constexpr int kOpQuit = 0;
+constexpr size_t kRecord = dmasim_protocol::kRECORD_BYTES;
+constexpr int kOpQuit = dmasim_protocol::kOP_QUIT;
 
 int g_in = -1;
 int g_out = -1;
@@ -137,10 +140,9 @@ int dmasim_host_next(unsigned int* a32, unsigned long long* a64) {
 }
 
 // Queue the reply to the command just served.
-void dmasim_host_reply(int status, int irq, unsigned int value, unsigned long long time_ns) {
+void dmasim_host_reply(int status, unsigned int value, unsigned long long time_ns) {
     uint8_t rec[kRecord] = {};
     rec[0] = static_cast<uint8_t>(status);
-    rec[1] = static_cast<uint8_t>(irq);
     std::memcpy(rec + 4, &value, 4);
     const uint64_t t = time_ns;
     std::memcpy(rec + 8, &t, 8);

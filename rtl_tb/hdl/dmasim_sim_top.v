@@ -1,10 +1,12 @@
 /*
  * dmasim (simulation only): the rtl target's simulation top.
  *
- * Wraps the block design dmasim_bd with what the PS side of a PYNQ-Z2 gives
- * it: a clock, a power-on reset, an AXI-Lite master (dmasim_sim_axil_master)
- * and DDR behind both DMA masters (dmasim_sim_mem_rd / dmasim_sim_mem_wr,
- * storage shared with the host process through C).
+ * Wraps the design (dmasim_design, generated from the block design by
+ * dmasim/rtl/generate.py) with what the PS side of a PYNQ-Z2 gives it: a
+ * clock, a power-on reset, an AXI-Lite master (dmasim_sim_axil_master) on
+ * physical addresses and DDR behind the design's memory port
+ * (dmasim_sim_mem_rd / dmasim_sim_mem_wr, storage shared with the host
+ * process through C).
  *
  * The host loop below serves the rtl target's commands (see
  * dmasim/rtl/protocol.py) through DPI-C (dmasim_sim_host.cpp): it blocks in
@@ -33,15 +35,12 @@
 
 module dmasim_sim_top #
 (
-    // dmasim_bd parameters (names as in hw/rtl/dmasim_bd.v)
+    // memory port of dmasim_design
     parameter ADDR_WIDTH = 32,
     parameter DATA_WIDTH = 32,
-    parameter LENGTH_WIDTH = 26,
-    parameter MM2S_BURST_SIZE = 16,
-    parameter S2MM_BURST_SIZE = 16,
-    parameter INCLUDE_MM2S_DRE = 0,
-    parameter INCLUDE_S2MM_DRE = 0,
-    parameter LOOPBACK_FIFO_DEPTH = 0,
+    // interrupt lines and stream monitor bits of dmasim_design
+    parameter NUM_IRQ = 2,
+    parameter MON_BITS = 128,
     // clocks of reset before the first command
     parameter POWER_ON_RESET_CYCLES = 16
 )
@@ -49,36 +48,31 @@ module dmasim_sim_top #
     output reg          finished /*verilator public_flat_rd*/
 );
 
-// command opcodes and reply status (dmasim/rtl/protocol.py)
-localparam OP_QUIT = 0;
-localparam OP_READ = 1;
-localparam OP_WRITE = 2;
-localparam OP_DELAY = 3;
-localparam OP_RESET = 4;
-localparam OP_STATUS = 5;
-localparam ST_OK = 0;
-localparam ST_AXI_TIMEOUT = 1;
-localparam ST_BAD_COMMAND = 2;
+// command opcodes, reply status, monitor layout (generated from dmasim/rtl/protocol.py)
+`include "dmasim_sim_protocol.vh"
 
 import "DPI-C" function int dmasim_host_clock_ns();
 import "DPI-C" function int dmasim_host_next(output int unsigned a32,
                                              output longint unsigned a64);
-import "DPI-C" function void dmasim_host_reply(input int status, input int irq,
+import "DPI-C" function void dmasim_host_reply(input int status,
                                                input int unsigned value,
                                                input longint unsigned time_ns);
 
 reg clk = 1'b0;
 reg rst = 1'b1;
-reg [43:0] cmd = 44'd0;
+// register command to the AXI-Lite master (a toggle of cmd_seq starts it)
+reg cmd_seq = 1'b0;
+reg cmd_write = 1'b0;
+reg [31:0] cmd_addr = 32'd0;
+reg [31:0] cmd_wdata = 32'd0;
 wire done;
-wire [36:0] rsp;
 
 localparam STRB_WIDTH = DATA_WIDTH/8;
 
 /*
- * AXI-Lite: sim master -> dmasim_bd
+ * AXI-Lite: sim master -> dmasim_design (physical addresses)
  */
-wire [9:0]  axil_awaddr;
+wire [31:0] axil_awaddr;
 wire [2:0]  axil_awprot;
 wire        axil_awvalid;
 wire        axil_awready;
@@ -89,7 +83,7 @@ wire        axil_wready;
 wire [1:0]  axil_bresp;
 wire        axil_bvalid;
 wire        axil_bready;
-wire [9:0]  axil_araddr;
+wire [31:0] axil_araddr;
 wire [2:0]  axil_arprot;
 wire        axil_arvalid;
 wire        axil_arready;
@@ -99,46 +93,40 @@ wire        axil_rvalid;
 wire        axil_rready;
 
 /*
- * AXI4: dmasim_bd masters -> DDR
+ * AXI4: dmasim_design memory port -> DDR
  */
-wire [ADDR_WIDTH-1:0] mm2s_araddr;
-wire [7:0]            mm2s_arlen;
-wire [2:0]            mm2s_arsize;
-wire [1:0]            mm2s_arburst;
-wire [3:0]            mm2s_arcache;
-wire [2:0]            mm2s_arprot;
-wire                  mm2s_arvalid;
-wire                  mm2s_arready;
-wire [DATA_WIDTH-1:0] mm2s_rdata;
-wire [1:0]            mm2s_rresp;
-wire                  mm2s_rlast;
-wire                  mm2s_rvalid;
-wire                  mm2s_rready;
+wire [ADDR_WIDTH-1:0] rd_araddr;
+wire [7:0]            rd_arlen;
+wire [2:0]            rd_arsize;
+wire [1:0]            rd_arburst;
+wire                  rd_arvalid;
+wire                  rd_arready;
+wire [DATA_WIDTH-1:0] rd_rdata;
+wire [1:0]            rd_rresp;
+wire                  rd_rlast;
+wire                  rd_rvalid;
+wire                  rd_rready;
 
-wire [ADDR_WIDTH-1:0] s2mm_awaddr;
-wire [7:0]            s2mm_awlen;
-wire [2:0]            s2mm_awsize;
-wire [1:0]            s2mm_awburst;
-wire [3:0]            s2mm_awcache;
-wire [2:0]            s2mm_awprot;
-wire                  s2mm_awvalid;
-wire                  s2mm_awready;
-wire [DATA_WIDTH-1:0] s2mm_wdata;
-wire [STRB_WIDTH-1:0] s2mm_wstrb;
-wire                  s2mm_wlast;
-wire                  s2mm_wvalid;
-wire                  s2mm_wready;
-wire [1:0]            s2mm_bresp;
-wire                  s2mm_bvalid;
-wire                  s2mm_bready;
+wire [ADDR_WIDTH-1:0] wr_awaddr;
+wire [7:0]            wr_awlen;
+wire [2:0]            wr_awsize;
+wire [1:0]            wr_awburst;
+wire                  wr_awvalid;
+wire                  wr_awready;
+wire [DATA_WIDTH-1:0] wr_wdata;
+wire [STRB_WIDTH-1:0] wr_wstrb;
+wire                  wr_wlast;
+wire                  wr_wvalid;
+wire                  wr_wready;
+wire [1:0]            wr_bresp;
+wire                  wr_bvalid;
+wire                  wr_bready;
 
-wire mm2s_introut;
-wire s2mm_introut;
+wire [NUM_IRQ-1:0] irq;
+wire [MON_BITS-1:0] mon;
 wire [31:0] rsp_data;
 wire [1:0] rsp_resp;
 wire rsp_timeout;
-
-assign rsp = {s2mm_introut, mm2s_introut, rsp_timeout, rsp_resp, rsp_data};
 
 /*
  * Clock and host command loop
@@ -171,14 +159,17 @@ initial begin
         case (op)
             OP_READ, OP_WRITE: begin
                 seq = !seq;
-                cmd <= {seq, op == OP_WRITE, arg64[9:0], op == OP_WRITE ? arg32 : 32'd0};
+                cmd_write <= op == OP_WRITE;
+                cmd_addr <= arg64[31:0];
+                cmd_wdata <= arg32;
+                cmd_seq <= seq;
                 @(posedge clk);
                 while (!done) @(posedge clk);
-                if (rsp[34]) begin
+                if (rsp_timeout) begin
                     status = ST_AXI_TIMEOUT;
                     value = arg64[31:0];
                 end else begin
-                    value = rsp[31:0];
+                    value = rsp_data;
                 end
             end
             OP_DELAY: begin
@@ -190,24 +181,28 @@ initial begin
                 rst <= 1'b0;
                 @(posedge clk);
             end
-            OP_STATUS: ;
+            OP_STATUS: value = {{(32 > NUM_IRQ ? 32 - NUM_IRQ : 0){1'b0}}, irq};
+            OP_MONITOR: begin
+                if (arg64 < MON_BITS / 32) value = mon[arg64[15:0]*32 +: 32];
+                else status = ST_BAD_COMMAND;
+            end
             OP_QUIT: finished = 1'b1;
             default: status = ST_BAD_COMMAND;
         endcase
-        if (!finished) dmasim_host_reply(status, {30'd0, rsp[36:35]}, value, $time);
+        if (!finished) dmasim_host_reply(status, value, $time);
     end
 end
 
 dmasim_sim_axil_master #(
-    .ADDR_WIDTH(10)
+    .ADDR_WIDTH(32)
 )
 axil_master_inst (
     .clk(clk),
     .rst(rst),
-    .cmd_seq(cmd[43]),
-    .cmd_write(cmd[42]),
-    .cmd_addr(cmd[41:32]),
-    .cmd_wdata(cmd[31:0]),
+    .cmd_seq(cmd_seq),
+    .cmd_write(cmd_write),
+    .cmd_addr(cmd_addr),
+    .cmd_wdata(cmd_wdata),
     .done(done),
     .rsp_data(rsp_data),
     .rsp_resp(rsp_resp),
@@ -233,17 +228,7 @@ axil_master_inst (
     .m_axil_rready(axil_rready)
 );
 
-dmasim_bd #(
-    .ADDR_WIDTH(ADDR_WIDTH),
-    .DATA_WIDTH(DATA_WIDTH),
-    .LENGTH_WIDTH(LENGTH_WIDTH),
-    .MM2S_BURST_SIZE(MM2S_BURST_SIZE),
-    .S2MM_BURST_SIZE(S2MM_BURST_SIZE),
-    .INCLUDE_MM2S_DRE(INCLUDE_MM2S_DRE),
-    .INCLUDE_S2MM_DRE(INCLUDE_S2MM_DRE),
-    .LOOPBACK_FIFO_DEPTH(LOOPBACK_FIFO_DEPTH)
-)
-bd_inst (
+dmasim_design design_inst (
     .clk(clk),
     .rst(rst),
     .s_axil_awaddr(axil_awaddr),
@@ -265,37 +250,33 @@ bd_inst (
     .s_axil_rresp(axil_rresp),
     .s_axil_rvalid(axil_rvalid),
     .s_axil_rready(axil_rready),
-    .m_axi_mm2s_araddr(mm2s_araddr),
-    .m_axi_mm2s_arlen(mm2s_arlen),
-    .m_axi_mm2s_arsize(mm2s_arsize),
-    .m_axi_mm2s_arburst(mm2s_arburst),
-    .m_axi_mm2s_arcache(mm2s_arcache),
-    .m_axi_mm2s_arprot(mm2s_arprot),
-    .m_axi_mm2s_arvalid(mm2s_arvalid),
-    .m_axi_mm2s_arready(mm2s_arready),
-    .m_axi_mm2s_rdata(mm2s_rdata),
-    .m_axi_mm2s_rresp(mm2s_rresp),
-    .m_axi_mm2s_rlast(mm2s_rlast),
-    .m_axi_mm2s_rvalid(mm2s_rvalid),
-    .m_axi_mm2s_rready(mm2s_rready),
-    .m_axi_s2mm_awaddr(s2mm_awaddr),
-    .m_axi_s2mm_awlen(s2mm_awlen),
-    .m_axi_s2mm_awsize(s2mm_awsize),
-    .m_axi_s2mm_awburst(s2mm_awburst),
-    .m_axi_s2mm_awcache(s2mm_awcache),
-    .m_axi_s2mm_awprot(s2mm_awprot),
-    .m_axi_s2mm_awvalid(s2mm_awvalid),
-    .m_axi_s2mm_awready(s2mm_awready),
-    .m_axi_s2mm_wdata(s2mm_wdata),
-    .m_axi_s2mm_wstrb(s2mm_wstrb),
-    .m_axi_s2mm_wlast(s2mm_wlast),
-    .m_axi_s2mm_wvalid(s2mm_wvalid),
-    .m_axi_s2mm_wready(s2mm_wready),
-    .m_axi_s2mm_bresp(s2mm_bresp),
-    .m_axi_s2mm_bvalid(s2mm_bvalid),
-    .m_axi_s2mm_bready(s2mm_bready),
-    .mm2s_introut(mm2s_introut),
-    .s2mm_introut(s2mm_introut)
+    .m_axi_rd_araddr(rd_araddr),
+    .m_axi_rd_arlen(rd_arlen),
+    .m_axi_rd_arsize(rd_arsize),
+    .m_axi_rd_arburst(rd_arburst),
+    .m_axi_rd_arvalid(rd_arvalid),
+    .m_axi_rd_arready(rd_arready),
+    .m_axi_rd_rdata(rd_rdata),
+    .m_axi_rd_rresp(rd_rresp),
+    .m_axi_rd_rlast(rd_rlast),
+    .m_axi_rd_rvalid(rd_rvalid),
+    .m_axi_rd_rready(rd_rready),
+    .m_axi_wr_awaddr(wr_awaddr),
+    .m_axi_wr_awlen(wr_awlen),
+    .m_axi_wr_awsize(wr_awsize),
+    .m_axi_wr_awburst(wr_awburst),
+    .m_axi_wr_awvalid(wr_awvalid),
+    .m_axi_wr_awready(wr_awready),
+    .m_axi_wr_wdata(wr_wdata),
+    .m_axi_wr_wstrb(wr_wstrb),
+    .m_axi_wr_wlast(wr_wlast),
+    .m_axi_wr_wvalid(wr_wvalid),
+    .m_axi_wr_wready(wr_wready),
+    .m_axi_wr_bresp(wr_bresp),
+    .m_axi_wr_bvalid(wr_bvalid),
+    .m_axi_wr_bready(wr_bready),
+    .irq(irq),
+    .mon(mon)
 );
 
 dmasim_sim_mem_rd #(
@@ -305,17 +286,17 @@ dmasim_sim_mem_rd #(
 mem_rd_inst (
     .clk(clk),
     .rst(rst),
-    .s_axi_araddr(mm2s_araddr),
-    .s_axi_arlen(mm2s_arlen),
-    .s_axi_arsize(mm2s_arsize),
-    .s_axi_arburst(mm2s_arburst),
-    .s_axi_arvalid(mm2s_arvalid),
-    .s_axi_arready(mm2s_arready),
-    .s_axi_rdata(mm2s_rdata),
-    .s_axi_rresp(mm2s_rresp),
-    .s_axi_rlast(mm2s_rlast),
-    .s_axi_rvalid(mm2s_rvalid),
-    .s_axi_rready(mm2s_rready)
+    .s_axi_araddr(rd_araddr),
+    .s_axi_arlen(rd_arlen),
+    .s_axi_arsize(rd_arsize),
+    .s_axi_arburst(rd_arburst),
+    .s_axi_arvalid(rd_arvalid),
+    .s_axi_arready(rd_arready),
+    .s_axi_rdata(rd_rdata),
+    .s_axi_rresp(rd_rresp),
+    .s_axi_rlast(rd_rlast),
+    .s_axi_rvalid(rd_rvalid),
+    .s_axi_rready(rd_rready)
 );
 
 dmasim_sim_mem_wr #(
@@ -325,20 +306,20 @@ dmasim_sim_mem_wr #(
 mem_wr_inst (
     .clk(clk),
     .rst(rst),
-    .s_axi_awaddr(s2mm_awaddr),
-    .s_axi_awlen(s2mm_awlen),
-    .s_axi_awsize(s2mm_awsize),
-    .s_axi_awburst(s2mm_awburst),
-    .s_axi_awvalid(s2mm_awvalid),
-    .s_axi_awready(s2mm_awready),
-    .s_axi_wdata(s2mm_wdata),
-    .s_axi_wstrb(s2mm_wstrb),
-    .s_axi_wlast(s2mm_wlast),
-    .s_axi_wvalid(s2mm_wvalid),
-    .s_axi_wready(s2mm_wready),
-    .s_axi_bresp(s2mm_bresp),
-    .s_axi_bvalid(s2mm_bvalid),
-    .s_axi_bready(s2mm_bready)
+    .s_axi_awaddr(wr_awaddr),
+    .s_axi_awlen(wr_awlen),
+    .s_axi_awsize(wr_awsize),
+    .s_axi_awburst(wr_awburst),
+    .s_axi_awvalid(wr_awvalid),
+    .s_axi_awready(wr_awready),
+    .s_axi_wdata(wr_wdata),
+    .s_axi_wstrb(wr_wstrb),
+    .s_axi_wlast(wr_wlast),
+    .s_axi_wvalid(wr_wvalid),
+    .s_axi_wready(wr_wready),
+    .s_axi_bresp(wr_bresp),
+    .s_axi_bvalid(wr_bvalid),
+    .s_axi_bready(wr_bready)
 );
 
 endmodule

@@ -134,14 +134,15 @@ def test_build_lock_serialises_processes(tmp_path: Path) -> None:
 
 def test_build_is_cached_per_source_hash(rtl_enabled: None, tmp_path: Path,
                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    from dmasim.design import make_ip_dict
+    from dmasim.design import Design
     from dmasim.rtl import build
+    from dmasim.rtl.generate import generate
 
-    params = build.verilog_parameters(make_ip_dict()["axi_dma_0"]["parameters"])
+    params = generate(Design.loopback(), {})
     first = build.ensure_build(params)  # the default build: cached by the other tests
     again = build.ensure_build(params)
     assert not again.built_now and again.binary == first.binary
-    assert build.build_key({**params, "LENGTH_WIDTH": 14}) != first.key
+    assert build.build_key(generate(Design.loopback({"c_sg_length_width": 14}), {})) != first.key
     # a changed RTL file is a different build
     rtl, tb = build.source_dirs()
     root = tmp_path / "root"
