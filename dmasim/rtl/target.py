@@ -218,6 +218,8 @@ class RtlTarget(Target):
                   for n, w, _bits in self.generated.windows}
         out = []
         for info in self.ip_dict.values():
+            if info.get("phys_addr") is None or not info.get("addr_range"):
+                continue  # pynq lists the PS without a register window
             base, size = int(info["phys_addr"]), int(info["addr_range"])
             out.append((base, size, routed.get((base, size), 0)))
         return out
