@@ -69,10 +69,9 @@ class ErrorWindows:
         self.windows.append((base, base + size, resp))
 
     def resp(self, address: int, length: int = 1) -> int:
-        for lo, hi, resp in self.windows:
-            if address < hi and address + length > lo:
-                return resp
-        return RESP_OKAY
+        """A beat's response: the worst window it touches (DECERR over SLVERR), else OKAY."""
+        return max((resp for lo, hi, resp in self.windows
+                    if address < hi and address + length > lo), default=RESP_OKAY)
 
     def clear(self) -> None:
         self.windows.clear()
@@ -108,7 +107,7 @@ class ErrorRamRead(AxiRamRead):
 
 class ErrorRamWrite(AxiRamWrite):
     """``AxiRamWrite`` answering SLVERR/DECERR for a burst that writes into an error window
-    (the bytes there are not written)."""
+    (the bytes there are not written): the response of the burst's first failing beat."""
 
     def __init__(self, *args: Any, errors: ErrorWindows, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -127,7 +126,8 @@ class ErrorRamWrite(AxiRamWrite):
     async def _write(self, address: int, data: bytes) -> None:
         resp = self.errors.resp(address, len(data))
         if resp != RESP_OKAY:
-            self._burst_resp = max(self._burst_resp, resp)
+            if self._burst_resp == RESP_OKAY:
+                self._burst_resp = resp
             return
         await super()._write(address, data)
 
