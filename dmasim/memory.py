@@ -107,6 +107,19 @@ class Memory:
                     best = (at, kind)
         return best
 
+    def beat_fault(self, addr: int, nbytes: int) -> str | None:
+        """What one bus beat over ``[addr, addr+nbytes)`` answers, None for OKAY.
+
+        The worst of the faults it touches: ``"decerr"`` (also outside DDR) over ``"slverr"``.
+        With :meth:`first_fault` this is the one precedence rule for overlapping regions: a
+        channel reports the answer of its first failing beat.
+        """
+        end = addr + nbytes
+        if addr < DDR_BASE or end > DDR_BASE + self.size:
+            return "decerr"
+        kinds = {kind for lo, hi, kind in self._faults if lo < end and addr < hi}
+        return "decerr" if "decerr" in kinds else ("slverr" if kinds else None)
+
     def read(self, addr: int, nbytes: int) -> np.ndarray:
         """A copy of DDR bytes (the DMA's view; bypasses the CPU cache)."""
         return self.ddr[addr : addr + nbytes].copy()
@@ -118,7 +131,11 @@ class Memory:
     # --- fault injection ---------------------------------------------------------------
 
     def add_fault(self, addr: int, nbytes: int, kind: str = "slverr") -> None:
-        """Make ``[addr, addr + nbytes)`` answer ``kind`` to the DMA."""
+        """Make ``[addr, addr + nbytes)`` answer ``kind`` to the DMA.
+
+        Regions may overlap: a beat touching several answers the worst (DECERR over SLVERR),
+        whatever the order they were added in.
+        """
         if kind not in FAULT_KINDS:
             raise DmasimValueError(f"fault kind {kind!r} is not one of {FAULT_KINDS}")
         if nbytes <= 0 or addr < 0:

@@ -98,6 +98,33 @@ def test_memory_faults_raise_the_matching_error(target, dma, kind, exc, bit, sid
     loopback(dma, a, b)
 
 
+@pytest.mark.needs("faults")
+@pytest.mark.parametrize("side", [MM2S, S2MM], ids=["mm2s", "s2mm"])
+@pytest.mark.parametrize("regions,bit", [
+    # the same first word in both regions: DECERR is worse, whatever the order added
+    ([(0, 64, "slverr"), (0, 8, "decerr")], R.DMASR_DEC_ERR),
+    ([(0, 8, "decerr"), (0, 64, "slverr")], R.DMASR_DEC_ERR),
+    # different kinds further on, in bursts issued before the halt: only the first counts
+    ([(0, 8, "slverr"), (8, 64, "decerr")], R.DMASR_SLV_ERR),
+    ([(4, 64, "slverr"), (0, 8, "decerr")], R.DMASR_DEC_ERR),
+], ids=["same-word", "same-word-reversed", "slverr-first", "decerr-first"])
+def test_overlapping_faults_report_the_first_failing_beat(target, side, regions, bit):
+    """Fault precedence: a beat answers the worst region it touches, a channel its first."""
+    regs = dma_regs(target)
+    start_both(regs)
+    src, dst = target.allocate(1024, "u1"), target.allocate(1024, "u1")
+    bad = src if side is MM2S else dst
+    for off, n, kind in regions:
+        target.faults.add_fault(bad.physical_address + 512 + off, n, kind)
+    regs.write(S2MM.ADDR, dst.physical_address)
+    regs.write(S2MM.LENGTH, 1024)
+    regs.write(MM2S.ADDR, src.physical_address)
+    regs.write(MM2S.LENGTH, 1024)
+    target.delay(40_000)
+    sr = regs.read(side.DMASR)
+    assert sr & R.DMASR_ERRORS == bit and sr & R.DMASR_HALTED, hex(sr)
+
+
 @pytest.mark.parametrize("side", [MM2S, S2MM], ids=["mm2s", "s2mm"])
 def test_address_outside_ddr_is_a_decode_error(target, side):
     """Raw registers: an address that decodes to no memory sets DMADecErr and halts both."""

@@ -270,7 +270,10 @@ class AxiDmaModel:
         ch.xaddr, ch.xlen, ch.done = addr, nbytes, 0
         ch.keyhole = bool(ch.cr & KEYHOLE)
         fault = self.memory.first_fault(addr, min(nbytes, beat) if ch.keyhole else nbytes)
-        ch.fault_at, ch.fault_kind = (fault[0] - fault[0] % beat, fault[1]) if fault else (-1, "")
+        ch.fault_at, ch.fault_kind = -1, ""
+        if fault:  # the first failing beat answers the worst fault it touches
+            ch.fault_at = fault[0] - fault[0] % beat
+            ch.fault_kind = self.memory.beat_fault(addr + ch.fault_at, beat) or fault[1]
         ch.busy, ch.idle = True, False
         ch.transfers += 1
         if is_mm2s:
