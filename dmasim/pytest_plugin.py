@@ -62,6 +62,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--bitfile", default=None, help="board target: the overlay .bit to load")
     group.addoption("--waves", action="store_true",
                     help="rtl target: dump a waveform per test (FST; VCD where lz4 is missing)")
+    group.addoption("--differential-examples", type=int, default=None, metavar="N",
+                    help="programs the model-vs-RTL differential test runs (default 150; "
+                         "also DMASIM_DIFF_EXAMPLES)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
