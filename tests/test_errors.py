@@ -125,6 +125,36 @@ def test_overlapping_faults_report_the_first_failing_beat(target, side, regions,
     assert sr & R.DMASR_ERRORS == bit and sr & R.DMASR_HALTED, hex(sr)
 
 
+@pytest.mark.parametrize("failing", ["s2mm-overflow", "mm2s-last-beat"])
+def test_channel_stopped_in_flight_gets_ioc_when_its_own_error_halts_it(target, failing):
+    """RS=0 written while the transfer is in flight, then that transfer fails at its very end:
+    the channel was still running, so the error halt also raises IOC_Irq (and its line)."""
+    if failing == "mm2s-last-beat" and "faults" not in target.capabilities:
+        pytest.skip("needs memory fault injection")
+    regs = dma_regs(target)
+    for ch in R.CHANNELS:
+        regs.write(ch.DMACR, R.DMACR_RS | R.DMACR_IOC_IRQEN)
+    src, dst = target.allocate(4096, "u1"), target.allocate(4096, "u1")
+    regs.write(MM2S.ADDR, src.physical_address)
+    regs.write(S2MM.ADDR, dst.physical_address)
+    if failing == "s2mm-overflow":
+        stopped = S2MM
+        regs.write(S2MM.LENGTH, 40)  # waits for stream data
+        regs.write(S2MM.DMACR, R.DMACR_IOC_IRQEN)  # RS=0 with the transfer in flight
+        regs.write(MM2S.LENGTH, 64)
+    else:
+        stopped = MM2S
+        target.faults.add_fault(src.physical_address + 3996, 4, "slverr")
+        regs.write(MM2S.LENGTH, 4000)  # stalls: longer than the read-ahead, S2MM not started
+        regs.write(MM2S.DMACR, R.DMACR_IOC_IRQEN)
+        regs.write(S2MM.LENGTH, 4096)
+    target.delay(60_000)
+    sr = regs.read(stopped.DMASR)
+    assert sr & R.DMASR_ERRORS and sr & R.DMASR_HALTED, hex(sr)
+    assert sr & R.DMASR_IOC_IRQ, f"{stopped.name} DMASR {sr:#x}: no IOC_Irq on its error halt"
+    assert target.interrupts()[f"{stopped.name.lower()}_introut"]
+
+
 @pytest.mark.parametrize("side", [MM2S, S2MM], ids=["mm2s", "s2mm"])
 def test_address_outside_ddr_is_a_decode_error(target, side):
     """Raw registers: an address that decodes to no memory sets DMADecErr and halts both."""
