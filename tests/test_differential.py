@@ -9,24 +9,22 @@ RS=0, an interrupt-enable change or a DMASR write landing a short delay after a 
 starts. Registers and both interrupt lines are compared after each operation's settle delay,
 long enough for everything in flight to finish or stall, so they have one right value.
 
-Tolerated differences (each is implementation-defined, not part of the contract):
+Tolerated differences: the generator stays away from what the contract leaves to timing or
+to the implementation, and says so here.
 
-- no unaligned addresses, and fault regions are whole 32-bit words: without DRE the byte lanes
-  an unaligned transfer lands in are implementation-defined (the model records a diagnostic);
-- MM2S lengths with S2MM not ready stay well below the 512-byte read-ahead depth or far above
-  it: the exact depth, counted in whole bursts plus skid beats, is not part of the contract;
-- after an S2MM overflow or any error, the number of stream beats discarded or left in flight
-  is timing-dependent, so nothing is sent into the stream again until a reset;
-- after a memory error (either channel), the bytes written by bursts already issued when the
-  engine halted are implementation-defined: registers are still compared, buffers re-synced;
-- a soft reset racing a transfer leaves that transfer's destination partly written: the
-  bytes of the destination buffer are re-synced;
-- a DMASR write racing a completion is only generated where the order is not in doubt (the
-  write lands well before a long transfer can finish);
-- no transfer pair whose source and destination both touch fault regions: which channel fails
-  first, and whether bursts already issued then fail on the other channel too, is timing;
-- fault regions are added only while no transfer is in flight: the model samples them when a
-  transfer starts, the RTL memory answers each beat as it comes.
+- Unaligned addresses (byte lanes without DRE are implementation-defined) and fault regions
+  that are not whole 32-bit words.
+- MM2S lengths near the 512-byte read-ahead depth with S2MM not ready: the exact depth, in
+  whole bursts plus skid beats, is not part of the contract (lengths stay well below or far
+  above it).
+- After an error, how many stream beats were discarded or are still queued, and which bytes the
+  bursts already issued wrote: nothing is streamed again until a reset, buffers are re-synced
+  after a memory error (registers are still compared).
+- Races whose order is timing: a DMASR write only lands well before a long transfer from idle
+  can finish; a soft reset racing a transfer leaves its destination partly written (buffers are
+  re-synced); transfers whose source and destination both touch fault regions (which channel
+  fails first is timing) are not generated; faults are added only with nothing in flight (the
+  model samples them when a transfer starts, the RTL memory answers beat by beat).
 
 ``--differential-examples N`` (or ``DMASIM_DIFF_EXAMPLES=N``) sets the number of programs; the
 default keeps the run short. Run it with ``--target=model,rtl``.
