@@ -125,6 +125,21 @@ def test_overlapping_faults_report_the_first_failing_beat(target, side, regions,
     assert sr & R.DMASR_ERRORS == bit and sr & R.DMASR_HALTED, hex(sr)
 
 
+def test_overflow_into_a_failing_write_reports_the_write_error_only(target):
+    """A packet longer than LENGTH whose writes fail: the failed write response comes first
+    and is the one error S2MM reports (DMADecErr, no DMAIntErr)."""
+    regs = dma_regs(target)
+    start_both(regs)
+    src = target.allocate(64, "u1")
+    regs.write(S2MM.ADDR, DDR_END)
+    regs.write(S2MM.LENGTH, 4)
+    regs.write(MM2S.ADDR, src.physical_address)
+    regs.write(MM2S.LENGTH, 8)
+    target.delay(20_000)
+    sr = regs.read(S2MM.DMASR)
+    assert sr & R.DMASR_ERRORS == R.DMASR_DEC_ERR and sr & R.DMASR_HALTED, hex(sr)
+
+
 @pytest.mark.parametrize("failing", ["s2mm-overflow", "mm2s-last-beat"])
 def test_channel_stopped_in_flight_gets_ioc_when_its_own_error_halts_it(target, failing):
     """RS=0 written while the transfer is in flight, then that transfer fails at its very end:
