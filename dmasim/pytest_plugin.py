@@ -6,6 +6,8 @@ Load it from a ``conftest.py`` with ``pytest_plugins = ["dmasim.pytest_plugin"]`
   uses the ``target`` fixture runs once per target. Targets are opened once per session (per
   xdist worker) and reset before every test.
 - ``--level=python,cffi`` picks driver levels for the ``dma`` fixture (default: all levels).
+- ``--differential-examples=N`` (or ``DMASIM_DIFF_EXAMPLES``): programs the model-vs-RTL
+  differential test runs (default 150), for long runs.
 - ``@pytest.mark.targets("model", "rtl")`` restricts a test to some targets;
   ``@pytest.mark.needs("faults")`` skips it where the target lacks a capability.
 - Hypothesis profiles ``dev``, ``ci`` (derandomized, no deadline; chosen when ``CI`` is set) and
