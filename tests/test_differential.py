@@ -22,8 +22,9 @@ to the implementation, and says so here.
   after a memory error (registers are still compared).
 - Races whose order is timing: a DMASR write only lands well before a long transfer from idle
   can finish; a soft reset racing a transfer leaves its destination partly written (buffers are
-  re-synced); transfers whose source and destination both touch fault regions (which channel
-  fails first is timing) are not generated; faults are added only with nothing in flight (the
+  re-synced); a transfer that touches a fault region is not started where another error may
+  come first (the other channel's fault, an S2MM overflow by queued data or unequal lengths):
+  which channel fails first is timing; faults are added only with nothing in flight (the
   model samples them when a transfer starts, the RTL memory answers beat by beat).
 
 ``--differential-examples N`` (or ``DMASIM_DIFF_EXAMPLES=N``) sets the number of programs; the
@@ -233,10 +234,16 @@ def _ranges(side: Side, op) -> dict[str, tuple[int, int]]:
     return out
 
 
-def _faults_on_both_sides(side: Side, op) -> bool:
+def _error_race(side: Side, op, unsent: int) -> bool:
+    """``op`` starts a transfer that will fail while another error may come first: both
+    channels touch faults, or one does and S2MM may overflow (queued data, unequal lengths)."""
     ranges = _ranges(side, op)
     mem = side.t.memory_model
-    return len(ranges) == 2 and all(mem.first_fault(a, n) for a, n in ranges.values())
+    faulty = [bool(mem.first_fault(a, n)) for a, n in ranges.values()]
+    if not any(faulty):
+        return False
+    unequal = len(ranges) == 2 and ranges["MM2S"][1] != ranges["S2MM"][1]
+    return (all(faulty) and len(faulty) == 2) or bool(unsent) or unequal
 
 
 def _examples(config: pytest.Config) -> int:
@@ -274,7 +281,7 @@ def _run_program(open_targets, program, seed, ran: Counter[str]) -> None:
         if errored and _feeds_stream(op):
             continue  # after an error the stream holds a timing-dependent remainder
         busy = model.t.engine.mm2s.busy or model.t.engine.s2mm.busy
-        if (op[0] == "fault" and busy) or _faults_on_both_sides(model, op):
+        if (op[0] == "fault" and busy) or _error_race(model, op, unsent):
             continue
         if _racy_dmasr(model, op, unsent):
             continue
