@@ -50,6 +50,7 @@ SETTLE_NS = 60_000
 DDR_END = 512 << 20
 NBUF, BUFBYTES = 3, 8192
 DEFAULT_EXAMPLES = 150
+LOW_BYTES = 8192  # DDR from address 0, where transfers with SA/DA at reset values go
 
 CHANNELS = st.sampled_from(["MM2S", "S2MM"])
 IRQ_ENABLES = st.sampled_from([0x0, 0x1000, 0x4000, 0x5000, 0x7000])
@@ -125,6 +126,9 @@ class Side:
     def __init__(self, target, seed):
         self.t = target
         self.regs = target.ip_mmio("axi_dma_0")
+        # SA/DA reset to 0: transfers may read and write DDR there, outside any buffer
+        self.low = target.memory_model.ddr[:LOW_BYTES]
+        self.low[:] = 0
         rng = np.random.default_rng(seed)
         self.bufs = []
         for _ in range(NBUF):
@@ -310,7 +314,8 @@ def _run_program(open_targets, program, seed, ran: Counter[str]) -> None:
         mem_fault = any(v & (R.DMASR_SLV_ERR | R.DMASR_DEC_ERR) for k, v in got_m[0].items()
                         if k.endswith("DMASR"))
         reset_race = op[0] == "race" and op[3][0] == "soft_reset_poll"
-        for i, (bm, br) in enumerate(zip(model.bufs, rtl.bufs, strict=True)):
+        for i, (bm, br) in enumerate(zip([*model.bufs, model.low], [*rtl.bufs, rtl.low],
+                                         strict=True)):
             if mem_fault or reset_race:
                 br[:] = bm
             elif not np.array_equal(bm, br):
