@@ -197,7 +197,11 @@ class Memory:
     # --- fault injection ---------------------------------------------------------------
 
     def add_fault(self, addr: int, nbytes: int, kind: str = "slverr") -> None:
-        """Make ``[addr, addr + nbytes)`` answer ``kind`` to the DMA."""
+        """Make ``[addr, addr + nbytes)`` answer ``kind`` to the DMA.
+
+        Regions may overlap: a beat touching several answers the worst (DECERR over SLVERR),
+        whatever the order they were added in.
+        """
         if kind not in FAULT_KINDS:
             raise DmasimValueError(f"fault kind {kind!r} is not one of {FAULT_KINDS}")
         if nbytes <= 0 or addr < 0:

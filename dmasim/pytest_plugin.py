@@ -6,6 +6,8 @@ Load it from a ``conftest.py`` with ``pytest_plugins = ["dmasim.pytest_plugin"]`
   uses the ``target`` fixture runs once per target. Targets are opened once per session (per
   xdist worker) and reset before every test.
 - ``--level=python,cffi`` picks driver levels for the ``dma`` fixture (default: all levels).
+- ``--differential-examples=N`` (or ``DMASIM_DIFF_EXAMPLES``): programs the model-vs-RTL
+  differential test runs (default 150), for long runs.
 - ``@pytest.mark.targets("model", "rtl")`` restricts a test to some targets;
   ``@pytest.mark.needs("faults")`` skips it where the target lacks a capability.
 - Hypothesis profiles ``dev``, ``ci`` (derandomized, no deadline; chosen when ``CI`` is set) and
@@ -69,6 +71,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="board target: PYNQ.remote port (default 7967)")
     group.addoption("--waves", action="store_true",
                     help="rtl target: dump a waveform per test (FST; VCD where lz4 is missing)")
+    group.addoption("--differential-examples", type=int, default=None, metavar="N",
+                    help="programs the model-vs-RTL differential test runs (default 150; "
+                         "also DMASIM_DIFF_EXAMPLES)")
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -108,7 +108,7 @@ class ErrorRamRead(AxiRamRead):
 
 class ErrorRamWrite(AxiRamWrite):
     """``AxiRamWrite`` answering SLVERR/DECERR for a burst that writes into an error window
-    (the bytes there are not written)."""
+    (the bytes there are not written): the response of the burst's first failing beat."""
 
     def __init__(self, *args: Any, errors: ErrorWindows, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -127,7 +127,8 @@ class ErrorRamWrite(AxiRamWrite):
     async def _write(self, address: int, data: bytes) -> None:
         resp = self.errors.resp(address, len(data))
         if resp != RESP_OKAY:
-            self._burst_resp = max(self._burst_resp, resp)
+            if self._burst_resp == RESP_OKAY:
+                self._burst_resp = resp
             return
         await super()._write(address, data)
 

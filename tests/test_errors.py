@@ -101,6 +101,78 @@ def test_memory_faults_raise_the_matching_error(target, dma, kind, exc, bit, sid
     loopback(dma, a, b)
 
 
+@pytest.mark.needs("faults")
+@pytest.mark.parametrize("side", [MM2S, S2MM], ids=["mm2s", "s2mm"])
+@pytest.mark.parametrize("regions,bit", [
+    # the same first word in both regions: DECERR is worse, whatever the order added
+    ([(0, 64, "slverr"), (0, 8, "decerr")], R.DMASR_DEC_ERR),
+    ([(0, 8, "decerr"), (0, 64, "slverr")], R.DMASR_DEC_ERR),
+    # different kinds further on, in bursts issued before the halt: only the first counts
+    ([(0, 8, "slverr"), (8, 64, "decerr")], R.DMASR_SLV_ERR),
+    ([(4, 64, "slverr"), (0, 8, "decerr")], R.DMASR_DEC_ERR),
+], ids=["same-word", "same-word-reversed", "slverr-first", "decerr-first"])
+def test_overlapping_faults_report_the_first_failing_beat(target, side, regions, bit):
+    """Fault precedence: a beat answers the worst region it touches, a channel its first."""
+    regs = dma_regs(target)
+    start_both(regs)
+    src, dst = target.allocate(1024, "u1"), target.allocate(1024, "u1")
+    bad = src if side is MM2S else dst
+    for off, n, kind in regions:
+        target.faults.add_fault(bad.physical_address + 512 + off, n, kind)
+    regs.write(S2MM.ADDR, dst.physical_address)
+    regs.write(S2MM.LENGTH, 1024)
+    regs.write(MM2S.ADDR, src.physical_address)
+    regs.write(MM2S.LENGTH, 1024)
+    target.delay(40_000)
+    sr = regs.read(side.DMASR)
+    assert sr & R.DMASR_ERRORS == bit and sr & R.DMASR_HALTED, hex(sr)
+
+
+def test_overflow_into_a_failing_write_reports_the_write_error_only(target):
+    """A packet longer than LENGTH whose writes fail: the failed write response comes first
+    and is the one error S2MM reports (DMADecErr, no DMAIntErr)."""
+    regs = dma_regs(target)
+    start_both(regs)
+    src = target.allocate(64, "u1")
+    regs.write(S2MM.ADDR, DDR_END)
+    regs.write(S2MM.LENGTH, 4)
+    regs.write(MM2S.ADDR, src.physical_address)
+    regs.write(MM2S.LENGTH, 8)
+    target.delay(20_000)
+    sr = regs.read(S2MM.DMASR)
+    assert sr & R.DMASR_ERRORS == R.DMASR_DEC_ERR and sr & R.DMASR_HALTED, hex(sr)
+
+
+@pytest.mark.parametrize("failing", ["s2mm-overflow", "mm2s-last-beat"])
+def test_channel_stopped_in_flight_gets_ioc_when_its_own_error_halts_it(target, failing):
+    """RS=0 written while the transfer is in flight, then that transfer fails at its very end:
+    the channel was still running, so the error halt also raises IOC_Irq (and its line)."""
+    if failing == "mm2s-last-beat" and "faults" not in target.capabilities:
+        pytest.skip("needs memory fault injection")
+    regs = dma_regs(target)
+    for ch in R.CHANNELS:
+        regs.write(ch.DMACR, R.DMACR_RS | R.DMACR_IOC_IRQEN)
+    src, dst = target.allocate(4096, "u1"), target.allocate(4096, "u1")
+    regs.write(MM2S.ADDR, src.physical_address)
+    regs.write(S2MM.ADDR, dst.physical_address)
+    if failing == "s2mm-overflow":
+        stopped = S2MM
+        regs.write(S2MM.LENGTH, 40)  # waits for stream data
+        regs.write(S2MM.DMACR, R.DMACR_IOC_IRQEN)  # RS=0 with the transfer in flight
+        regs.write(MM2S.LENGTH, 64)
+    else:
+        stopped = MM2S
+        target.faults.add_fault(src.physical_address + 3996, 4, "slverr")
+        regs.write(MM2S.LENGTH, 4000)  # stalls: longer than the read-ahead, S2MM not started
+        regs.write(MM2S.DMACR, R.DMACR_IOC_IRQEN)
+        regs.write(S2MM.LENGTH, 4096)
+    target.delay(60_000)
+    sr = regs.read(stopped.DMASR)
+    assert sr & R.DMASR_ERRORS and sr & R.DMASR_HALTED, hex(sr)
+    assert sr & R.DMASR_IOC_IRQ, f"{stopped.name} DMASR {sr:#x}: no IOC_Irq on its error halt"
+    assert target.interrupts()[f"{stopped.name.lower()}_introut"]
+
+
 OVERLAPS = {  # regions (offset, size, kind) around one spot; every failing beat is DECERR
     "nested": [(0, 256, "decerr"), (64, 32, "slverr")],
     "same-start": [(0, 32, "slverr"), (0, 256, "decerr")],

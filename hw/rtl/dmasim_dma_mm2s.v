@@ -15,7 +15,9 @@
  * - `done` pulses when the last beat has been read from memory into the FIFO
  *   (not when the stream consumer takes it), unless a beat of the transfer
  *   came back SLVERR/DECERR.
- * - SLVERR/DECERR pulse err_slv/err_dec. While `stop` is high no new address
+ * - The first SLVERR/DECERR beat of a transfer pulses err_slv/err_dec (later
+ *   error beats of the same transfer add nothing: the channel reports the
+ *   response of its first failing beat). While `stop` is high no new address
  *   is issued; once every issued burst has returned its data the channel goes
  *   not-busy without `done` (an aborted transfer).
  * - `quiet` is high when no burst is outstanding (used by the soft reset).
@@ -251,7 +253,7 @@ always @* begin
 
         if (r_fire) begin
             recv_next = recv_reg - 1'b1;
-            if (r_error) begin
+            if (r_error && !err_reg) begin
                 err_next = 1'b1;
                 err_slv_next = m_axi_rresp == RESP_SLVERR;
                 err_dec_next = m_axi_rresp == RESP_DECERR;

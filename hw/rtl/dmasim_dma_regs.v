@@ -15,7 +15,9 @@
  *   busy. Idle is set with IOC_Irq when a transfer completes and cleared
  *   when one starts or the channel halts. Err_Irq is set on the rising edge
  *   of "any error bit of this channel set". (inferred) A channel whose halt
- *   happens while an error is set gets IOC_Irq too.
+ *   happens while an error is set, or in the clock one is set, gets IOC_Irq
+ *   too: a channel that was running halts only then, one already halted
+ *   gets nothing.
  * - SA/DA (+MSB when ADDR_WIDTH > 32; otherwise the MSB offsets are reserved)
  *   read back what was written. LENGTH is stored masked to LENGTH_WIDTH; a
  *   non-zero (masked) write while RS=1 and the channel is not busy starts a
@@ -440,8 +442,11 @@ always @* begin
         end
         if (!halted_reg[i] && halted_next[i]) begin
             idle_next[i] = 1'b0;
-            if (err_any) begin
-                // (inferred) a halt caused by an error is reported as completion
+            if (|err_now) begin
+                // (inferred) a halt caused by an error is reported as completion;
+                // err_now, not err_any: a channel stopped by software (RS=0) whose
+                // in-flight transfer fails at its end halts in the very clock its
+                // error bit is set, and must get IOC_Irq too
                 ioc_irq_next[i] = 1'b1;
             end
         end

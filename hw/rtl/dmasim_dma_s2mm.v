@@ -14,9 +14,11 @@
  *   write response, done_bytes = bytes written.
  * - Packet longer than start_len: exactly start_len bytes are written, the
  *   rest of the packet is discarded (TREADY high) until its TLAST or until
- *   the last write response, then err_int pulses and the channel goes
+ *   the last write response, then err_int pulses (unless a write response
+ *   already failed: the channel reports that one) and the channel goes
  *   not-busy; from then on only the skid buffer takes beats.
- * - BRESP SLVERR/DECERR pulse err_slv/err_dec.
+ * - The first BRESP SLVERR/DECERR of a transfer pulses err_slv/err_dec (the
+ *   channel reports its first failing response; later ones add nothing).
  * - While `stop` is high nothing new is collected and no new AW is issued;
  *   once the issued bursts have their responses the channel goes not-busy
  *   without `done` (the soft reset flushes whatever data was left).
@@ -301,7 +303,7 @@ always @* begin
         bpend_next = bpend_reg - 1'b1;
     end
 
-    if (b_fire && b_error) begin
+    if (b_fire && b_error && !berr_reg) begin
         berr_next = 1'b1;
         err_slv_next = m_axi_bresp == RESP_SLVERR;
         err_dec_next = m_axi_bresp == RESP_DECERR;
@@ -367,7 +369,8 @@ always @* begin
             end
             if (issued_done && !cmd_m_tvalid) begin
                 state_next = STATE_IDLE;
-                err_int_next = 1'b1;
+                // a failed write response came first: that is the one error reported
+                err_int_next = !berr_reg;
             end else if (stop) begin
                 state_next = STATE_ABORT;
             end

@@ -4,8 +4,9 @@
  * Takes the S2MM master's write data one beat per clock and stores the strobed
  * bytes through C (dmasim_sim_mem.cpp) into the DDR file the host maps too.
  * Beats that hit an injected fault region or fall outside DDR are not stored;
- * the burst's B response is the worst response of its beats (DECERR > SLVERR
- * > OKAY). One address is held while a burst is taken, so bursts run back to
+ * the burst's B response is that of its first failing beat (a beat touching
+ * several fault regions answers the worst of them, DECERR over SLVERR), or
+ * OKAY. One address is held while a burst is taken, so bursts run back to
  * back.
  */
 
@@ -78,7 +79,7 @@ assign s_axi_wready = busy_reg && (!s_axi_bvalid || s_axi_bready);
 reg [63:0] next_addr;
 reg [63:0] beat_data;
 integer beat_resp;
-reg [1:0] worst;
+reg [1:0] burst_resp;
 // still taking a burst after this clock's beat
 reg load_busy;
 
@@ -98,17 +99,17 @@ always @(posedge clk) begin
             beat_data[DATA_WIDTH-1:0] = s_axi_wdata;
             beat_resp = dmasim_mem_write(addr_reg, STRB_WIDTH, beat_data,
                                          {{(32-STRB_WIDTH){1'b0}}, s_axi_wstrb});
-            worst = beat_resp[1:0] > resp_reg ? beat_resp[1:0] : resp_reg;
+            burst_resp = resp_reg != 2'b00 ? resp_reg : beat_resp[1:0];
             next_addr = (addr_reg & ~((64'd1 << size_reg) - 64'd1)) + (64'd1 << size_reg);
             if (!fixed_reg) addr_reg <= next_addr;
             if (s_axi_wlast) begin
-                s_axi_bresp <= worst;
+                s_axi_bresp <= burst_resp;
                 s_axi_bvalid <= 1'b1;
                 resp_reg <= 2'b00;
                 busy_reg <= 1'b0;
                 load_busy = 1'b0;
             end else begin
-                resp_reg <= worst;
+                resp_reg <= burst_resp;
             end
         end
         if (!load_busy && pend_reg) begin
