@@ -10,9 +10,10 @@ The behaviour they set is specified in ``docs/axi-dma-behaviour.md`` (rules ``FL
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping
 from typing import Any
+
+from ._views import print_view
 
 __all__ = [
     "CACHE_LINE",
@@ -132,13 +133,7 @@ def c_header() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Print a generated view: ``verilog`` or ``c``."""
-    args = sys.argv[1:] if argv is None else argv
-    views = {"verilog": verilog_header, "c": c_header}
-    if len(args) != 1 or args[0] not in views:
-        print(f"usage: python -m dmasim.constants {{{','.join(views)}}}", file=sys.stderr)
-        return 2
-    sys.stdout.write(views[args[0]]())
-    return 0
+    return print_view("dmasim.constants", {"verilog": verilog_header, "c": c_header}, argv)
 
 
 if __name__ == "__main__":

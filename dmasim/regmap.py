@@ -8,9 +8,10 @@ all take offsets, bit positions and reset values from here. ``python -m dmasim.r
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+
+from ._views import print_view
 
 __all__ = [
     "CHANNELS",
@@ -345,13 +346,8 @@ def markdown_table() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Print a generated view: ``verilog``, ``c`` or ``markdown``."""
-    args = sys.argv[1:] if argv is None else argv
     views = {"verilog": verilog_header, "c": c_header, "markdown": markdown_table}
-    if len(args) != 1 or args[0] not in views:
-        print(f"usage: python -m dmasim.regmap {{{','.join(views)}}}", file=sys.stderr)
-        return 2
-    sys.stdout.write(views[args[0]]())
-    return 0
+    return print_view("dmasim.regmap", views, argv)
 
 
 if __name__ == "__main__":

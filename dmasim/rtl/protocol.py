@@ -11,7 +11,8 @@ both take opcodes, status codes and the record layout from headers generated her
 from __future__ import annotations
 
 import struct
-import sys
+
+from .._views import print_view
 
 __all__ = [
     "CMD",
@@ -112,13 +113,7 @@ def c_header() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Print a generated header: ``verilog`` or ``c``."""
-    args = sys.argv[1:] if argv is None else argv
-    views = {"verilog": verilog_header, "c": c_header}
-    if len(args) != 1 or args[0] not in views:
-        print(f"usage: python -m dmasim.rtl.protocol {{{','.join(views)}}}", file=sys.stderr)
-        return 2
-    sys.stdout.write(views[args[0]]())
-    return 0
+    return print_view("dmasim.rtl.protocol", {"verilog": verilog_header, "c": c_header}, argv)
 
 
 if __name__ == "__main__":
