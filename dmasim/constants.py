@@ -5,7 +5,7 @@ The model, the Python drivers, the C driver core (through the generated
 ``hw/rtl/dmasim_constants.vh``) take these numbers from here; ``python -m dmasim.constants
 {verilog,c}`` prints the generated files and a test keeps the checked-in copies fresh.
 The behaviour they set is specified in ``docs/axi-dma-behaviour.md`` (rules ``FLOW-*``,
-``POLL-*`` and ``CACHE-*``).
+``POLL-*``, ``RST-*`` and ``CACHE-*``).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 from ._views import print_view
 
 __all__ = [
+    "BUS_ACCESS_NS",
     "CACHE_LINE",
     "MM2S_SF_BURSTS",
     "MM2S_SF_MIN_BEATS",
@@ -26,6 +27,8 @@ __all__ = [
     "POLL_NS_PER_BYTE",
     "POLL_WALL_GUARD_NS",
     "S2MM_SKID_BEATS",
+    "SOFT_RESET_CLOCKS",
+    "SOFT_RESET_FLUSH_CLOCKS",
     "c_header",
     "mm2s_fifo_beats",
     "readahead_bytes",
@@ -38,9 +41,23 @@ MM2S_SF_BURSTS = 6
 """MM2S's store-and-forward FIFO holds (4 + 2) bursts, rounded up to a power of two..."""
 MM2S_SF_MIN_BEATS = 128
 """...and at least this many beats."""
-S2MM_SKID_BEATS = 2
-"""Beats S2MM's input skid buffer takes before LENGTH is written (the IP takes 4: a known
-departure, see the behaviour document)."""
+S2MM_SKID_BEATS = 4
+"""Beats S2MM's input skid buffer takes from the stream even while S2MM is halted or has no
+LENGTH."""
+
+# --- soft reset and the register bus (rules RST-*) ---------------------------------------
+
+SOFT_RESET_CLOCKS = 20
+"""Clocks after the Reset write's response (or after the bursts in flight finish) until
+DMACR.Reset reads 0 again: until then every register write is ignored. A write whose data
+handshake comes exactly this many clocks after the response takes effect."""
+SOFT_RESET_FLUSH_CLOCKS = 12
+"""Clocks after the same point at which the registers take their reset values (reads return
+the old values before)."""
+BUS_ACCESS_NS = 200
+"""One register access from the PYNQ-Z2's Cortex-A9 (about 0.2 us, 20 clocks at 100 MHz): the
+simulated targets' default spacing of register accesses. At this speed a driver that writes
+Reset and then programs the DMA without polling DMACR.Reset works, as on the board."""
 
 # --- driver polling (rules POLL-*) -------------------------------------------------------
 
@@ -93,6 +110,9 @@ def _constants() -> list[tuple[str, int, str]]:
         ("MM2S_SF_BURSTS", MM2S_SF_BURSTS, "MM2S FIFO: this many bursts, next power of two"),
         ("MM2S_SF_MIN_BEATS", MM2S_SF_MIN_BEATS, "MM2S FIFO: at least this many beats"),
         ("S2MM_SKID_BEATS", S2MM_SKID_BEATS, "S2MM input skid buffer, beats"),
+        ("SOFT_RESET_CLOCKS", SOFT_RESET_CLOCKS, "writes ignored this long after Reset"),
+        ("SOFT_RESET_FLUSH_CLOCKS", SOFT_RESET_FLUSH_CLOCKS, "registers reset at this clock"),
+        ("BUS_ACCESS_NS", BUS_ACCESS_NS, "simulated register access time (Cortex-A9)"),
         ("POLL_FIRST_BACKOFF_NS", POLL_FIRST_BACKOFF_NS, "first pause between polls"),
         ("POLL_MAX_BACKOFF_NS", POLL_MAX_BACKOFF_NS, "pauses double up to this"),
         ("POLL_NS_PER_BYTE", POLL_NS_PER_BYTE, "wait_idle sleeps this per byte first"),

@@ -229,7 +229,8 @@ def test_register_slice_passes_data():
                       ("rs_0.M_AXIS", "axi_dma_0.S_AXIS_S2MM")])
     with dmasim.open_target("model", design=d) as t:
         assert t.fabric is not None
-        assert t.fabric.routes[0].link.capacity_beats == t.engine.fifo_beats + 2 + 2
+        skid = dmasim.constants.S2MM_SKID_BEATS
+        assert t.fabric.routes[0].link.capacity_beats == t.engine.fifo_beats + 2 + skid
         src, dst = _words(t, 999), t.allocate(999, "u4")
         _run(t.dma(), src, dst)
         assert np.array_equal(dst, src)

@@ -31,8 +31,10 @@ DMACR_STORED = (
 )
 THRESHOLD = _R.DMACR.field("IRQThreshold")
 KEYHOLE = _R.DMACR.field("Keyhole").mask
-RESET_CYCLES = 8
-"""A soft reset takes this long when nothing is in flight (shorter than one bus access)."""
+RESET_CYCLES = constants.SOFT_RESET_CLOCKS
+"""A soft reset ignores register writes this long after the Reset write when nothing is in
+flight (rule RST-WINDOW); registers take their reset values at ``RESET_FLUSH_CYCLES``."""
+RESET_FLUSH_CYCLES = constants.SOFT_RESET_FLUSH_CLOCKS
 SKID_BEATS = constants.S2MM_SKID_BEATS
 """Beats the stream holds outside MM2S's FIFO: S2MM's input skid buffer, which takes them even
 before LENGTH is written (rule FLOW-SKID)."""
@@ -138,6 +140,10 @@ class AxiDmaModel:
         self.s2mm = ChannelModel("S2MM")
         self.cycle = 0
         self.reset_until = -1  # cycle at which a soft reset completes, -1 when none
+        self.reset_flush = -1  # cycle at which its registers take reset values, -1 when done
+        self.s2mm_discarding = False
+        """S2MM is swallowing the next packet (rule XFER-S2MM-SPARE-BEAT, the erratum)."""
+        self.discarded = 0  # bytes the erratum swallowed since power-on
         self.stats = _Stats()
         self.fabric: Any = None
         """The design's stream fabric when this engine is one part of a larger design."""
@@ -155,7 +161,8 @@ class AxiDmaModel:
     @property
     def active(self) -> bool:
         """Anything that time can change: a transfer in flight or a reset in progress."""
-        return self.mm2s.busy or self.s2mm.busy or self.reset_until >= 0
+        return (self.mm2s.busy or self.s2mm.busy or self.reset_until >= 0
+                or self.s2mm_discarding)
 
     def _mm2s_busy(self) -> bool:
         return self.mm2s.busy
@@ -170,6 +177,7 @@ class AxiDmaModel:
 
     def power_on_reset(self) -> None:
         """Everything to reset values; data in flight dropped."""
+        self.s2mm_discarding = False
         self.mm2s.reset()
         self.s2mm.reset()
         if self.fabric is None:
@@ -185,7 +193,7 @@ class AxiDmaModel:
             if rx and rx[0].consumed > 0:
                 rx.popleft()
         self.tx_packet = None
-        self.reset_until = -1
+        self.reset_until = self.reset_flush = -1
 
     def interrupts(self) -> tuple[bool, bool]:
         """(mm2s_introut, s2mm_introut): registered levels, 0 during a soft reset."""
@@ -220,12 +228,12 @@ class AxiDmaModel:
         """A register write at window ``offset``."""
         ch = self.mm2s if offset < _R.S2MM.base else self.s2mm
         rel = offset - (0 if ch is self.mm2s else _R.S2MM.base)
+        if self.reset_until >= 0:
+            return  # rule RST-WINDOW: every write is ignored while Reset reads 1
         if rel == 0x00:
             self._write_dmacr(ch, value)
         elif rel == 0x04:
             ch.irq &= ~(value & _R.DMASR_IRQS)
-        elif self.reset_until >= 0:
-            return  # registers return to reset values when the reset completes
         elif rel == 0x18:
             ch.addr = value
         elif rel == 0x1C:
@@ -235,8 +243,6 @@ class AxiDmaModel:
             self._write_length(ch, value)
 
     def _write_dmacr(self, ch: ChannelModel, value: int) -> None:
-        if self.reset_until >= 0:
-            return  # a write while Reset reads 1 is ignored
         if value & _R.DMACR_RESET:
             self._begin_soft_reset()
             return
@@ -309,12 +315,32 @@ class AxiDmaModel:
     def _begin_soft_reset(self) -> None:
         busy = self.mm2s.busy or self.s2mm.busy
         # Bursts already issued finish first: model that as one burst's worth of cycles.
-        self.reset_until = self.cycle + RESET_CYCLES + (self.burst_beats if busy else 0)
+        start = self.cycle + (self.burst_beats if busy else 0)
+        self.reset_flush = start + RESET_FLUSH_CYCLES
+        self.reset_until = start + RESET_CYCLES
         for ch in (self.mm2s, self.s2mm):
             ch.rs = False
 
+    def soft_reset_due(self, cycle: int) -> int:
+        """Do what a soft reset has due by ``cycle``; the cycle of its next step, or -1.
+
+        Rule RST-WINDOW: registers (and data in flight) take reset values at the flush point;
+        Reset reads 1, and writes are ignored, until ``reset_until``.
+        """
+        if self.reset_flush >= 0 and cycle >= self.reset_flush:
+            until = self.reset_until
+            self.cycle = max(self.cycle, self.reset_flush)
+            self.power_on_reset()
+            self.reset_until = until
+        if self.reset_until >= 0 and cycle >= self.reset_until:
+            self.cycle = max(self.cycle, self.reset_until)
+            self.reset_until = -1
+        if self.reset_flush >= 0:
+            return self.reset_flush
+        return self.reset_until
+
     def _finish_soft_reset(self) -> None:
-        self.power_on_reset()
+        self.soft_reset_due(max(self.reset_until, self.reset_flush))
 
     def _error(self, ch: ChannelModel, bit: int) -> None:
         """Set ``ch``'s error bit and halt the whole engine."""
@@ -350,10 +376,8 @@ class AxiDmaModel:
             self.fabric.run_until(cycle)
             return
         if self.reset_until >= 0:
-            if cycle >= self.reset_until:
-                self.cycle = self.reset_until
-                self._finish_soft_reset()
-            else:
+            self.soft_reset_due(cycle)
+            if self.reset_until >= 0:
                 self.cycle = cycle
                 return
         m, s = self.mm2s, self.s2mm
@@ -362,7 +386,7 @@ class AxiDmaModel:
             if not packets or packets[0].read == packets[0].consumed:
                 self.cycle = cycle  # at most S2MM waiting for data: nothing can change
                 return
-        while self.cycle < cycle and (m.busy or s.busy):
+        while self.cycle < cycle and (m.busy or s.busy or self.s2mm_discarding):
             if not self._step(cycle - self.cycle):
                 break  # nothing can move until software acts
         self.cycle = cycle
@@ -378,7 +402,8 @@ class AxiDmaModel:
         if not m.busy and (head is None or head.read == head.consumed):
             return False  # S2MM waits for stream data that nobody is sending
         beat, sbeat = self.beat, self.s2mm_beat
-        if (m.busy and s.busy and head is packets[-1] and head.read == head.consumed
+        if (m.busy and s.busy and not self.s2mm_discarding and head is packets[-1]
+                and head.read == head.consumed
                 and beat == sbeat and m.fault_at < 0 and s.fault_at < 0
                 and not (m.keyhole or s.keyhole) and s.xaddr + s.done >= s.low):
             # Both streaming through an empty FIFO: memory to memory, one copy per step.
@@ -397,13 +422,9 @@ class AxiDmaModel:
         tail_filling = m.busy and packets[-1] is head
 
         # MM2S: bytes it may still read before its end or a faulting address.
-        m_left = 0
-        if m.busy:
-            m_left = (m.xlen if m.fault_at < 0 else min(m.xlen, m.fault_at)) - m.done
+        m_left = self.mm2s_left()
         # S2MM: can it take a beat? It needs a packet with data, and room under LENGTH.
-        s_room = 0
-        if s.busy:
-            s_room = (s.xlen if s.fault_at < 0 else min(s.xlen, s.fault_at)) - s.done
+        s_room = self.s2mm_room()
         drain = s_room > 0 and head is not None and (
             head.available > 0 or (tail_filling and m_left > 0))
         room_beats = 0
@@ -441,18 +462,28 @@ class AxiDmaModel:
     # --- the data path, one side at a time (the loopback's _step and the fabric use these) ---
 
     def mm2s_left(self) -> int:
-        """Bytes MM2S may still read before its end or a faulting address (0 when idle)."""
+        """Bytes MM2S may still read (0 when idle).
+
+        Failing beats are read too (rule ERR-POSTED-AT-END): the error shows at the end.
+        """
         m = self.mm2s
         if not m.busy or self.reset_until >= 0:
             return 0
-        return (m.xlen if m.fault_at < 0 else min(m.xlen, m.fault_at)) - m.done
+        return m.xlen - m.done
 
     def s2mm_room(self) -> int:
-        """Bytes S2MM may still write before its LENGTH or a faulting address (0 when idle)."""
+        """Bytes S2MM may still take before its LENGTH (0 when idle).
+
+        While the erratum swallows a packet (rule XFER-S2MM-SPARE-BEAT) S2MM takes all of it.
+        """
         s = self.s2mm
-        if not s.busy or self.reset_until >= 0:
+        if self.reset_until >= 0:
             return 0
-        return (s.xlen if s.fault_at < 0 else min(s.xlen, s.fault_at)) - s.done
+        if self.s2mm_discarding:
+            return 1 << 62
+        if not s.busy:
+            return 0
+        return s.xlen - s.done
 
     def mm2s_push(self, n: int) -> None:
         """MM2S reads its next ``n`` bytes into the packet it is sending."""
@@ -460,24 +491,59 @@ class AxiDmaModel:
         tx = self.tx_packet
         assert tx is not None
         if m.keyhole:  # FIXED bursts: every beat reads the same word
-            tx.push(np.resize(self.memory.read(m.xaddr, self.beat), n))
+            tx.push(np.resize(self._read(m.xaddr, self.beat), n))
         else:
-            tx.push(self.memory.read(m.xaddr + m.done, n))
+            tx.push(self._read(m.xaddr + m.done, n))
         m.done += n
+
+    def _read(self, addr: int, n: int) -> np.ndarray:
+        """``n`` bytes as MM2S streams them: failing beats outside DDR carry zeros.
+
+        What a failing beat carries is undefined on the IP (rule ERR-POSTED-AT-END).
+        """
+        size = self.memory.size
+        if addr >= 0 and addr + n <= size:
+            return self.memory.read(addr, n)
+        out = np.zeros(n, np.uint8)
+        lo, hi = max(addr, 0), min(addr + n, size)
+        if lo < hi:
+            out[lo - addr:hi - addr] = self.memory.read(lo, hi - lo)
+        return out
 
     def s2mm_store(self, data: np.ndarray) -> None:
         """S2MM writes ``data``, the next bytes of the packet it receives, to memory."""
         s = self.s2mm
         n = data.size
+        if self.s2mm_discarding:
+            self.discarded += n  # the erratum: accepted and dropped
+            return
         if s.keyhole:
-            self._write_keyhole(s, data)
+            if s.fault_at < 0:  # a failing keyhole word fails every beat: nothing stored
+                self._write_keyhole(s, data)
         else:
             dst = s.xaddr + s.done
             if dst < s.low:  # unaligned DA without DRE: strobes mask bytes before DA
                 skip = s.low - dst
                 data, dst = data[skip:], s.low
-            self.memory.write(dst, data)
+            if s.fault_at >= 0 and s.done + n > s.fault_at:
+                self._write_failing(dst, data)
+            else:
+                self.memory.write(dst, data)
         s.done += n
+
+    def _write_failing(self, dst: int, data: np.ndarray) -> None:
+        """Write ``data`` beat by beat: a beat answered SLVERR/DECERR stores nothing.
+
+        Rule ERR-POSTED-AT-END: every burst of the command is still issued.
+        """
+        sbeat = self.s2mm_beat
+        pos = 0
+        while pos < data.size:
+            addr = dst + pos
+            end = min(addr - addr % sbeat + sbeat, dst + data.size)
+            if self.memory.response(addr, end - addr) is None:
+                self.memory.write(addr, data[pos:end - dst])
+            pos = end - dst
 
     def _write_keyhole(self, s: ChannelModel, data: np.ndarray) -> None:
         """FIXED write bursts: each byte lane keeps the last byte the stream put in it."""
@@ -497,14 +563,13 @@ class AxiDmaModel:
     def _mm2s_events(self) -> bool:
         """MM2S ends or faults; True if a fault halted the engine."""
         m = self.mm2s
-        if m.busy:
-            if m.fault_at >= 0 and m.done >= m.fault_at:
+        if m.busy and m.done >= m.xlen:
+            if self.tx_packet is not None:
+                self.tx_packet.complete = True  # error beats stream too, TLAST as usual
+            if m.fault_at >= 0:  # rule ERR-POSTED-AT-END: the status comes with the last beat
                 self._error(m, _R.DMASR_DEC_ERR if m.fault_kind == "decerr" else _R.DMASR_SLV_ERR)
                 return True
-            if m.done >= m.xlen:
-                if self.tx_packet is not None:
-                    self.tx_packet.complete = True
-                self._complete(m)
+            self._complete(m)
         return False
 
     def _s2mm_events(self) -> None:
@@ -512,14 +577,51 @@ class AxiDmaModel:
         s = self.s2mm
         link = self.in_link
         packets = link.packets
+        if self.s2mm_discarding:
+            if packets and packets[0].complete and packets[0].available == 0:
+                packets.popleft()
+                self.s2mm_discarding = False
+            else:
+                return
         if s.busy and packets:
             head = packets[0]
+            failed = 0 <= s.fault_at < s.done
+            fault_bit = _R.DMASR_DEC_ERR if s.fault_kind == "decerr" else _R.DMASR_SLV_ERR
             if head.complete and head.available == 0:
                 packets.popleft()
+                if failed:  # rule ERR-POSTED-AT-END: after the command's last response
+                    self._error(s, fault_bit)
+                    return
                 s.length = s.done
                 self._complete(s)
-            elif s.done >= s.xlen and (head.available > 0 or not head.complete):
-                if head.available > 0 or link.producer_busy():
-                    self._error(s, _R.DMASR_INT_ERR)
-            elif s.fault_at >= 0 and s.done >= s.fault_at:
-                self._error(s, _R.DMASR_DEC_ERR if s.fault_kind == "decerr" else _R.DMASR_SLV_ERR)
+                self._spare_beat_erratum(s, packets)
+            elif s.done >= s.xlen and (head.available > 0 or (
+                    not head.complete and link.producer_busy())):
+                # a failed write response is the one error reported (as on the IP)
+                self._error(s, fault_bit if failed else _R.DMASR_INT_ERR)
+
+    def _spare_beat_erratum(self, s: ChannelModel, packets: deque[Packet]) -> None:
+        """Rule XFER-S2MM-SPARE-BEAT: the erratum that swallows the next packet.
+
+        LENGTH one beat longer than the packet just written, and the next packet already
+        waiting: the IP takes that packet up to its TLAST and drops it silently.
+        """
+        sbeat = self.s2mm_beat
+        if not packets or packets[0].read <= packets[0].consumed:
+            return
+        if -(-s.xlen // sbeat) != -(-s.done // sbeat) + 1:
+            return
+        self.s2mm_discarding = True
+        self._diag(s, f"one-spare-beat erratum: LENGTH {s.xlen} was exactly one beat longer "
+                      f"than the {s.done}-byte packet and the next packet was already waiting "
+                      "in the stream: the IP accepts that next packet and discards it (no "
+                      "write, no error, no IOC); the next S2MM transfer gets the packet after "
+                      "it. Program LENGTH as the exact packet size or at least two beats more")
+
+    def erratum_cause(self) -> str | None:
+        """Why an S2MM transfer may wait for data that already went by: the erratum."""
+        for d in reversed(self.stats.diagnostics):
+            if d.channel == "S2MM" and d.message.startswith("one-spare-beat erratum"):
+                return (f"the S2MM one-spare-beat erratum discarded a packet at {d.time_ns} "
+                        f"ns: {d.message}")
+        return None

@@ -207,11 +207,10 @@ class Fabric:
         nxt = -1
         for e in self.engines.values():
             if e.reset_until >= 0:
-                if e.reset_until <= c:
-                    e.cycle = c
-                    e._finish_soft_reset()
-                elif nxt < 0 or e.reset_until < nxt:
-                    nxt = e.reset_until
+                e.cycle = c
+                due = e.soft_reset_due(c)
+                if due >= 0 and (nxt < 0 or due < nxt):
+                    nxt = due
         for n in self.nodes.values():
             if n.pending:
                 n.release(c)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .. import regmap
+from .. import constants, regmap
 from ..design import DEFAULT_PARAMETERS, DMA_BASE, Design, Instance, check_design, check_parameters
 from ..errors import DesignError, DmasimValueError
 from ..ip.base import StreamIP
@@ -54,7 +54,9 @@ class ModelTarget(Target):
     Options: ``design`` (a :class:`~dmasim.design.Design` or a .hwh path; default the loopback),
     ``models`` (``{instance: StreamIP}`` for each user IP of the design), ``parameters``
     (PYNQ ``ip_dict`` parameter overrides for the default loopback, e.g.
-    ``{"c_sg_length_width": 14}``), ``bus_access_ns`` (modelled cost of one register access),
+    ``{"c_sg_length_width": 14}``), ``bus_access_ns`` (modelled cost of one register
+    access: default a Cortex-A9 access on the PYNQ-Z2; settable later as the attribute of
+    the same name),
     ``clock_ns`` (stream clock period; one beat per cycle), ``trace_depth`` (DMA register
     accesses kept in :attr:`trace`), ``cma_size`` (bytes of the buffer region),
     ``force_fabric`` (run even the loopback through the general fabric: a cross-check of the
@@ -71,7 +73,7 @@ class ModelTarget(Target):
         design: Design | str | Path | None = None,
         models: Mapping[str, StreamIP] | None = None,
         parameters: dict[str, Any] | None = None,
-        bus_access_ns: int = 100,
+        bus_access_ns: int = constants.BUS_ACCESS_NS,
         clock_ns: int = 10,
         trace_depth: int = 1024,
         cma_size: int = CMA_SIZE,
@@ -488,12 +490,19 @@ class ModelTarget(Target):
     def stall_cause(self, dma: str, channel: str) -> str | None:
         """The design-level reason ``dma``'s ``channel`` is stuck, naming the IP.
 
-        None when the generic explanation applies (the loopback).
+        None when the generic explanation applies (the loopback), unless the S2MM
+        one-spare-beat erratum swallowed a packet the transfer may be waiting for.
         """
-        if self.fabric is None or dma not in self.engines:
+        if dma not in self.engines:
             return None
         self._advance()
         e = self.engines[dma]
+        if channel == "S2MM" and e.s2mm.busy and not e.in_link.nbytes:
+            cause = e.erratum_cause()
+            if cause is not None:
+                return cause
+        if self.fabric is None:
+            return None
         route = next((r for r in self.fabric.routes
                       if (r.cons_engine is e if channel == "S2MM" else r.prod_engine is e)), None)
         if route is None:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import regmap
+from .. import constants, regmap
 from ..design import DMA_BASE, Design, check_design
 from ..errors import DesignError, DmasimValueError, TargetError
 from ..memory import CMA_BASE, CMA_SIZE, DDR_SIZE, Memory
@@ -109,7 +109,10 @@ class RtlTarget(Target):
     overrides of the DMAs), ``waves`` (False; True for a file under ``$DMASIM_WAVES_DIR`` or
     ``./dmasim-waves``; or a file path), ``clock_ns`` (clock period, even; default from the
     design's clock), ``trace_depth`` (register accesses kept in :attr:`trace`), ``cma_size``,
-    ``phys_addr`` (of the loopback's DMA).
+    ``phys_addr`` (of the loopback's DMA), ``bus_access_ns`` (the time one register access
+    of the simulated CPU takes, measured from the previous access's response to this one's
+    data handshake: default a Cortex-A9 access on the PYNQ-Z2; settable later as the
+    attribute of the same name).
     """
 
     name = "rtl"
@@ -128,6 +131,7 @@ class RtlTarget(Target):
         phys_addr: int = DMA_BASE,
         design: Design | str | os.PathLike[str] | None = None,
         rtl: dict[str, RtlSources] | None = None,
+        bus_access_ns: int = constants.BUS_ACCESS_NS,
     ):
         super().__init__()
         if simulator != "verilator":
@@ -161,6 +165,8 @@ class RtlTarget(Target):
         if (not isinstance(clock_ns, int) or isinstance(clock_ns, bool) or clock_ns < 2
                 or clock_ns % 2):
             raise DmasimValueError(f"clock_ns={clock_ns!r} must be an even integer >= 2")
+        self.clock_ns = clock_ns
+        self.bus_access_ns = bus_access_ns
         self.design = design
         self.ip_dict = design.ip_dict()
         self.generated: Generated = generate(design, rtl)
@@ -204,6 +210,18 @@ class RtlTarget(Target):
 
     # --- RegisterBus role ---------------------------------------------------------------
 
+    @property
+    def bus_access_ns(self) -> int:
+        """Time of one register access (rounded up to whole clocks in the simulator)."""
+        return self._bus_access_ns
+
+    @bus_access_ns.setter
+    def bus_access_ns(self, ns: int) -> None:
+        if not isinstance(ns, int) or isinstance(ns, bool) or not 0 <= ns <= 1_000_000:
+            raise DmasimValueError(f"bus_access_ns={ns!r} must be an integer in 0..1000000")
+        self._bus_access_ns = ns
+        self._bus_timing = -(-ns // self.clock_ns) << 32  # clocks, in arg64[63:32]
+
     def _route(self) -> list[tuple[int, int, int]]:
         """Every window in ip_dict as (base, range, decoded bytes; 0 = not in the simulation).
 
@@ -241,10 +259,10 @@ class RtlTarget(Target):
         """One AXI-Lite read through the simulated interconnect."""
         off = addr - self._base
         if 0 <= off < REGISTER_SPAN and not off & 3:
-            value = self._sim.request(p.OP_READ, 0, addr)
+            value = self._sim.request(p.OP_READ, 0, addr | self._bus_timing)
         else:
             off, on_bus = self._resolve(addr)
-            value = self._sim.request(p.OP_READ, 0, addr) if on_bus else 0
+            value = self._sim.request(p.OP_READ, 0, addr | self._bus_timing) if on_bus else 0
         self.trace.append((self._sim.last_ns - self._origin_ns, "R", off, value))
         return value
 
@@ -256,11 +274,11 @@ class RtlTarget(Target):
         """
         off = addr - self._base
         if 0 <= off < REGISTER_SPAN and not off & 3:
-            self._sim.request(p.OP_WRITE, value & 0xFFFF_FFFF, addr)
+            self._sim.request(p.OP_WRITE, value & 0xFFFF_FFFF, addr | self._bus_timing)
         else:
             off, on_bus = self._resolve(addr)
             if on_bus:
-                self._sim.request(p.OP_WRITE, value & 0xFFFF_FFFF, addr)
+                self._sim.request(p.OP_WRITE, value & 0xFFFF_FFFF, addr | self._bus_timing)
         self.trace.append((self._sim.last_ns - self._origin_ns, "W", off, value))
 
     # --- Clock role ---------------------------------------------------------------------

@@ -2,8 +2,8 @@
 localparam RECORD_BYTES = 16;  // bytes per command and per reply
 localparam MONITOR_WORDS = 4;  // counters per stream link
 localparam OP_QUIT = 0;  // end the simulation (the server also ends on end of file of its command pipe)
-localparam OP_READ = 1;  // AXI-Lite read of physical address arg64; reply value = data
-localparam OP_WRITE = 2;  // AXI-Lite write of arg32 to physical address arg64
+localparam OP_READ = 1;  // AXI-Lite read of physical address arg64[31:0], arg64[63:32] clocks after the previous access (the bus access time); reply value = data
+localparam OP_WRITE = 2;  // AXI-Lite write of arg32 to physical address arg64[31:0], timed as READ
 localparam OP_DELAY = 3;  // let arg64 ns pass
 localparam OP_RESET = 4;  // hold the design's reset for arg32 clocks (power-on reset)
 localparam OP_STATUS = 5;  // no-op; reply value = interrupt levels, bit i = line i of the design

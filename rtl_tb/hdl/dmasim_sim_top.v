@@ -16,6 +16,13 @@
  * (Verilator --timing) rather than by cocotb, which costs a VPI callback per
  * edge. The cocotb test (rtl_tb/dmasim_server.py) only waits for `finished`,
  * raised when the host closes the pipe.
+ *
+ * Bus access time: a READ or WRITE command carries in arg64[63:32] the
+ * clocks one access of the simulated CPU takes (the rtl target's
+ * bus_access_ns; 0 for none). The access is then started late enough that
+ * its data handshake comes that many clocks after the previous access's
+ * response, as when a Cortex-A9 issues one strongly ordered access after
+ * another; a delay command between two accesses adds to that.
  */
 
 `resetall
@@ -42,7 +49,10 @@ module dmasim_sim_top #
     parameter NUM_IRQ = 2,
     parameter MON_BITS = 128,
     // clocks of reset before the first command
-    parameter POWER_ON_RESET_CYCLES = 16
+    parameter POWER_ON_RESET_CYCLES = 16,
+    // clocks from the previous access's response to this access's data
+    // handshake with no padding (host loop, AXI-Lite master, the DMA's slave)
+    parameter ACCESS_CLOCKS = 3
 )
 (
     output reg          finished /*verilator public_flat_rd*/
@@ -158,6 +168,9 @@ initial begin
         value = 32'd0;
         case (op)
             OP_READ, OP_WRITE: begin
+                if (arg64[63:32] > ACCESS_CLOCKS) begin
+                    repeat (arg64[63:32] - ACCESS_CLOCKS) @(posedge clk);
+                end
                 seq = !seq;
                 cmd_write <= op == OP_WRITE;
                 cmd_addr <= arg64[31:0];
