@@ -313,9 +313,13 @@ class AxiDmaModel:
     # --- soft reset and errors ----------------------------------------------------------
 
     def _begin_soft_reset(self) -> None:
-        busy = self.mm2s.busy or self.s2mm.busy
-        # Bursts already issued finish first: model that as one burst's worth of cycles.
-        start = self.cycle + (self.burst_beats if busy else 0)
+        # Bursts already issued finish first: model that as one burst's worth of cycles. A
+        # channel that waits (S2MM for stream data, MM2S for FIFO room) has none in flight.
+        m, s = self.mm2s, self.s2mm
+        moving = (m.busy and m.done < m.xlen
+                  and self.out_link.beats() < self.out_link.capacity_beats) or (
+                      s.busy and self.in_link.nbytes > 0)
+        start = self.cycle + (self.burst_beats if moving else 0)
         self.reset_flush = start + RESET_FLUSH_CYCLES
         self.reset_until = start + RESET_CYCLES
         for ch in (self.mm2s, self.s2mm):
