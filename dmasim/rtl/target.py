@@ -217,8 +217,8 @@ class RtlTarget(Target):
 
     @bus_access_ns.setter
     def bus_access_ns(self, ns: int) -> None:
-        if not isinstance(ns, int) or isinstance(ns, bool) or not 0 <= ns <= 1_000_000:
-            raise DmasimValueError(f"bus_access_ns={ns!r} must be an integer in 0..1000000")
+        if not isinstance(ns, int) or isinstance(ns, bool) or not 1 <= ns <= 1_000_000:
+            raise DmasimValueError(f"bus_access_ns={ns!r} must be an integer in 1..1000000")
         self._bus_access_ns = ns
         self._bus_timing = -(-ns // self.clock_ns) << 32  # clocks, in arg64[63:32]
 
