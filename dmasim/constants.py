@@ -48,16 +48,17 @@ LENGTH."""
 # --- soft reset and the register bus (rules RST-*) ---------------------------------------
 
 SOFT_RESET_CLOCKS = 20
-"""Clocks after the Reset write's response (or after the bursts in flight finish) until
-DMACR.Reset reads 0 again: until then every register write is ignored. A write whose data
-handshake comes exactly this many clocks after the response takes effect."""
+"""Clocks after the Reset write (or after the bursts in flight finish) until DMACR.Reset reads
+0 again: until then every register write is ignored. A write whose data handshake comes
+exactly this many clocks after the Reset write's takes effect."""
 SOFT_RESET_FLUSH_CLOCKS = 12
 """Clocks after the same point at which the registers take their reset values (reads return
 the old values before)."""
 BUS_ACCESS_NS = 200
 """One register access from the PYNQ-Z2's Cortex-A9 (about 0.2 us, 20 clocks at 100 MHz): the
-simulated targets' default spacing of register accesses. At this speed a driver that writes
-Reset and then programs the DMA without polling DMACR.Reset works, as on the board."""
+simulated targets' default spacing of register accesses (handshake to handshake). At this
+speed a driver that writes Reset and then programs the DMA without polling DMACR.Reset works,
+as on the board."""
 
 # --- driver polling (rules POLL-*) -------------------------------------------------------
 

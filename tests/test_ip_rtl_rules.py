@@ -68,6 +68,31 @@ def test_writes_inside_the_reset_window_are_ignored(target, clocks):
     assert regs.read(MM2S.DMACR) == R.DMACR.reset  # IOC_IrqEn is gone, Reset reads 0
 
 
+@pytest.mark.rule("BUS-ACCESS", "RST-WINDOW")
+@settings(max_examples=8, deadline=None)
+@given(clocks=st.integers(4, constants.SOFT_RESET_CLOCKS + 2), seed=st.integers(0, 2**16))
+def test_accesses_are_one_bus_access_time_apart(target, clocks, seed):
+    """Reads and writes after a Reset each take the bus access time, handshake to handshake:
+    the first write at or after SOFT_RESET_CLOCKS takes effect, the one before does not."""
+    rng = np.random.default_rng(seed)
+    first = -(-constants.SOFT_RESET_CLOCKS // clocks)  # accesses until the window is over
+    for position, took in ((first - 1, False), (first, True)):
+        if position < 1:
+            continue
+        fresh(target)
+        regs = dma_regs(target)
+        with bus_access(target, clocks * CLOCK_NS):
+            regs.write(MM2S.DMACR, R.DMACR_RESET)
+            for _ in range(position - 1):
+                if rng.integers(2):
+                    regs.read(S2MM.LENGTH)
+                else:
+                    regs.write(S2MM.LENGTH, 0)
+            regs.write(MM2S.ADDR, 0xAB0)
+        target.delay(1_000)
+        assert (regs.read(MM2S.ADDR) == 0xAB0) == took, f"{clocks} clocks, access {position}"
+
+
 @pytest.mark.rule("BUS-ACCESS", "RST-NO-POLL", "RST-WINDOW")
 @pytest.mark.parametrize("poll", [False, True])
 def test_a_fast_master_must_poll_dmacr_reset(target, poll):

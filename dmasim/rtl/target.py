@@ -110,9 +110,9 @@ class RtlTarget(Target):
     ``./dmasim-waves``; or a file path), ``clock_ns`` (clock period, even; default from the
     design's clock), ``trace_depth`` (register accesses kept in :attr:`trace`), ``cma_size``,
     ``phys_addr`` (of the loopback's DMA), ``bus_access_ns`` (the time one register access
-    of the simulated CPU takes, measured from the previous access's response to this one's
-    data handshake: default a Cortex-A9 access on the PYNQ-Z2; settable later as the
-    attribute of the same name).
+    of the simulated CPU takes, from one access's address/data handshake to the next one's:
+    default a Cortex-A9 access on the PYNQ-Z2; settable later as the attribute of the same
+    name; the simulated AXI-Lite bus takes at least 4 clocks per access).
     """
 
     name = "rtl"

@@ -33,14 +33,15 @@
  * RST-WINDOW):
  *   RST_DRAIN: Reset reads 1 in both channels, RS reads 0, interrupt outputs
  *              are 0, `stop` keeps the datamovers from issuing new addresses;
- *              wait for the Reset write's response and until both datamovers
- *              report `quiet` (no burst outstanding).
- *   RST_COUNT: count clocks from there. SOFT_RESET_FLUSH_CLOCKS after it,
+ *              wait until both datamovers report `quiet` (no burst
+ *              outstanding).
+ *   RST_COUNT: count clocks from the Reset write's handshake, or from when
+ *              the bursts finished. SOFT_RESET_FLUSH_CLOCKS after it,
  *              soft_rst is high for one clock: datamovers, their FIFOs, the
  *              loopback FIFO and every register here go to reset values.
  *              Reset reads 1, and every register write is ignored, until
  *              SOFT_RESET_CLOCKS after it: a write whose data handshake comes
- *              exactly that many clocks after the response takes effect.
+ *              exactly that many clocks after the Reset write's takes effect.
  * Both counts come from dmasim/constants.py (dmasim_constants.vh).
  */
 
@@ -136,8 +137,8 @@ localparam [1:0]
     RST_DRAIN = 2'd1,
     RST_COUNT = 2'd2;
 
-// soft reset timing, counted from the Reset write's response (rule RST-WINDOW):
-// the count register reads k after the k-th clock edge past the response
+// soft reset timing, counted from the Reset write's handshake (rule RST-WINDOW):
+// the count register reads k after the k-th clock edge past it
 localparam integer RST_FLUSH_AT = `DMASIM_SOFT_RESET_FLUSH_CLOCKS;
 localparam integer RST_END_AT = `DMASIM_SOFT_RESET_CLOCKS;
 localparam RST_CNT_WIDTH = $clog2(RST_END_AT + 1);
@@ -470,8 +471,8 @@ always @* begin
     case (rst_state_reg)
         RST_DRAIN: begin
             rs_next = 2'b00;
-            // the Reset write's response has gone out and no burst is outstanding
-            if (quiet_all && !bpend_reg && !bvalid_reg) begin
+            // no burst outstanding: count from the Reset write's handshake (or from here)
+            if (quiet_all) begin
                 rst_state_next = RST_COUNT;
                 rst_cnt_next = {{RST_CNT_WIDTH-1{1'b0}}, 1'b1};
             end
