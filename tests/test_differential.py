@@ -129,8 +129,8 @@ _TRANSFERS = st.one_of(
 # Rules from the IP's own RTL: the reset write window at CPU speeds around it, a failing
 # read that stalls (then maybe drains), two queued packets and a one-spare-beat S2MM transfer.
 _IP_RTL = st.one_of(
-    # (the rtl target's AXI-Lite bus takes at least 4 clocks per access)
-    st.tuples(st.just("fast_reset"), st.integers(4, 2 * constants.SOFT_RESET_CLOCKS + 2),
+    # (the rtl target's AXI-Lite bus takes at least 5 clocks per write)
+    st.tuples(st.just("fast_reset"), st.integers(5, 2 * constants.SOFT_RESET_CLOCKS + 2),
               CHANNELS, st.integers(1, 0xFFFF).map(lambda w: w * 4)),
     st.tuples(st.just("stall_fail"), st.integers(2048, 4096), st.integers(0, NBUF - 1),
               st.integers(0, 1000).map(lambda w: w * 4), FAULT_KINDS, st.booleans()),

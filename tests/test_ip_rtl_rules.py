@@ -70,7 +70,7 @@ def test_writes_inside_the_reset_window_are_ignored(target, clocks):
 
 @pytest.mark.rule("BUS-ACCESS", "RST-WINDOW")
 @settings(max_examples=8, deadline=None)
-@given(clocks=st.integers(4, constants.SOFT_RESET_CLOCKS + 2), seed=st.integers(0, 2**16))
+@given(clocks=st.integers(5, constants.SOFT_RESET_CLOCKS + 2), seed=st.integers(0, 2**16))
 def test_accesses_are_one_bus_access_time_apart(target, clocks, seed):
     """Reads and writes after a Reset each take the bus access time, handshake to handshake:
     the first write at or after SOFT_RESET_CLOCKS takes effect, the one before does not."""

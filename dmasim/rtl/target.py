@@ -112,7 +112,7 @@ class RtlTarget(Target):
     ``phys_addr`` (of the loopback's DMA), ``bus_access_ns`` (the time one register access
     of the simulated CPU takes, from one access's address/data handshake to the next one's:
     default a Cortex-A9 access on the PYNQ-Z2; settable later as the attribute of the same
-    name; the simulated AXI-Lite bus takes at least 4 clocks per access).
+    name; the simulated AXI-Lite bus takes at least 5 clocks per write).
     """
 
     name = "rtl"
