@@ -24,7 +24,7 @@ __all__ = ["AxiDmaModel", "ChannelModel", "Diagnostic"]
 _R = regmap
 DMACR_STORED = (
     _R.DMACR.field("Keyhole").mask
-    | _R.DMACR.field("Cyclic_BD_Enable").mask
+    | _R.DMACR_CYCLIC
     | _R.DMACR_IRQEN_ALL
     | _R.DMACR.field("IRQThreshold").mask
     | _R.DMACR.field("IRQDelay").mask
