@@ -159,7 +159,7 @@ def test_after_an_error_pynq_start_is_a_timeout_not_a_hang(sg_target):
     dma.recvchannel.transfer(dst)
     dma.sendchannel.transfer(src)
     # pynq reads DMASR three times per loop: it sees the error bit or, a read later, Halted.
-    with pytest.raises(RuntimeError, match="DMA Slave Error|DMA Error in descriptor"):
+    with pytest.raises(RuntimeError, match=r"DMA Slave Error|DMA Error in descriptor"):
         dma.sendchannel.wait()
     sg_target.faults.clear_faults()
     with pytest.raises(pynq_device.RegisterPollTimeoutError,
