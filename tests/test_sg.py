@@ -584,3 +584,62 @@ def test_await_interrupt_and_its_timeout(sg_target):
         asyncio.run(t.interrupt("axi_dma_0", "s2mm_introut", timeout_ns=200_000))
     assert 200_000 <= t.now_ns - before < 400_000
     assert "MM2S_DMASR" in str(exc.value)
+
+
+@pytest.mark.rule("SG-TAIL-KICK", "SG-ERR-STALE")
+def test_an_unreachable_tail_wraps_into_a_completed_bd(sg_target):
+    """A tail outside the ring is never met: after one lap the engine meets Cmplt=1 BDs."""
+    t = sg_target
+    m = regs(t)
+    src = guarded(t, 64)
+    tx = Ring(t, 2)
+    for i in range(2):
+        tx.set(i, src.physical_address + PAD, 64 | R.BD_TXSOF | R.BD_TXEOF)
+    rx = Ring(t, 4)
+    dst = guarded(t, 256)
+    for i in range(4):
+        rx.set(i, dst.physical_address + PAD + 64 * i, 64)
+    start(m, S2MM, rx.addr(0))
+    kick(m, S2MM, rx.addr(3))
+    start(m, MM2S, tx.addr(0))
+    kick(m, MM2S, tx.addr(0) + 0x4000)  # not in the ring
+    wait_for(t, lambda: bool(sr(m, MM2S) & R.DMASR_HALTED), "the SGIntErr halt")
+    want = R.DMASR_SG_INT_ERR | R.DMASR_ERR_IRQ | R.DMASR_HALTED
+    assert sr(m, MM2S) & want == want  # (IOC_Irq of the first lap's packets may be set)
+    assert sr(m, S2MM) & R.DMASR_HALTED and not sr(m, S2MM) & R.DMASR_ALL_ERRORS
+    assert m.read(MM2S.CURDESC) == tx.addr(0)
+    assert tx.status(0) == R.BD_CMPLT | 64  # written on the first lap, not rewritten
+    assert rx.status(0) == R.BD_CMPLT | R.BD_RXSOF | R.BD_RXEOF | 64
+    check_guarded(dst, PAD, 256)
+
+
+@pytest.mark.rule("SG-REGS", "SG-TAIL-KICK")
+def test_wide_addresses_kick_on_the_msb_write(sg_target):
+    """With c_addr_width > 32 the MSB halves exist and the TAILDESC_MSB write kicks."""
+    from dmasim import open_target
+    from dmasim.errors import DesignError
+
+    try:
+        t = open_target(sg_target.name, parameters={"c_include_sg": 1, "c_addr_width": 64})
+    except DesignError as exc:
+        pytest.skip(f"{sg_target.name}: {exc}")
+    with t:
+        m = regs(t)
+        m.write(MM2S.CURDESC_MSB, 0xFFFF_FFFF)
+        assert m.read(MM2S.CURDESC_MSB) == 0xFFFF_FFFF
+        src, dst = guarded(t, 128), guarded(t, 128)
+        src[PAD:PAD + 128] = np.arange(128, dtype=np.uint8)
+        tx, rx = Ring(t, 1), Ring(t, 1)
+        tx.set(0, src.physical_address + PAD, 128 | R.BD_TXSOF | R.BD_TXEOF)
+        rx.set(0, dst.physical_address + PAD, 128)
+        start(m, S2MM, rx.addr(0))
+        kick(m, S2MM, rx.addr(0))
+        start(m, MM2S, tx.addr(0))
+        m.write(MM2S.TAILDESC, tx.addr(0))  # the low half alone starts nothing
+        t.delay(20_000)
+        assert tx.status(0) == 0
+        m.write(MM2S.TAILDESC_MSB, 0)
+        wait_for(t, idle(m, S2MM), "S2MM Idle after the MSB kick")
+        assert rx.status(0) == R.BD_CMPLT | R.BD_RXSOF | R.BD_RXEOF | 128
+        assert (np.asarray(dst[PAD:PAD + 128]) == np.arange(128, dtype=np.uint8)).all()
+        check_guarded(dst, PAD, 128)
