@@ -45,7 +45,7 @@ _BD_FAULT_BIT = {"slverr": _R.BD_STATUS.field("DMASlvErr").mask,
 _BD_INT_ERR = _R.BD_STATUS.field("DMAIntErr").mask
 
 
-@dataclass
+@dataclass(slots=True)
 class Bd:
     """A fetched BD: the words the engine read, snapshotted at fetch time."""
 
@@ -102,6 +102,8 @@ class SgEngine:
         self.mm2s = SgChannel("MM2S")
         self.s2mm = SgChannel("S2MM")
         self.fetch_free = 0  # cycle the shared fetcher is free again
+        self._word = np.zeros(1, "<u4")
+        self._word_bytes = self._word.view(np.uint8)
 
     def reset(self) -> None:
         """Power-on / soft reset: pointers 0, prefetched BDs dropped, counters to reset."""
@@ -278,7 +280,8 @@ class SgEngine:
         if kind is not None:
             self._sg_error(ch, _SG_FAULT_BIT[kind], sc.last_fetched)
             return False
-        self.e.memory.write(at, np.frombuffer(status.to_bytes(4, "little"), np.uint8))
+        self._word[0] = status
+        self.e.memory.write(at, self._word_bytes)
         sc.bds_done += 1
         return True
 
