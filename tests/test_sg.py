@@ -663,3 +663,15 @@ def test_model_fabric_agrees_with_its_loopback_fast_path(tx_lens, rx_len):
             assert isinstance(rx, Ring)
             results.append(([rx.status(i) for i in range(rx.n)], t.now_ns))
     assert results[0][0] == results[1][0]
+
+
+def test_the_sg_status_stream_is_refused_by_name():
+    from dmasim.design import Design, check_design
+    from dmasim.errors import DesignError
+
+    design = Design.loopback(parameters={"c_include_sg": 1})
+    check_design(design)
+    design.instances["axi_dma_0"].parameters["c_sg_include_stscntrl_strm"] = "1"
+    with pytest.raises(DesignError, match=r"axi_dma_0 .*c_sg_include_stscntrl_strm=1 is not "
+                                          r"modelled by dmasim \(the SG status/control"):
+        check_design(design)
