@@ -675,3 +675,84 @@ def test_the_sg_status_stream_is_refused_by_name():
     with pytest.raises(DesignError, match=r"axi_dma_0 .*c_sg_include_stscntrl_strm=1 is not "
                                           r"modelled by dmasim \(the SG status/control"):
         check_design(design)
+
+
+@pytest.mark.rule("SG-TAIL-KICK", "SG-IDLE", "SG-BD-STATUS")
+@settings(max_examples=15)
+@given(data=st.data())
+def test_tail_kicks_in_any_steps(sg_target, data):
+    """However the tail advances (each kick before or after Idle), every BD runs exactly once."""
+    t = fresh(sg_target)
+    m = regs(t)
+    n = data.draw(st.integers(2, 8), label="BDs")
+    lens = data.draw(st.lists(st.integers(1, 128).map(lambda k: k * 4), min_size=n, max_size=n),
+                     label="lengths")
+    stops = sorted(set(data.draw(st.lists(st.integers(0, n - 2), max_size=4), label="kicks")))
+    stops.append(n - 1)
+    waits = data.draw(st.lists(st.booleans(), min_size=len(stops), max_size=len(stops)),
+                      label="wait for Idle before the next kick")
+    total = sum(lens)
+    src, dst = guarded(t, total), guarded(t, total)
+    src[PAD:PAD + total] = np.random.default_rng(total).integers(0, 256, total, dtype=np.uint8)
+    tx, rx = Ring(t, n), Ring(t, n)
+    off = 0
+    for i, k in enumerate(lens):
+        tx.set(i, src.physical_address + PAD + off, k | R.BD_TXSOF | R.BD_TXEOF)
+        rx.set(i, dst.physical_address + PAD + off, k)
+        off += k
+    start(m, S2MM, rx.addr(0))
+    kick(m, S2MM, rx.addr(n - 1))
+    start(m, MM2S, tx.addr(0))
+    for stop, wait in zip(stops, waits, strict=True):
+        kick(m, MM2S, tx.addr(stop))
+        if wait:
+            wait_for(t, idle(m, MM2S), f"MM2S Idle at BD {stop}")
+            assert m.read(MM2S.CURDESC) == tx.addr(stop)
+            assert stop == n - 1 or tx.status(stop + 1) == 0  # nothing past the tail
+    wait_for(t, idle(m, S2MM), "S2MM Idle")
+    assert [tx.status(i) for i in range(n)] == [R.BD_CMPLT | k for k in lens]
+    assert [rx.status(i) for i in range(n)] == [
+        R.BD_CMPLT | R.BD_RXSOF | R.BD_RXEOF | k for k in lens]
+    assert (np.asarray(dst[PAD:PAD + total]) == np.asarray(src[PAD:PAD + total])).all()
+    check_guarded(dst, PAD, total)
+
+
+@pytest.mark.rule("SG-CYCLIC", "SG-MM2S-PACKETS", "SG-IOC")
+@settings(max_examples=12)
+@given(ring=st.lists(st.integers(1, 64).map(lambda k: k * 4), min_size=1, max_size=4),
+       laps=st.integers(1, 6), threshold=st.integers(1, 4))
+def test_cyclic_laps_are_one_packet_each(sg_target, ring, laps, threshold):
+    """A cyclic ring with TXSOF on its first and TXEOF on its last BD sends one packet a lap."""
+    t = fresh(sg_target)
+    m = regs(t)
+    lap = sum(ring)
+    src = guarded(t, lap)
+    src[PAD:PAD + lap] = np.arange(lap, dtype=np.uint32).astype(np.uint8) ^ 0x3C
+    tx = Ring(t, len(ring))
+    off = 0
+    for i, k in enumerate(ring):
+        ctl = k | (R.BD_TXSOF if i == 0 else 0) | (R.BD_TXEOF if i == len(ring) - 1 else 0)
+        tx.set(i, src.physical_address + PAD + off, ctl)
+        off += k
+    rx = Ring(t, laps)
+    dst = guarded(t, lap * laps)
+    for i in range(laps):
+        rx.set(i, dst.physical_address + PAD + i * lap, lap)
+    thr = R.DMACR.field("IRQThreshold").put(0, threshold)
+    start(m, S2MM, rx.addr(0))
+    kick(m, S2MM, rx.addr(laps - 1))
+    start(m, MM2S, tx.addr(0), IRQEN | R.DMACR_CYCLIC | thr)
+    kick(m, MM2S, tx.addr(0) - BD.SIZE)  # the canary BD before the ring: never fetched
+    wait_for(t, idle(m, S2MM), f"S2MM Idle after {laps} laps")
+    assert [rx.status(i) for i in range(laps)] == [
+        R.BD_CMPLT | R.BD_RXSOF | R.BD_RXEOF | lap] * laps
+    assert [tx.status(i) for i in range(len(ring))] == [R.BD_CMPLT | k for k in ring]
+    for i in range(laps):
+        assert (np.asarray(dst[PAD + i * lap:PAD + (i + 1) * lap])
+                == np.asarray(src[PAD:PAD + lap])).all()
+    check_guarded(dst, PAD, lap * laps)
+    assert not sr(m, MM2S) & (R.DMASR_IDLE | R.DMASR_ALL_ERRORS)
+    # MM2S finished at least `laps` packets (more sit in the stream while S2MM has no BD): by
+    # `threshold` packet ends its IOC fired.
+    if laps >= threshold:
+        assert sr(m, MM2S) & R.DMASR_IOC_IRQ
