@@ -756,3 +756,28 @@ def test_cyclic_laps_are_one_packet_each(sg_target, ring, laps, threshold):
     # `threshold` packet ends its IOC fired.
     if laps >= threshold:
         assert sr(m, MM2S) & R.DMASR_IOC_IRQ
+
+
+@pytest.mark.needs("faults")
+@pytest.mark.rule("SG-ERR-FETCH")
+def test_a_failed_status_write_is_sg_error(sg_target):
+    """A fault placed on a BD after its fetch fails the STATUS write: SGSlvErr, BD unwritten."""
+    t = sg_target
+    m = regs(t)
+    n = 64 * 1024
+    src = guarded(t, n)
+    tx = Ring(t, 1)
+    tx.set(0, src.physical_address + PAD, n | R.BD_TXSOF | R.BD_TXEOF)
+    rx = Ring(t, 1)
+    dst = guarded(t, n)
+    rx.set(0, dst.physical_address + PAD, n)
+    start(m, S2MM, rx.addr(0))
+    kick(m, S2MM, rx.addr(0))
+    start(m, MM2S, tx.addr(0))
+    kick(m, MM2S, tx.addr(0))
+    t.delay(5_000)  # the BD is fetched; its 64 KiB take far longer
+    assert not sr(m, MM2S) & (R.DMASR_IDLE | R.DMASR_HALTED)
+    t.faults.add_fault(tx.addr(0) + BD.STATUS, 4, "slverr")
+    wait_for(t, lambda: bool(sr(m, MM2S) & R.DMASR_HALTED), "the error halt")
+    _halted_with(m, MM2S, R.DMASR_SG_SLV_ERR)
+    assert tx.status(0) == 0
