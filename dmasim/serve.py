@@ -483,7 +483,10 @@ class SimServer:
 
     def allocate(self, s: Session, size: int) -> str:
         """A coherent buffer of ``size`` bytes."""
-        limit = int(getattr(self.target.memory, "cma_size", 256 << 20))
+        from .memory import Memory
+
+        memory = self.target.memory
+        limit = memory.cma_size if isinstance(memory, Memory) else 256 << 20
         if not 0 < size <= limit:
             raise ServeError(f"allocation of {size} bytes: allowed 1..{limit} "
                              f"(the {limit >> 20} MiB buffer region)", "OUT_OF_RANGE")

@@ -4,13 +4,22 @@ A target is the thing drivers and tests talk to: the Python model, the RTL simul
 board. Each supplies three small roles — a register bus, a buffer allocator and a clock — and
 the base class builds the public API (``mmio``, ``allocate``, drivers) on top of them, so the
 drivers and the tests only ever see these protocols.
+
+What only some targets offer is declared here too, as protocols a target (or its bus)
+implements and code tests with ``isinstance``: :class:`Describes` and :class:`Traces`
+(insight for failure reports), :class:`Waves`, :class:`FaultInjector`, :class:`Interrupts`,
+:class:`NativeMapping` (a ``/dev/mem`` the C levels map themselves), :class:`PynqDeviceOwner`
+(a pynq ``Device`` for the ``"pynq"`` level), :class:`DmaBarrier` and, on the bus,
+:class:`WindowAccess`. Nothing looks for these members by name.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import suppress
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
@@ -26,8 +35,17 @@ __all__ = [
     "MMIO",
     "Allocator",
     "Clock",
+    "Describes",
+    "DmaBarrier",
     "FaultInjector",
+    "Interrupts",
+    "NativeMapping",
+    "PynqDeviceOwner",
     "RegisterBus",
+    "Traces",
+    "WindowAccess",
+    "WindowOps",
+    "Waves",
     "Target",
     "available_targets",
     "open_target",
@@ -62,6 +80,10 @@ class Allocator(Protocol):
         """True if ``buffer`` (or a view of it) came from here and is not freed."""
         ...
 
+    def free_all(self) -> None:
+        """Free every buffer still live (between tests; closing the target)."""
+        ...
+
 
 @runtime_checkable
 class Clock(Protocol):
@@ -87,6 +109,100 @@ class FaultInjector(Protocol):
 
     def clear_faults(self) -> None:
         """Remove every injected fault."""
+        ...
+
+
+# --- optional capabilities: what only some targets offer ------------------------------------
+
+WindowOps = tuple[Callable[..., int], Callable[[int, int], None]]
+"""``(read(offset, length=4), write(offset, value))`` of one register window."""
+
+
+@runtime_checkable
+class WindowAccess(Protocol):
+    """A bus that serves a whole window with its own checked accessors (saves a call per access).
+
+    The model's bus does: drivers poll through these.
+    """
+
+    def window_ops(self, mmio: MMIO) -> WindowOps | None:
+        """Read/write for ``mmio``'s window (checking offsets and values as MMIO does), or None."""
+        ...
+
+
+@runtime_checkable
+class Describes(Protocol):
+    """A target that can say what state it is in (a failing test's report shows it)."""
+
+    def describe(self) -> str:
+        """Decoded registers and whatever else explains the state, as text."""
+        ...
+
+
+@runtime_checkable
+class Traces(Protocol):
+    """A target that keeps the last register accesses."""
+
+    def format_trace(self, last: int = 32) -> str:
+        """The last ``last`` accesses, decoded, with timestamps."""
+        ...
+
+
+@runtime_checkable
+class Waves(Protocol):
+    """A simulated target that can write waveforms."""
+
+    @property
+    def wave_file(self) -> Path | None:
+        """The waveform file being written, or None."""
+        ...
+
+    def start_waves(self, path: str | os.PathLike[str]) -> Path:
+        """Write the waveform from now on to ``path`` (a file or a name); the file's path."""
+        ...
+
+
+@runtime_checkable
+class Interrupts(Protocol):
+    """A target whose interrupt lines can be read and awaited."""
+
+    def interrupts(self) -> dict[str, bool]:
+        """Level of every interrupt line now, by ``"instance/port"`` (loopback: bare port)."""
+        ...
+
+    async def interrupt(self, ip: str = "axi_dma_0", port: str = "s2mm_introut", *,
+                        timeout_ns: int | None = None) -> None:
+        """Return when ``ip``'s line ``port`` is high; raise a timeout error past the deadline."""
+        ...
+
+
+@runtime_checkable
+class NativeMapping(Protocol):
+    """A target whose registers the C core may map itself (the board's ``/dev/mem``)."""
+
+    def native_mapping(self, ip_name: str) -> tuple[str, int, int] | None:
+        """``(path, phys_base, length)`` of ``ip_name``'s window, or None (use the bus)."""
+        ...
+
+    def native_outer_sync(self) -> tuple[str, int] | None:
+        """``(path, address)`` of the outer cache's sync register for the barrier, or None."""
+        ...
+
+
+@runtime_checkable
+class PynqDeviceOwner(Protocol):
+    """A target with a pynq ``Device`` of its own (the board's), which the pynq level runs on."""
+
+    pynq_device: Any
+    """pynq's ``Device``, or None where the pynq level should run over the target's bus."""
+
+
+@runtime_checkable
+class DmaBarrier(Protocol):
+    """A target where CPU writes must be ordered before the register write starting the DMA."""
+
+    def dma_barrier(self) -> None:
+        """Order the CPU's buffer writes before the next register write (DSB + outer sync)."""
         ...
 
 
@@ -123,10 +239,7 @@ class MMIO:
         self.length = length
         self._read32 = bus.read32
         self._write32 = bus.write32
-        # A bus may serve a window with its own checked accessors, saving a call per access
-        # (the model does: drivers poll through here).
-        window_ops = getattr(bus, "window_ops", None)
-        ops = window_ops(self) if window_ops is not None else None
+        ops = bus.window_ops(self) if isinstance(bus, WindowAccess) else None
         self.read, self.write = ops if ops is not None else (self._read, self._write)
 
     def check_offset(self, offset: object, length: int = 4) -> int:
@@ -175,9 +288,9 @@ class Target:
     """Base of every target: the public API over the three role objects.
 
     Subclasses set ``bus``, ``memory``, ``clock`` and ``ip_dict`` in ``__init__`` and implement
-    :meth:`_reset_design` and :meth:`_close`. Optional roles: ``faults`` (a
-    :class:`FaultInjector`) and ``capabilities`` naming what tests may rely on (``"faults"``,
-    ``"cache-model"``, ``"irq"``, ``"trace"``).
+    :meth:`_reset_design` and :meth:`_close`. Optional: ``faults`` (a :class:`FaultInjector`),
+    the capability protocols above, and ``capabilities`` naming what tests may rely on
+    (``"faults"``, ``"cache-model"``, ``"irq"``, ``"trace"``).
     """
 
     name: ClassVar[str] = "abstract"
@@ -263,11 +376,12 @@ class Target:
     def _reset_design(self) -> None:
         raise NotImplementedError
 
-    def stall_cause(self, dma: str, channel: str) -> str | None:
+    def stall_cause(self, dma: str, channel: str, *, programmed: int = 0) -> str | None:
         """Why ``dma``'s ``channel`` (``"MM2S"``/``"S2MM"``) is stuck, from the design's state.
 
-        Simulated targets that see the stream (the model) name the IP at fault; None lets the
-        driver explain from the DMA registers alone.
+        ``programmed`` is the S2MM LENGTH the driver last wrote (0: unknown). Simulated targets
+        that see the stream name the IP at fault; None lets the driver explain from the DMA
+        registers alone.
         """
         return None
 

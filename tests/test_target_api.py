@@ -44,3 +44,15 @@ def test_driver_is_cached_per_level(target):
     assert target.driver("python") is target.axi_dma_0
     with pytest.raises(DmasimValueError, match="no IP named"):
         target.driver("python", ip_name="axi_dma_9")
+
+
+def test_capabilities_are_declared_protocols(target):
+    """What a target says it offers is what the contract's protocols find on it."""
+    from dmasim.target import Allocator, Clock, Describes, FaultInjector, RegisterBus, Traces
+
+    assert isinstance(target.bus, RegisterBus)
+    assert isinstance(target.memory, Allocator)
+    assert isinstance(target.clock, Clock)
+    assert isinstance(target, Describes)  # every built-in target explains its state
+    assert ("faults" in target.capabilities) == isinstance(target.faults, FaultInjector)
+    assert ("trace" in target.capabilities) == isinstance(target, Traces)

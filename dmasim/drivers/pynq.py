@@ -9,8 +9,8 @@ Timeouts. pynq's loops spin with no timeout. On simulated targets pynq talks to 
 :class:`~dmasim.pynq_device.SimulatedDevice`, which the wrapper arms with a deadline in target
 time (plus stop conditions, e.g. "this channel halted"); the device raises from inside pynq's
 read and the wrapper turns that into ``diagnose.timeout_error`` / ``error_for``. On the board
-(a target with a ``pynq_device``: pynq's own mmap-backed device) a watchdog thread raises an
-exception asynchronously in the waiting thread at a wall-clock deadline.
+(a :class:`~dmasim.target.PynqDeviceOwner`: pynq's own mmap-backed device) a watchdog thread
+raises an exception asynchronously in the waiting thread at a wall-clock deadline.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import regmap
 from ..pynq_device import PollStoppedError, RegisterPollTimeoutError, SimulatedDevice
+from ..target import PynqDeviceOwner
 from . import registers
 from .base import DEFAULT_TIMEOUT_S, ChannelBase, DmaDriver
 from .diagnose import error_for
@@ -207,7 +208,7 @@ class PynqDMA(DmaDriver):
 
     def __init__(self, target: Target, ip_name: str = "axi_dma_0"):
         super().__init__(target, ip_name)
-        board_device = getattr(target, "pynq_device", None)
+        board_device = target.pynq_device if isinstance(target, PynqDeviceOwner) else None
         self._watchdog: _Watchdog | None = None
         if board_device is not None:
             self.device: Any = board_device

@@ -485,7 +485,7 @@ class ModelTarget(Target):
 
     # --- hang diagnosis -----------------------------------------------------------------
 
-    def stall_cause(self, dma: str, channel: str) -> str | None:
+    def stall_cause(self, dma: str, channel: str, *, programmed: int = 0) -> str | None:
         """The design-level reason ``dma``'s ``channel`` is stuck, naming the IP.
 
         None when the generic explanation applies (the loopback).

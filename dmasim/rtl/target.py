@@ -342,7 +342,7 @@ class RtlTarget(Target):
         self._sim = self._slot.fresh_sim(wave_file)
         self._origin_ns = self._sim.last_ns - now
 
-    def stall_cause(self, dma: str, channel: str) -> str | None:
+    def stall_cause(self, dma: str, channel: str, *, programmed: int = 0) -> str | None:
         """Why ``dma``'s ``channel`` is stuck, read from the stream monitors, naming the IP."""
         from ..drivers.streams import stream_cause
 
@@ -353,9 +353,6 @@ class RtlTarget(Target):
         base = design.instance(dma).windows[0].base
         sr = self._sim.request(p.OP_READ, 0, base + regmap.S2MM.DMASR)
         length = self._sim.request(p.OP_READ, 0, base + regmap.S2MM.LENGTH)
-        drv = next((d for (_lvl, name), d in self._drivers.items() if name == dma), None)
-        pending = getattr(drv, "pending", {}).get("S2MM") if drv is not None else None
-        programmed = int(getattr(pending, "nbytes", 0) or 0)
         beat = self.generated.data_width // 8
         return stream_cause(design, self.stream_state(), dma, channel, programmed=programmed,
                             transferred=length, s2mm_idle=bool(sr & regmap.DMASR_IDLE),
