@@ -29,14 +29,15 @@ from .errors import DmasimValueError, TargetError
 if TYPE_CHECKING:
     from .buffer import Buffer
     from .design import Design
-    from .drivers.base import DmaDriver
 
 __all__ = [
     "MMIO",
     "Allocator",
     "Clock",
+    "Channel",
     "Describes",
     "DmaBarrier",
+    "Driver",
     "FaultInjector",
     "Interrupts",
     "NativeMapping",
@@ -110,6 +111,107 @@ class FaultInjector(Protocol):
     def clear_faults(self) -> None:
         """Remove every injected fault."""
         ...
+
+
+# --- the drivers as the contract sees them ---------------------------------------------------
+
+
+class Channel(Protocol):
+    """One direction of a DMA driver (``sendchannel``/``recvchannel``), as ``pynq.lib.dma``."""
+
+    @property
+    def name(self) -> str:
+        """``"MM2S"`` or ``"S2MM"``."""
+        ...
+
+    @property
+    def max_size(self) -> int:
+        """The longest transfer in bytes (``2**c_sg_length_width - 1``)."""
+        ...
+
+    @property
+    def running(self) -> bool:
+        """True when the channel is not halted."""
+        ...
+
+    @property
+    def idle(self) -> bool:
+        """True when the last transfer completed."""
+        ...
+
+    @property
+    def error(self) -> bool:
+        """True when an error bit is set."""
+        ...
+
+    @property
+    def transferred(self) -> int:
+        """Bytes moved by the last completed transfer."""
+        ...
+
+    def transfer(self, buffer: Buffer, start: int = 0, nbytes: int = 0) -> None:
+        """Start moving ``nbytes`` (0: to the end) of ``buffer`` from byte ``start``."""
+        ...
+
+    def wait(self, timeout: float = 1.0) -> None:
+        """Wait for the transfer; raise with decoded state on error or timeout."""
+        ...
+
+    def start(self, timeout: float = 1.0) -> None:
+        """Set RS and wait until the channel runs."""
+        ...
+
+    def stop(self, timeout: float = 1.0) -> None:
+        """Clear RS and wait until the channel halts."""
+        ...
+
+
+class Driver(Protocol):
+    """A driver level bound to one DMA (``t.driver(level, dma=name)``).
+
+    The levels live in :mod:`dmasim.drivers`; the contract knows them only by this shape and
+    creates them through :data:`DRIVER_FACTORY`, so it never imports them.
+    """
+
+    @property
+    def level(self) -> str:
+        """The level's name: ``"pynq"``, ``"python"``, ``"pybind11"``, ``"cffi"``."""
+        ...
+
+    @property
+    def ip_name(self) -> str:
+        """The DMA instance it drives."""
+        ...
+
+    @property
+    def sendchannel(self) -> Channel:
+        """MM2S."""
+        ...
+
+    @property
+    def recvchannel(self) -> Channel:
+        """S2MM."""
+        ...
+
+    def read(self, offset: int) -> int:
+        """A register of this DMA."""
+        ...
+
+    def reset(self, timeout: float = 1.0) -> None:
+        """Soft-reset the engine, then restart both channels on next use."""
+        ...
+
+    def forget_state(self) -> None:
+        """After a power-on reset of the design: restart the channels lazily."""
+        ...
+
+    def close(self) -> None:
+        """Release level resources (native handles)."""
+        ...
+
+
+DRIVER_FACTORY = "dmasim.drivers:load_driver"
+"""``module:attr`` of ``(level, target, ip_name) -> Driver``, imported on the first driver."""
 
 
 # --- optional capabilities: what only some targets offer ------------------------------------
@@ -308,7 +410,7 @@ class Target:
 
     def __init__(self) -> None:
         self._closed = False
-        self._drivers: dict[tuple[str, str], DmaDriver] = {}
+        self._drivers: dict[tuple[str, str], Driver] = {}
 
     # --- registers ---------------------------------------------------------------------
 
@@ -413,13 +515,11 @@ class Target:
 
     def driver(
         self, level: str | None = None, ip_name: str = "axi_dma_0", *, dma: str | None = None
-    ) -> DmaDriver:
+    ) -> Driver:
         """The driver of one DMA at ``level``: ``"pynq"``, ``"python"``, ``"pybind11"``, ``"cffi"``.
 
         The DMA is ``dma`` when given, else ``ip_name`` (default ``axi_dma_0``).
         """
-        from .drivers import load_driver
-
         self._check_open()
         if dma is not None:
             ip_name = dma
@@ -430,16 +530,16 @@ class Target:
             info = self._ip(ip_name)
             if not str(info.get("type", "")).startswith(AXI_DMA_VLNV_PREFIX):
                 raise DmasimValueError(f"IP {ip_name!r} is {info.get('type')!r}, not an AXI DMA")
-            drv = load_driver(level, self, ip_name)
+            drv = _load(DRIVER_FACTORY)(level, self, ip_name)
             self._drivers[key] = drv
         return drv
 
-    def dma(self, name: str = "axi_dma_0", level: str | None = None) -> DmaDriver:
+    def dma(self, name: str = "axi_dma_0", level: str | None = None) -> Driver:
         """The driver of DMA instance ``name`` at ``level`` (default level when None)."""
         return self.driver(level, dma=name)
 
     @property
-    def axi_dma_0(self) -> DmaDriver:
+    def axi_dma_0(self) -> Driver:
         """The default driver level on ``axi_dma_0``."""
         return self.driver()
 
@@ -476,6 +576,15 @@ def available_targets() -> list[str]:
     return sorted(set(_REGISTRY) | set(_entry_points()))
 
 
+def _load(spec: str) -> Any:
+    """The object ``"module:attr.attr"`` names, importing the module."""
+    module, _, attr = spec.partition(":")
+    obj: Any = importlib.import_module(module)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
 def _resolve(name: str) -> TargetFactory:
     spec = _REGISTRY.get(name) or _entry_points().get(name)
     if spec is None:
@@ -483,11 +592,7 @@ def _resolve(name: str) -> TargetFactory:
             f"unknown target {name!r}: allowed {', '.join(available_targets())}"
         )
     if isinstance(spec, str):
-        module, _, attr = spec.partition(":")
-        obj: Any = importlib.import_module(module)
-        for part in attr.split("."):
-            obj = getattr(obj, part)
-        return obj  # type: ignore[no-any-return]
+        return _load(spec)  # type: ignore[no-any-return]
     return spec
 
 

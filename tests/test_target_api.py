@@ -56,3 +56,15 @@ def test_capabilities_are_declared_protocols(target):
     assert isinstance(target, Describes)  # every built-in target explains its state
     assert ("faults" in target.capabilities) == isinstance(target.faults, FaultInjector)
     assert ("trace" in target.capabilities) == isinstance(target, Traces)
+
+
+def test_the_contract_does_not_import_the_drivers():
+    """dmasim.target knows the driver levels only by their protocol: no import circle."""
+    import subprocess
+    import sys
+
+    code = ("import sys, dmasim.target; "
+            "print(sorted(m for m in sys.modules if m.startswith('dmasim.drivers')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "[]"
