@@ -108,7 +108,7 @@ def test_add_constant_ip_from_an_axi_lite_register():
         regs = t.ip_mmio("add_0")
         regs.write(0x10, 7)
         assert regs.read(0x10) == 7
-        assert t.read32(IP0 + 0x10) == 7  # the physical bus reaches the window too
+        assert t.bus.read32(IP0 + 0x10) == 7  # the physical bus reaches the window too
         n = 3000
         src = _words(t, n)
         dst = guarded(t, 4 * n)

@@ -340,7 +340,7 @@ class BoomError(Exception):
 
 def test_callback_exception_propagates_unchanged(binding: str) -> None:
     with dmasim.open_target("model") as t:
-        real = t.read32
+        real = t.bus.read32
         calls = {"n": 0}
 
         def read32(addr: int) -> int:
@@ -349,11 +349,11 @@ def test_callback_exception_propagates_unchanged(binding: str) -> None:
                 raise BoomError(f"bus fault at 0x{addr:08x}")
             return real(addr)
 
-        t.read32 = read32  # type: ignore[method-assign]
+        t.bus.read32 = read32  # type: ignore[method-assign]
         d = t.driver(binding)
         with pytest.raises(BoomError, match="bus fault"):
             loopback(t, binding)
-        t.read32 = real  # type: ignore[method-assign]
+        t.bus.read32 = real  # type: ignore[method-assign]
         d.close()
 
 

@@ -68,3 +68,14 @@ def test_the_contract_does_not_import_the_drivers():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_bus_refuses_addresses_outside_the_windows(target):
+    """The physical bus checks what it decodes, on every target, and stays usable."""
+    base = int(target.ip_dict["axi_dma_0"]["phys_addr"])
+    with pytest.raises(DmasimValueError, match="0x40400006"):
+        target.bus.read32(base + 6)
+    with pytest.raises(DmasimValueError, match="0x00001000"):
+        target.bus.write32(0x1000, 0)
+    target.bus.write32(base + 0x18, 0x1000)  # MM2S_SA
+    assert target.bus.read32(base + 0x18) == 0x1000
