@@ -20,7 +20,7 @@ import os
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import suppress
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, final, runtime_checkable
 
 import numpy as np
 
@@ -311,8 +311,8 @@ class DmaBarrier(Protocol):
 def check_delay(ns: object) -> int:
     """``ns`` as an int if it is a whole number of ns >= 0, else raise.
 
-    Every Clock's ``delay`` calls it: the model and rtl targets are their own clocks, so their
-    ``delay`` is the one ``t.delay()`` reaches.
+    ``Target.delay`` (final) calls it before the clock role sees the value; a clock that user
+    code may reach by another way (the remote board's) calls it too.
     """
     if type(ns) is int and ns >= 0:
         return ns
@@ -389,10 +389,11 @@ class MMIO:
 class Target:
     """Base of every target: the public API over the three role objects.
 
-    Subclasses set ``bus``, ``memory``, ``clock`` and ``ip_dict`` in ``__init__`` and implement
-    :meth:`_reset_design` and :meth:`_close`. Optional: ``faults`` (a :class:`FaultInjector`),
-    the capability protocols above, and ``capabilities`` naming what tests may rely on
-    (``"faults"``, ``"cache-model"``, ``"irq"``, ``"trace"``).
+    Subclasses set ``bus``, ``memory``, ``clock`` (three role objects) and ``ip_dict`` in
+    ``__init__`` and implement :meth:`_reset_design` and :meth:`_close`; the public methods
+    over the roles are final, so every target makes the same checks. Optional: ``faults`` (a
+    :class:`FaultInjector`), the capability protocols above, and ``capabilities`` naming what
+    tests may rely on (``"faults"``, ``"cache-model"``, ``"irq"``, ``"trace"``).
     """
 
     name: ClassVar[str] = "abstract"
@@ -414,6 +415,7 @@ class Target:
 
     # --- registers ---------------------------------------------------------------------
 
+    @final
     def mmio(self, base_addr: int, length: int = 0x1_0000) -> MMIO:
         """A register window; it must lie inside one IP window of ``ip_dict``."""
         self._check_open()
@@ -448,6 +450,7 @@ class Target:
 
     # --- buffers and time --------------------------------------------------------------
 
+    @final
     def allocate(self, shape: Any, dtype: Any = "u4", cacheable: bool = False) -> Buffer:
         """A contiguous buffer, like ``pynq.allocate`` (``cacheable=False`` is coherent)."""
         self._check_open()
@@ -457,10 +460,16 @@ class Target:
         """True if ``buffer`` was allocated here and is not freed."""
         return self.memory.owns(buffer)
 
+    @final
     def delay(self, ns: int) -> None:
-        """Let ``ns`` nanoseconds pass (simulators advance time; the board sleeps)."""
+        """Let ``ns`` nanoseconds pass (simulators advance time; the board sleeps).
+
+        Final: the check is made here once, and the clock role only ever gets a whole
+        number of ns >= 0.
+        """
         self.clock.delay(check_delay(ns))
 
+    @final
     @property
     def now_ns(self) -> int:
         """The target's time in ns."""
@@ -468,6 +477,7 @@ class Target:
 
     # --- design control ----------------------------------------------------------------
 
+    @final
     def reset(self) -> None:
         """Power-on reset of the design. Buffers stay allocated, memory keeps its contents."""
         self._check_open()
@@ -490,6 +500,7 @@ class Target:
     def _close(self) -> None:
         """Release the target's resources (subclasses)."""
 
+    @final
     def close(self) -> None:
         """Release the target; idempotent."""
         if self._closed:

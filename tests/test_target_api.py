@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 import dmasim
@@ -79,3 +80,13 @@ def test_bus_refuses_addresses_outside_the_windows(target):
         target.bus.write32(0x1000, 0)
     target.bus.write32(base + 0x18, 0x1000)  # MM2S_SA
     assert target.bus.read32(base + 0x18) == 0x1000
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, "10", True, None])
+def test_delay_is_checked_on_every_target(target, bad):
+    """Target.delay is final: the same check on every target, before the clock sees it."""
+    with pytest.raises(DmasimValueError, match="whole number"):
+        target.delay(bad)
+    before = target.now_ns
+    target.delay(np.int64(2_000))
+    assert target.now_ns >= before + (2_000 if target.simulated else 0)

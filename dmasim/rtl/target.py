@@ -29,7 +29,7 @@ from .. import regmap
 from ..design import DMA_BASE, Design, check_design
 from ..errors import DesignError, DmasimValueError, TargetError
 from ..memory import CMA_BASE, CMA_SIZE, DDR_SIZE, Memory
-from ..target import Target, check_delay
+from ..target import Target
 from . import process
 from . import protocol as p
 from .build import BuildInfo, ensure_build, verilog_parameters
@@ -98,6 +98,27 @@ def _with_parameters(design: Design, parameters: dict[str, Any]) -> Design:
         for key, value in parameters.items():
             dma.parameters[key.lower()] = str(value)
     return out
+
+
+class RtlClock:
+    """The Clock role: simulated time of the target's simulator (which a restart replaces)."""
+
+    def __init__(self, target: RtlTarget):
+        self._target = target
+
+    @property
+    def now_ns(self) -> int:
+        """Simulated ns since the target was opened."""
+        t = self._target
+        t._sim.sync()
+        return t._sim.last_ns - t._origin_ns
+
+    def delay(self, ns: int) -> None:
+        """Let ``ns`` ns of simulated time pass (checked by ``Target.delay``); returns when done."""
+        if ns:
+            self._target._sim.request(
+                p.OP_DELAY, 0, int(ns),
+                timeout_s=process.COMMAND_TIMEOUT_S + ns * process.WALL_S_PER_SIM_NS)
 
 
 class RtlTarget(Target):
@@ -193,7 +214,7 @@ class RtlTarget(Target):
         self.memory = self.memory_model
         self.faults = self
         self.bus = self
-        self.clock = self
+        self.clock = RtlClock(self)
         self._origin_ns = 0
         try:
             self._reset_design()
@@ -262,21 +283,6 @@ class RtlTarget(Target):
             if on_bus:
                 self._sim.request(p.OP_WRITE, value & 0xFFFF_FFFF, addr)
         self.trace.append((self._sim.last_ns - self._origin_ns, "W", off, value))
-
-    # --- Clock role ---------------------------------------------------------------------
-
-    @property
-    def now_ns(self) -> int:
-        """Simulated ns since this target was opened."""
-        self._sim.sync()
-        return self._sim.last_ns - self._origin_ns
-
-    def delay(self, ns: int) -> None:
-        """Let ``ns`` ns of simulated time pass; returns when they have."""
-        ns = check_delay(ns)
-        if ns:
-            self._sim.request(p.OP_DELAY, 0, int(ns),
-                              timeout_s=process.COMMAND_TIMEOUT_S + ns * process.WALL_S_PER_SIM_NS)
 
     # --- FaultInjector role -------------------------------------------------------------
 
