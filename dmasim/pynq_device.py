@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import constants
-from .errors import DmasimError, DmasimValueError, DriverUnavailableError
+from .errors import PYNQ_INSTALL_HINT, DmasimError, DmasimValueError, PynqMissingError, pynq_missing
 
 if TYPE_CHECKING:
     from .buffer import Buffer
@@ -47,20 +47,13 @@ __all__ = [
     "overlay",
 ]
 
-PYNQ_INSTALL_HINT = "pip install dmasim[pynq]"
-
-
-class PynqUnavailableError(DriverUnavailableError, ImportError):
-    """pynq cannot be imported; the message names the extra that installs it."""
-
+PynqUnavailableError = PynqMissingError
+"""The old name of :class:`dmasim.errors.PynqMissingError` (kept for imports)."""
 
 try:
     from pynq.pl_server.device import Device
 except ImportError as exc:  # pragma: no cover - exercised in a subprocess by the tests
-    raise PynqUnavailableError(
-        f"the 'pynq' driver level and SimulatedDevice need pynq, which is not installed "
-        f"({exc}): {PYNQ_INSTALL_HINT}"
-    ) from exc
+    raise pynq_missing("the 'pynq' driver level and SimulatedDevice", exc) from exc
 
 FIRST_BACKOFF_NS = constants.POLL_FIRST_BACKOFF_NS
 MAX_BACKOFF_NS = constants.POLL_MAX_BACKOFF_NS

@@ -578,14 +578,19 @@ class SimServer:
 
 def _add_servicers(server: SimServer, grpc_server: Any) -> None:
     """Register the three PYNQ.remote services (pynq's generated base classes)."""
-    from pynq.remote import (
-        buffer_pb2,
-        buffer_pb2_grpc,
-        mmio_pb2,
-        mmio_pb2_grpc,
-        remote_device_pb2,
-        remote_device_pb2_grpc,
-    )
+    try:
+        from pynq.remote import (
+            buffer_pb2,
+            buffer_pb2_grpc,
+            mmio_pb2,
+            mmio_pb2_grpc,
+            remote_device_pb2,
+            remote_device_pb2_grpc,
+        )
+    except ImportError as exc:
+        from .errors import pynq_missing
+
+        raise pynq_missing("dmasim serve (pynq >= 4's PYNQ.remote stubs)", exc) from exc
 
     call = server.call
 

@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .. import regmap
+from ..errors import pynq_missing
 from ..pynq_device import PollStoppedError, RegisterPollTimeoutError, SimulatedDevice
 from ..target import PynqDeviceOwner
 from . import registers
@@ -30,11 +31,8 @@ from .diagnose import error_for
 
 try:
     from pynq.lib.dma import DMA
-except ImportError as exc:  # pragma: no cover - pynq_device already raised a clearer error
-    from ..pynq_device import PYNQ_INSTALL_HINT, PynqUnavailableError
-
-    raise PynqUnavailableError(f"pynq.lib.dma cannot be imported ({exc}): "
-                               f"{PYNQ_INSTALL_HINT}") from exc
+except ImportError as exc:  # pragma: no cover - pynq_device already raised the same error
+    raise pynq_missing("the 'pynq' driver level (pynq.lib.dma)", exc) from exc
 
 if TYPE_CHECKING:
     from ..buffer import Buffer
