@@ -19,10 +19,17 @@ from .target import Target
 __all__ = ["LevelFigures", "best_of", "fir_figures", "level_figures", "model_figures"]
 
 
-def best_of(fn: Callable[[], Any], repeat: int = 5, number: int = 1) -> float:
-    """Seconds per call of ``fn``: the best of ``repeat`` runs of ``number`` calls."""
+def best_of(fn: Callable[[], Any], repeat: int = 5, number: int = 1,
+            setup: Callable[[], Any] | None = None) -> float:
+    """Seconds per call of ``fn``: the best of ``repeat`` runs of ``number`` calls.
+
+    The one timer of every benchmark (``dmasim bench``, ``--remote``, the rtl figures).
+    ``setup`` runs before each run, outside the timing.
+    """
     best = float("inf")
     for _ in range(repeat):
+        if setup is not None:
+            setup()
         t0 = time.perf_counter()
         for _ in range(number):
             fn()
