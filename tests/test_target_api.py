@@ -90,3 +90,14 @@ def test_delay_is_checked_on_every_target(target, bad):
     before = target.now_ns
     target.delay(np.int64(2_000))
     assert target.now_ns >= before + (2_000 if target.simulated else 0)
+
+
+def test_parameters_configure_only_the_loopback(target):
+    """One rule on every simulated target: parameters= with design= is refused, the same way."""
+    if not target.simulated:
+        pytest.skip("the board's parameters are its bitstream's")
+    from dmasim import Design
+
+    with pytest.raises(DmasimValueError, match="parameters= configures the default loopback"):
+        dmasim.open_target(target.name, design=Design.loopback(),
+                           parameters={"c_sg_length_width": 20})

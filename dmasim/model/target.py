@@ -14,7 +14,15 @@ from pathlib import Path
 from typing import Any
 
 from .. import regmap
-from ..design import DEFAULT_PARAMETERS, DMA_BASE, Design, Instance, check_design, check_parameters
+from ..design import (
+    DEFAULT_PARAMETERS,
+    DMA_BASE,
+    Design,
+    Instance,
+    check_design,
+    check_parameters,
+    design_option,
+)
 from ..errors import DesignError, DmasimValueError
 from ..ip.base import StreamIP
 from ..ip.builtin import buffering
@@ -81,18 +89,7 @@ class ModelTarget(Target):
         for label, value in (("bus_access_ns", bus_access_ns), ("clock_ns", clock_ns)):
             if not isinstance(value, int) or value < 1:
                 raise DmasimValueError(f"{label}={value!r} must be an integer >= 1")
-        if design is None:
-            design = Design.loopback(parameters, phys_addr)
-        else:
-            if parameters:
-                raise DmasimValueError(
-                    "parameters= configures the default loopback design; with design=... set "
-                    "each DMA's parameters in the design")
-            if isinstance(design, (str, Path)):
-                design = Design.from_hwh(design)
-            if not isinstance(design, Design):
-                raise DmasimValueError(
-                    f"design={design!r} must be a dmasim.Design or the path of a .hwh file")
+        design = design_option(design, parameters, phys_addr)
         models = dict(models or {})
         check_design(design, supplied=models.keys(), target="model")
         self._check_models(design, models)

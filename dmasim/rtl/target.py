@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import regmap
-from ..design import DMA_BASE, Design, check_design
+from ..design import DMA_BASE, Design, check_design, design_option
 from ..errors import DesignError, DmasimValueError, TargetError
 from ..memory import CMA_BASE, CMA_SIZE, DDR_SIZE, Memory
 from ..target import Target
@@ -89,17 +89,6 @@ def _waves_dir() -> Path:
     return Path(os.environ.get("DMASIM_WAVES_DIR", "dmasim-waves"))
 
 
-def _with_parameters(design: Design, parameters: dict[str, Any]) -> Design:
-    """``design`` with ``parameters`` (.hwh names) overriding every DMA's own."""
-    import copy
-
-    out = copy.deepcopy(design)
-    for dma in out.dmas:
-        for key, value in parameters.items():
-            dma.parameters[key.lower()] = str(value)
-    return out
-
-
 class RtlClock:
     """The Clock role: simulated time of the target's simulator (which a restart replaces)."""
 
@@ -127,8 +116,9 @@ class RtlTarget(Target):
     Options: ``design`` (a :class:`~dmasim.Design` or a .hwh path; default
     ``Design.loopback(parameters)``), ``rtl`` (``{instance: RtlSources}`` for every user IP),
     ``simulator`` (only ``"verilator"``), ``parameters`` (PYNQ ``ip_dict`` parameter
-    overrides of the DMAs), ``waves`` (False; True for a file under ``$DMASIM_WAVES_DIR`` or
-    ``./dmasim-waves``; or a file path), ``clock_ns`` (clock period, even; default from the
+    overrides of the default loopback's DMA; with ``design`` an error, as on the model),
+    ``waves`` (False; True for a file under ``$DMASIM_WAVES_DIR`` or ``./dmasim-waves``; or a
+    file path), ``clock_ns`` (clock period, even; default from the
     design's clock), ``trace_depth`` (register accesses kept in :attr:`trace`), ``cma_size``,
     ``phys_addr`` (of the loopback's DMA).
     """
@@ -158,18 +148,10 @@ class RtlTarget(Target):
             if not isinstance(src, RtlSources):
                 raise DmasimValueError(f"rtl[{name!r}] is {type(src).__name__}: allowed "
                                        "dmasim.RtlSources([...], top=...)")
-        if design is None:
-            design = Design.loopback(parameters, phys_addr)
-            # the loopback keeps the checks (and messages) of its DMA parameters
+        loopback = design is None
+        design = design_option(design, parameters, phys_addr)
+        if loopback:  # the loopback keeps the checks (and messages) of its DMA parameters
             verilog_parameters(design.dmas[0].parameters)
-        else:
-            if isinstance(design, (str, os.PathLike)):
-                design = Design.from_hwh(design)
-            if not isinstance(design, Design):
-                raise DmasimValueError(f"design={design!r}: allowed a dmasim.Design or a .hwh "
-                                       "path")
-            if parameters:
-                design = _with_parameters(design, parameters)
         check_design(design, supplied=rtl.keys(), target="rtl")
         users = {i.name for i in design.of_kind("user")}
         for name in rtl:
