@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 
-from .drivers import LEVELS
 from .errors import DmasimError
 from .target import Target
 
@@ -174,11 +173,6 @@ def fir_figures(quick: bool = False) -> dict[str, float]:
         out["convolve_1mib_us"] = best_of(lambda: fir(plain), repeat=repeat) * 1e6
         out["fir_1mib_vs_convolve"] = out["fir_1mib_us"] / out["convolve_1mib_us"]
     return out
-
-
-def all_levels(t: Target, quick: bool = False) -> list[LevelFigures]:
-    """:func:`level_figures` for every level, in the notebook's order."""
-    return [level_figures(t, level, quick=quick) for level in LEVELS]
 
 
 def as_dict(figures: list[LevelFigures]) -> list[dict[str, Any]]:

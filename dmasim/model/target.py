@@ -197,7 +197,7 @@ class ModelTarget(Target):
             route.prod_engine = self.engines[inst.name]
             capacity = route.prod_engine.fifo_beats
         else:
-            route.prod_node, route.prod_port = fabric.nodes[inst.name], port
+            route.prod_node = fabric.nodes[inst.name]
             capacity = IP_SKID_BEATS
         packet_mode = False
         end = downstream.get((inst.name, port))

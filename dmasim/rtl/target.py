@@ -99,7 +99,6 @@ class RtlClock:
     def now_ns(self) -> int:
         """Simulated ns since the target was opened."""
         t = self._target
-        t._sim.sync()
         return t._sim.last_ns - t._origin_ns
 
     def delay(self, ns: int) -> None:
@@ -171,7 +170,6 @@ class RtlTarget(Target):
         first = design.dmas[0]
         self.verilog_parameters = dma_verilog_parameters(first)
         self._base = first.windows[0].base
-        self._span = first.windows[0].range
         self._windows = self._route()
         self.trace: deque[tuple[int, str, int, int]] = deque(maxlen=trace_depth)
         self.wave_file: Path | None = None
@@ -362,7 +360,6 @@ class RtlTarget(Target):
                 "this rtl target was opened without waves: open it with waves=True to "
                 "name wave files"
             )
-        self._sim.sync()
         self.wave_file = self._wave_path(path)
         self._restart(self.wave_file)
         self._sim.request(p.OP_RESET, RESET_CYCLES)
