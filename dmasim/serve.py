@@ -11,7 +11,7 @@ failure becomes one gRPC status with a message that names the bad value and what
 What is served:
 
 - MMIO: windows inside the design's IP windows only (``ip_dict``), 4-byte aligned 32-bit
-  accesses. Register reads go through :class:`~dmasim.pynq_device.SimulatedDevice`, so a
+  accesses. Register reads go through :class:`~dmasim.pynq.device.SimulatedDevice`, so a
   client polling a register lets simulated time pass (as pynq's own driver on a simulated
   device does).
 - Buffers: allocate / free / contents (optionally a byte range ``[start, end)``) / flush /
@@ -318,14 +318,14 @@ class SimServer:
     # --- helpers ------------------------------------------------------------------------
 
     def _new_device(self) -> Any:
-        from .pynq_device import SimulatedDevice
+        from .pynq.device import SimulatedDevice
 
         # No limit on polls: a client spinning on a register is the client's business (its
         # own deadlines end it); the server must not fail it after some simulated seconds.
         return SimulatedDevice(self.target, name=f"dmasim-{self.target.name}", max_poll_s=None)
 
     def _write_overlay(self) -> Path:
-        from .board.hwh import write_overlay
+        from .pynq.overlay import write_overlay
 
         folder = Path(self._folder.name)
         write_overlay(folder, OVERLAY_NAME, design=self.target.design)

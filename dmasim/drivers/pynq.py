@@ -6,7 +6,7 @@ levels have: the shared argument checks (``ChannelBase.check_transfer``), a time
 wait, and specific exceptions decoded from DMASR instead of pynq's bare ``RuntimeError``.
 
 Timeouts. pynq's loops spin with no timeout. On simulated targets pynq talks to a
-:class:`~dmasim.pynq_device.SimulatedDevice`, which the wrapper arms with a deadline in target
+:class:`~dmasim.pynq.device.SimulatedDevice`, which the wrapper arms with a deadline in target
 time (plus stop conditions, e.g. "this channel halted"); the device raises from inside pynq's
 read and the wrapper turns that into ``diagnose.timeout_error`` / ``error_for``. On the board
 (a :class:`~dmasim.target.PynqDeviceOwner`: pynq's own mmap-backed device) a watchdog thread
@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import regmap
 from ..errors import pynq_missing
-from ..pynq_device import PollStoppedError, RegisterPollTimeoutError, SimulatedDevice
+from ..pynq.device import PollStoppedError, RegisterPollTimeoutError, SimulatedDevice
 from ..target import PynqDeviceOwner
 from . import registers
 from .base import DEFAULT_TIMEOUT_S, ChannelBase, DmaDriver
@@ -31,7 +31,7 @@ from .diagnose import error_for
 
 try:
     from pynq.lib.dma import DMA
-except ImportError as exc:  # pragma: no cover - pynq_device already raised the same error
+except ImportError as exc:  # pragma: no cover - pynq.device already raised the same error
     raise pynq_missing("the 'pynq' driver level (pynq.lib.dma)", exc) from exc
 
 if TYPE_CHECKING:
