@@ -23,6 +23,7 @@ from ..design import (
     check_parameters,
     design_option,
 )
+from ..drivers.streams import never_ended, stopped_taking
 from ..errors import DesignError, DmasimValueError
 from ..ip.base import StreamIP
 from ..ip.builtin import buffering
@@ -370,8 +371,9 @@ class ModelTarget(Target):
         if e.mm2s.busy and link.beats() >= link.capacity_beats:
             if route.cons_node is not None:
                 node, port = route.cons_node, route.cons_port
-                return (f"{node.name} stopped taking data on {node.name}.{port}: "
-                        f"{node.stall_reason(port)}; {link.beats()} beats wait in {link.name}")
+                return stopped_taking(node.name, f"{node.name}.{port}",
+                                      f"{node.stall_reason(port)}; {link.beats()} beats wait in "
+                                      f"{link.name}")
             if route.cons_engine is not None:
                 return (f"{route.consumer} is not taking data (S2MM of "
                         f"{route.consumer.partition('.')[0]} not programmed or halted), so "
@@ -387,10 +389,8 @@ class ModelTarget(Target):
         p = link.packets[0] if link.packets else None
         if route.prod_node is not None and p is not None and not p.complete and p.available == 0:
             beats = -(-p.read // link.beat)
-            return (f"{route.hops[0]} has sent {beats} beats without TLAST: {dma} S2MM has "
-                    f"written {s.done} of its {s.xlen} programmed bytes and waits for the end of "
-                    f"the packet; the IP must assert TLAST on the last beat "
-                    "(emit(..., last=True))")
+            return (never_ended(route.hops[0], beats, link.beat, s.xlen)
+                    + " (a model ends it with emit(..., last=True))")
         # Nothing arrives: look upstream for an IP holding or refusing data.
         assert self.fabric is not None
         src = route.prod_engine
@@ -402,9 +402,9 @@ class ModelTarget(Target):
         if node is not None:
             for port, inlink in node.in_links.items():
                 if inlink.nbytes and not node.accepting(port):
-                    return (f"{node.name} stopped taking data on {node.name}.{port} "
-                            f"({inlink.beats()} beats wait in {inlink.name}): "
-                            f"{node.stall_reason(port)}")
+                    return stopped_taking(node.name, f"{node.name}.{port}",
+                                          f"{node.stall_reason(port)}; {inlink.beats()} beats "
+                                          f"wait in {inlink.name}")
                 n = node.beats_assembling(port) if port in node.assembling else 0
                 if n:
                     return (f"{node.name}.{port} has received {n} beats without TLAST, so "
