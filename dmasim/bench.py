@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 
-from .drivers import LEVELS
 from .errors import DmasimError
 from .target import Target
 
@@ -20,13 +19,18 @@ __all__ = ["LevelFigures", "best_of", "fir_figures", "level_figures", "model_fig
 
 
 def best_of(fn: Callable[[], Any], repeat: int = 5, number: int = 1,
+            setup: Callable[[], Any] | None = None,
             clock: Callable[[], float] = time.perf_counter) -> float:
     """Seconds per call of ``fn``: the best of ``repeat`` runs of ``number`` calls.
 
-    ``clock`` may be ``time.process_time`` for CPU time, which a loaded machine distorts less.
+    The one timer of every benchmark (``dmasim bench``, ``--remote``, the rtl figures).
+    ``setup`` runs before each run, outside the timing; ``clock`` may be
+    ``time.process_time`` for CPU time, which a loaded machine distorts less.
     """
     best = float("inf")
     for _ in range(repeat):
+        if setup is not None:
+            setup()
         t0 = clock()
         for _ in range(number):
             fn()
@@ -238,11 +242,6 @@ def fir_figures(quick: bool = False) -> dict[str, float]:
         out["convolve_1mib_us"] = best_of(lambda: fir(plain), repeat=repeat) * 1e6
         out["fir_1mib_vs_convolve"] = out["fir_1mib_us"] / out["convolve_1mib_us"]
     return out
-
-
-def all_levels(t: Target, quick: bool = False) -> list[LevelFigures]:
-    """:func:`level_figures` for every level, in the notebook's order."""
-    return [level_figures(t, level, quick=quick) for level in LEVELS]
 
 
 def as_dict(figures: list[LevelFigures]) -> list[dict[str, Any]]:

@@ -26,7 +26,7 @@ import pytest
 
 from .drivers import LEVELS
 from .errors import DesignError, DriverUnavailableError, TargetError
-from .target import Target, open_target
+from .target import Describes, Target, Traces, Waves, open_target
 
 __all__ = ["SG_LOOPBACK", "fresh"]
 
@@ -274,14 +274,12 @@ def _pooled_target(request: pytest.FixtureRequest, spec: DesignSpec) -> Iterator
         pool.discard(name)  # a crashed simulator: the next open starts a fresh one
         t = pool.get(name, request.config, spec)
         t.reset()
-    start_waves = getattr(t, "start_waves", None)
-    if request.config.getoption("waves") and start_waves is not None:
-        start_waves(request.node.nodeid)
+    if request.config.getoption("waves") and isinstance(t, Waves):
+        t.start_waves(request.node.nodeid)
     request.node.stash[_TARGET_KEY] = t
     yield t
-    free_all = getattr(t.memory, "free_all", None)
-    if free_all is not None and not t._closed:
-        free_all()
+    if not t._closed:
+        t.memory.free_all()
 
 
 _TARGET_KEY = pytest.StashKey[Target]()
@@ -312,9 +310,7 @@ def open_targets(request: pytest.FixtureRequest) -> Any:
 
 def fresh(target: Target) -> Target:
     """Reset ``target`` and free its buffers: call at the start of each hypothesis example."""
-    free_all = getattr(target.memory, "free_all", None)
-    if free_all is not None:
-        free_all()
+    target.memory.free_all()
     target.reset()
     return target
 
@@ -327,18 +323,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         t = item.stash.get(_TARGET_KEY, None)
         if t is not None and not t._closed:
             parts = []
-            describe = getattr(t, "describe", None)
-            if describe is not None:
+            if isinstance(t, Describes):
                 try:
-                    parts.append(describe())
+                    parts.append(t.describe())
                 except Exception as exc:
                     parts.append(f"(could not read the target: {exc})")
-            trace = getattr(t, "format_trace", None)
-            if trace is not None:
-                parts.append("last register accesses:\n" + trace())
-            wave = getattr(t, "wave_file", None)
-            if wave:
-                parts.append(f"waveform: {wave}")
+            if isinstance(t, Traces):
+                parts.append("last register accesses:\n" + t.format_trace())
+            if isinstance(t, Waves) and t.wave_file:
+                parts.append(f"waveform: {t.wave_file}")
             if parts:
                 report.sections.append((f"dmasim {t.name} target", "\n".join(parts)))
     return report
