@@ -199,11 +199,18 @@ def exp_overlong_packet(c: _Ctx) -> Result:
             "beyond_length_untouched": bool((dst[64:] == 0xAA).all())}
 
 
+def _bitfile(t: Target) -> str | None:
+    """The bitstream a board target runs (None on simulated targets)."""
+    from .board.target import BoardTarget
+
+    return t.bitfile if isinstance(t, BoardTarget) else None
+
+
 def _ddr_only(c: _Ctx) -> bool:
     """Tell whether the out-of-DDR read is safe: the masters reach DDR only."""
     if c.t.simulated:
         return True
-    bitfile = getattr(c.t, "bitfile", None)
+    bitfile = _bitfile(c.t)
     if not bitfile:
         return False
     from .board.loaded import memory_ranges
@@ -337,7 +344,7 @@ def _meta(t: Target) -> Result:
                     "when": datetime.datetime.now(datetime.timezone.utc).isoformat(
                         timespec="seconds"),
                     "parameters": dict(t.ip_dict["axi_dma_0"].get("parameters", {}))}
-    bitfile = getattr(t, "bitfile", None)
+    bitfile = _bitfile(t)
     if bitfile:
         h = hashlib.sha256()
         with open(bitfile, "rb") as f:

@@ -10,6 +10,7 @@ identifiers there (``ERR-HALT-BOTH``...) name what each piece implements.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,7 @@ import numpy as np
 
 from .. import constants, regmap
 from ..memory import Memory
+from .sg import SgEngine
 from .stream import Packet, StreamFifo
 
 __all__ = ["AxiDmaModel", "ChannelModel", "Diagnostic"]
@@ -24,7 +26,7 @@ __all__ = ["AxiDmaModel", "ChannelModel", "Diagnostic"]
 _R = regmap
 DMACR_STORED = (
     _R.DMACR.field("Keyhole").mask
-    | _R.DMACR.field("Cyclic_BD_Enable").mask
+    | _R.DMACR_CYCLIC
     | _R.DMACR_IRQEN_ALL
     | _R.DMACR.field("IRQThreshold").mask
     | _R.DMACR.field("IRQDelay").mask
@@ -74,13 +76,15 @@ class ChannelModel:
     keyhole: bool = False  # FIXED bursts: every beat at the same address
     moved: int = 0  # bytes moved since power-on (statistics)
     transfers: int = 0
+    sg_dmasr: Callable[[ChannelModel], int] | None = None
+    """SG mode: DMASR comes from the SG engine (SGIncld and the coalescing counters)."""
 
     def reset(self) -> None:
         """Back to reset values (registers and transfer state)."""
-        moved, transfers, name = self.moved, self.transfers, self.name
+        moved, transfers, name, sg_dmasr = self.moved, self.transfers, self.name, self.sg_dmasr
         self.__init__(name)  # type: ignore[misc]
         self.cr = THRESHOLD.put(0, 1)
-        self.moved, self.transfers = moved, transfers
+        self.moved, self.transfers, self.sg_dmasr = moved, transfers, sg_dmasr
 
     @property
     def dmacr(self) -> int:
@@ -90,6 +94,8 @@ class ChannelModel:
     @property
     def dmasr(self) -> int:
         """DMASR as read."""
+        if self.sg_dmasr is not None:
+            return self.sg_dmasr(self)
         return (
             (_R.DMASR_HALTED if self.halted else 0)
             | (_R.DMASR_IDLE if self.idle else 0)
@@ -149,6 +155,10 @@ class AxiDmaModel:
         """The design's stream fabric when this engine is one part of a larger design."""
         self.tx_packet: Packet | None = None
         """The packet MM2S is sending (the newest in its outgoing link while it is busy)."""
+        self.sg: SgEngine | None = SgEngine(self, params) if params.get("c_include_sg") else None
+        """The scatter-gather engine (rules SG-*), None in simple mode."""
+        if self.sg is not None:
+            self.mm2s.sg_dmasr = self.s2mm.sg_dmasr = self.sg.dmasr
         self.power_on_reset()
 
     # --- state --------------------------------------------------------------------------
@@ -162,7 +172,7 @@ class AxiDmaModel:
     def active(self) -> bool:
         """Anything that time can change: a transfer in flight or a reset in progress."""
         return (self.mm2s.busy or self.s2mm.busy or self.reset_until >= 0
-                or self.s2mm_discarding)
+                or self.s2mm_discarding or self.sg is not None)
 
     def _mm2s_busy(self) -> bool:
         return self.mm2s.busy
@@ -194,6 +204,8 @@ class AxiDmaModel:
                 rx.popleft()
         self.tx_packet = None
         self.reset_until = self.reset_flush = -1
+        if self.sg is not None:
+            self.sg.reset()
 
     def interrupts(self) -> tuple[bool, bool]:
         """(mm2s_introut, s2mm_introut): registered levels, 0 during a soft reset."""
@@ -212,6 +224,8 @@ class AxiDmaModel:
         """Value of the register at window ``offset`` (reserved offsets read 0)."""
         ch = self.mm2s if offset < _R.S2MM.base else self.s2mm
         rel = offset - (0 if ch is self.mm2s else _R.S2MM.base)
+        if self.sg is not None and rel != 0x00:
+            return ch.dmasr if rel == 0x04 else self.sg.read(ch, rel)
         if rel == 0x04:
             return ch.dmasr
         if rel == 0x00:
@@ -234,6 +248,8 @@ class AxiDmaModel:
             self._write_dmacr(ch, value)
         elif rel == 0x04:
             ch.irq &= ~(value & _R.DMASR_IRQS)
+        elif self.sg is not None:
+            self.sg.write(ch, rel, value)  # SA/DA/LENGTH are reserved in SG mode
         elif rel == 0x18:
             ch.addr = value
         elif rel == 0x1C:
@@ -249,19 +265,27 @@ class AxiDmaModel:
         stored = value & DMACR_STORED
         if not THRESHOLD.get(stored):
             stored = THRESHOLD.put(stored, 1)
+        old_cr, was_rs = ch.cr, ch.rs
         ch.cr = stored
         if value & _R.DMACR_RS:
             if self.mm2s.err or self.s2mm.err:
+                if self.sg is not None:
+                    self.sg.dmacr_written(ch, old_cr, value, was_rs)
                 return  # RS is held at 0 while any error bit is set
             ch.rs = True
             ch.stopping = False
             ch.halted = False
         elif ch.rs or not ch.halted:
             ch.rs = False
+            if self.sg is not None:
+                self.sg.dmacr_written(ch, old_cr, value, was_rs)
             if ch.busy:
                 ch.stopping = True
             else:
                 self._halt(ch)
+            return
+        if self.sg is not None:
+            self.sg.dmacr_written(ch, old_cr, value, was_rs)
 
     def _halt(self, ch: ChannelModel) -> None:
         ch.halted = True
@@ -357,7 +381,10 @@ class AxiDmaModel:
             c.busy = False
             if was_running:
                 self._halt(c)
-                c.irq |= _R.DMASR_IOC_IRQ  # (inferred) the halt reports through completion
+                if self.sg is None:  # SG mode: an error halt sets no IOC_Irq (SG-ERR-HALT)
+                    c.irq |= _R.DMASR_IOC_IRQ  # (inferred) the halt reports through completion
+        if self.sg is not None:
+            self.sg.halt_all()
 
     def _complete(self, ch: ChannelModel) -> None:
         ch.busy = False
@@ -378,6 +405,9 @@ class AxiDmaModel:
             return
         if self.fabric is not None:
             self.fabric.run_until(cycle)
+            return
+        if self.sg is not None:
+            self.sg.run_until(cycle)
             return
         if self.reset_until >= 0:
             self.soft_reset_due(cycle)
@@ -566,6 +596,8 @@ class AxiDmaModel:
 
     def _mm2s_events(self) -> bool:
         """MM2S ends or faults; True if a fault halted the engine."""
+        if self.sg is not None:
+            return self.sg.mm2s_events()
         m = self.mm2s
         if m.busy and m.done >= m.xlen:
             if self.tx_packet is not None:
@@ -578,6 +610,9 @@ class AxiDmaModel:
 
     def _s2mm_events(self) -> None:
         """S2MM completes at TLAST, overflows its LENGTH, or faults."""
+        if self.sg is not None:
+            self.sg.s2mm_events()
+            return
         s = self.s2mm
         link = self.in_link
         packets = link.packets

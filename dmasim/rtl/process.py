@@ -38,8 +38,6 @@ SPIN_S = float(os.environ.get("DMASIM_SPIN_US", "100")) * 1e-6
 """How long both sides poll their pipe before sleeping on it: a reply usually comes within
 microseconds, and waking a sleeping process costs tens of microseconds on an idle virtual
 machine (the difference between ~8,000 and ~40,000 register accesses per second)."""
-MAX_POSTED = 128
-"""Posted commands before the host waits for replies (keeps both pipes far from full)."""
 LOG_TAIL_LINES = 30
 
 _LIVE: weakref.WeakSet[SimProcess] = weakref.WeakSet()
@@ -119,7 +117,6 @@ class SimProcess:
         self.log_path = self.run_dir / "sim.log"
         self.broken: str | None = None
         """Why this simulator may not be used any more (None while healthy)."""
-        self.posted = 0
         self.last_ns = 0
         cmd_r, cmd_w = os.pipe()
         rsp_r, rsp_w = os.pipe()
@@ -185,16 +182,15 @@ class SimProcess:
             f"Log tail:\n{self.log_tail()}"
         )
 
-    def post(self, op: int, a32: int = 0, a64: int = 0) -> None:
-        """Send a command without waiting for its reply (collected by the next :meth:`sync`).
+    def request(self, op: int, a32: int = 0, a64: int = 0, *,
+                timeout_s: float | None = None) -> int:
+        """Send one command and wait for its reply; return its value.
 
-        The rtl target does not post: a simulator running while the host touches buffers
-        would make runs depend on wall-clock timing. Kept for batches that touch no memory.
+        One at a time, always waited for: a simulator running while the host touches buffers
+        would make runs depend on wall-clock timing.
         """
         if self.broken is not None:
             raise TargetError(f"rtl simulator is unusable: {self.broken}")
-        if self.posted >= MAX_POSTED:
-            self.sync()
         self._last = (op, a32, a64)
         try:
             os.write(self._cmd, p.CMD.pack(op, 0, 0, a32, a64))
@@ -204,22 +200,8 @@ class SimProcess:
             raise self._fail(f"exited before {self._what()}") from None
         except OSError as exc:
             raise self._fail(f"stopped reading commands ({exc})") from None
-        self.posted += 1
-
-    def request(self, op: int, a32: int = 0, a64: int = 0, *,
-                timeout_s: float | None = None) -> int:
-        """Send one command and wait for it (and any posted ones); return its value."""
-        self.post(op, a32, a64)
-        return self.sync(timeout_s=timeout_s)
-
-    def sync(self, *, timeout_s: float | None = None) -> int:
-        """Wait for every outstanding reply; return the last one's value."""
-        count, self.posted = self.posted, 0
-        if count == 0:
-            return 0
-        need = count * p.RECORD
         try:
-            data = self._read_replies(need, timeout_s or COMMAND_TIMEOUT_S)
+            data = self._read_replies(p.RECORD, timeout_s or COMMAND_TIMEOUT_S)
         except TargetError:
             raise
         except BaseException:
@@ -227,18 +209,16 @@ class SimProcess:
             self.broken = "interrupted while waiting for a reply"
             self.kill()
             raise
-        value = 0
-        for off in range(0, need, p.RECORD):
-            status, _flags, _pad, value, ns = p.REPLY.unpack_from(data, off)
-            if status != p.ST_OK:
-                if status == p.ST_AXI_TIMEOUT:
-                    raise self._fail(
-                        f"saw no AXI-Lite response for the register at address 0x{value:08x} "
-                        "(the AXI-Lite slave of that window is stuck)"
-                    )
-                raise self._fail(f"rejected a command (status {status})")
-            self.last_ns = ns
-        return value
+        status, _flags, _pad, value, ns = p.REPLY.unpack_from(data, 0)
+        if status != p.ST_OK:
+            if status == p.ST_AXI_TIMEOUT:
+                raise self._fail(
+                    f"saw no AXI-Lite response for the register at address 0x{value:08x} "
+                    "(the AXI-Lite slave of that window is stuck)"
+                )
+            raise self._fail(f"rejected a command (status {status})")
+        self.last_ns = ns
+        return int(value)
 
     def _read_replies(self, need: int, limit: float) -> bytearray:
         """``need`` bytes of replies: poll briefly, then sleep on the pipe until ``limit``."""

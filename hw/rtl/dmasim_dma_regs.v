@@ -153,14 +153,14 @@ localparam [31:0] CH_SPAN = `DMASIM_S2MM_BASE;
 localparam [31:0] DMACR_RST = `DMASIM_DMACR_RESET_VALUE;
 localparam [31:0] DMASR_RST = `DMASIM_DMASR_RESET_VALUE;
 localparam [31:0] DMACR_FIELDS = `DMASIM_DMACR_RS_MASK | `DMASIM_DMACR_RESET_MASK
-    | `DMASIM_DMACR_KEYHOLE_MASK | `DMASIM_DMACR_CYCLIC_BD_ENABLE_MASK
+    | `DMASIM_DMACR_KEYHOLE_MASK | `DMASIM_DMACR_CYCLIC_MASK
     | `DMASIM_DMACR_IOC_IRQEN_MASK | `DMASIM_DMACR_DLY_IRQEN_MASK | `DMASIM_DMACR_ERR_IRQEN_MASK
     | `DMASIM_DMACR_IRQTHRESHOLD_MASK | `DMASIM_DMACR_IRQDELAY_MASK;
 // DMACR bits that are not fields read as their reset value (bit 1 reads 1)
 localparam [31:0] DMACR_FIXED = DMACR_RST & ~DMACR_FIELDS;
 localparam [1:0] RS_RESET = {2{DMACR_RST[`DMASIM_DMACR_RS_BIT]}};
 localparam [1:0] KEYHOLE_RESET = {2{DMACR_RST[`DMASIM_DMACR_KEYHOLE_BIT]}};
-localparam [1:0] CYCLIC_RESET = {2{DMACR_RST[`DMASIM_DMACR_CYCLIC_BD_ENABLE_BIT]}};
+localparam [1:0] CYCLIC_RESET = {2{DMACR_RST[`DMASIM_DMACR_CYCLIC_BIT]}};
 localparam [1:0] IOC_EN_RESET = {2{DMACR_RST[`DMASIM_DMACR_IOC_IRQEN_BIT]}};
 localparam [1:0] DLY_EN_RESET = {2{DMACR_RST[`DMASIM_DMACR_DLY_IRQEN_BIT]}};
 localparam [1:0] ERR_EN_RESET = {2{DMACR_RST[`DMASIM_DMACR_ERR_IRQEN_BIT]}};
@@ -295,7 +295,7 @@ always @* begin
         dmacr_val[32*i + `DMASIM_DMACR_RS_BIT] = rs_reg[i];
         dmacr_val[32*i + `DMASIM_DMACR_RESET_BIT] = rst_busy;
         dmacr_val[32*i + `DMASIM_DMACR_KEYHOLE_BIT] = keyhole_reg[i];
-        dmacr_val[32*i + `DMASIM_DMACR_CYCLIC_BD_ENABLE_BIT] = cyclic_reg[i];
+        dmacr_val[32*i + `DMASIM_DMACR_CYCLIC_BIT] = cyclic_reg[i];
         dmacr_val[32*i + `DMASIM_DMACR_IOC_IRQEN_BIT] = ioc_en_reg[i];
         dmacr_val[32*i + `DMASIM_DMACR_DLY_IRQEN_BIT] = dly_en_reg[i];
         dmacr_val[32*i + `DMASIM_DMACR_ERR_IRQEN_BIT] = err_en_reg[i];
@@ -377,7 +377,7 @@ always @* begin
                 end else begin
                     rs_next[w_ch] = wr_val[`DMASIM_DMACR_RS_BIT];
                     keyhole_next[w_ch] = wr_val[`DMASIM_DMACR_KEYHOLE_BIT];
-                    cyclic_next[w_ch] = wr_val[`DMASIM_DMACR_CYCLIC_BD_ENABLE_BIT];
+                    cyclic_next[w_ch] = wr_val[`DMASIM_DMACR_CYCLIC_BIT];
                     ioc_en_next[w_ch] = wr_val[`DMASIM_DMACR_IOC_IRQEN_BIT];
                     dly_en_next[w_ch] = wr_val[`DMASIM_DMACR_DLY_IRQEN_BIT];
                     err_en_next[w_ch] = wr_val[`DMASIM_DMACR_ERR_IRQEN_BIT];
