@@ -109,8 +109,8 @@ def overlay(target: Target, name: str = "dma_loopback_1", **device_options: Any)
     import warnings
     import weakref
 
-    from ..errors import pynq_missing
     from .. import constants
+    from ..errors import pynq_missing
     from .device import SimulatedDevice, SimulatedIntc
 
     try:
