@@ -20,7 +20,7 @@ class DesignWarning(UserWarning):
     """Something in a design that works but may surprise: the message says when and why."""
 
 SUPPORTED_DMA: dict[str, tuple[str, ...]] = {
-    "c_include_sg": ("0",),
+    "c_include_sg": ("0", "1"),
     "c_micro_dma": ("0",),
     "c_enable_multi_channel": ("0",),
     "c_sg_include_stscntrl_strm": ("0",),
