@@ -22,6 +22,10 @@ Tolerated differences, kept out by the generator:
 - The transferred bytes of an S2MM BD whose buffer write failed: the model reports the bytes
   before the fault, the RTL the bytes it took from the stream (a known departure; the IP's
   value is uncertain), so RX BDs get no buffer faults here.
+- The delay timer with stream data held back (TX bytes waiting for RX BDs): the RTL arms it
+  when TLAST is taken on the channel's stream, as the behaviour document says; the model arms
+  it at the EOF BD's status write, which for MM2S comes before its TLAST leaves the FIFO (a
+  model departure to fix). With a channel's IRQDelay set, no TX bytes are left waiting.
 - BD lengths are whole 32-bit words except the last BD of a packet (an S2MM beat straddling
   two BDs is a documented RTL limitation); the delay timer's IRQDelay stays small so that it
   has fired by the time registers are compared.
@@ -227,6 +231,7 @@ class Plan:
         self.errored = False  # set from DMASR after each step
         self.cyclic = False  # RX is a closed cyclic ring
         self.appended = {"MM2S": 0, "S2MM": 0}
+        self.delay = {"MM2S": 0, "S2MM": 0}  # IRQDelay of each channel
 
     def _fits(self, ch: str, count: int) -> bool:
         return self.appended[ch] + count <= NBD - 4
@@ -240,11 +245,19 @@ class Plan:
         if kind in ("tx", "bad_tx", "rx", "bad_rx", "rx_cyclic") and self.errored:
             return False  # an errored engine takes nothing until a reset
         if kind == "tx":
-            return self._fits("MM2S", len(op[1])) and self._tx_fits(sum(op[1]))
+            n = sum(op[1])
+            stalls = not self.cyclic and self.waiting + max(n - self.rx_room, 0) > 0
+            if stalls and any(self.delay.values()):
+                return False  # the delay timer arms at a TLAST the stall holds back (see above)
+            return self._fits("MM2S", len(op[1])) and self._tx_fits(n)
+        if kind == "coalesce":
+            return not (op[2][1] and self.waiting)
         if kind == "bad_tx":
-            # S2MM must be inactive, so the failure races no RX status write
-            return (self._fits("MM2S", 1) and not self.cyclic and not self.rx_room
-                    and self._tx_fits(op[2]))
+            # a buffer fault streams data: S2MM must then be inactive, so that the failure
+            # races no RX status write (a failing fetch, a stale or empty BD moves nothing)
+            moves = op[1].startswith("buf")
+            return (self._fits("MM2S", 1) and self._tx_fits(op[2])
+                    and not (moves and (self.cyclic or self.rx_room)))
         if kind == "rx":
             return not self.cyclic and self._fits("S2MM", len(op[1]))
         if kind == "bad_rx":
@@ -276,7 +289,10 @@ class Plan:
             self.rx_room += sum(op[1]) - took
         elif kind in ("bad_tx", "bad_rx"):
             self.appended["MM2S" if kind == "bad_tx" else "S2MM"] += 1
+        elif kind == "coalesce":
+            self.delay[op[1]] = op[2][1]
         elif kind in ("soft_reset", "rx_cyclic"):
+            self.delay = {"MM2S": 0, "S2MM": 0}
             self.waiting = self.rx_room = 0
             self.sof = True
             self.cyclic = kind == "rx_cyclic"
@@ -342,12 +358,17 @@ def _run_program(open_targets, program, seed, ran: Counter[str]) -> None:
                     f"{where}: {name} BDs {bad} differ: model "
                     f"{[R.decode_bd([int(w) for w in rm[i]]) for i in bad[:2]]}, rtl "
                     f"{[R.decode_bd([int(w) for w in rr[i]]) for i in bad[:2]]}")
-        # bytes of completed RX BDs (a BD still filling may hold its bytes in the datamover)
+        # bytes of completed RX BDs (a BD still filling may hold its bytes in the datamover;
+        # in a cyclic ring that BD may carry the Cmplt of its previous lap: CURDESC names it)
         done = np.zeros(BUFBYTES, dtype=bool)
         base = model.dst.physical_address
-        for row in np.asarray(model.rings["S2MM"])[:NBD]:
+        sr = got_m[0]["S2MM.DMASR"]
+        filling = (got_m[0]["S2MM.CURDESC"] if not sr & (R.DMASR_IDLE | R.DMASR_HALTED)
+                   else -1)
+        for i, row in enumerate(np.asarray(model.rings["S2MM"])[:NBD]):
             status = int(row[BD.STATUS // 4])
-            if status & R.BD_CMPLT and int(row[BD.CONTROL // 4]) != 0xAAAA_AAAA:
+            if (status & R.BD_CMPLT and int(row[BD.CONTROL // 4]) != 0xAAAA_AAAA
+                    and model.bd_addr("S2MM", i) != filling):
                 at = int(row[BD.BUFFER_ADDRESS // 4]) - base
                 done[at:at + (status & BYTES_MASK)] = True
         dm, dr = np.asarray(model.dst)[done], np.asarray(rtl.dst)[done]
