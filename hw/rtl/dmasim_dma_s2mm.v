@@ -29,7 +29,9 @@
  * - While `stop` is high nothing new is collected and no new AW is issued;
  *   once the issued bursts have their responses the channel goes not-busy
  *   without `done` (the soft reset flushes whatever data was left).
- * - It never completes without TLAST.
+ * - It never completes without TLAST, except with UP_TO (scatter-gather: a
+ *   command is one BD, "up to start_len bytes"): a full buffer completes
+ *   with done_last = 0 and the rest of the packet waits for the next BD.
  */
 
 `resetall
@@ -47,7 +49,9 @@ module dmasim_dma_s2mm #
     // maximum INCR burst length in beats (c_s2mm_burst_size)
     parameter BURST_SIZE = 16,
     // beats the input skid buffer holds before a transfer is started
-    parameter SKID_DEPTH = 2
+    parameter SKID_DEPTH = 2,
+    // scatter-gather: a command takes up to start_len bytes (no overflow)
+    parameter UP_TO = 0
 )
 (
     input  wire                     clk,
@@ -65,6 +69,7 @@ module dmasim_dma_s2mm #
     output wire                     quiet,
     output wire                     done,
     output wire [LENGTH_WIDTH-1:0]  done_bytes,
+    output wire                     done_last,   // the transfer ended at TLAST
     output wire                     err_int,
     output wire                     err_slv,
     output wire                     err_dec,
@@ -183,6 +188,7 @@ reg berr_reg, berr_next;                             // a write response error i
 reg berr_dec_reg, berr_dec_next;                     // ...and the first one was DECERR
 reg spare_reg, spare_next;                           // a packet just ended one beat short
 reg discard_reg, discard_next;                       // the erratum: dropping the next packet
+reg tlast_reg, tlast_next;                           // the transfer took TLAST
 
 reg [ADDR_WIDTH-1:0] awaddr_reg, awaddr_next;
 reg [7:0] awlen_reg, awlen_next;
@@ -254,6 +260,7 @@ assign busy = state_reg != STATE_IDLE;
 assign quiet = issued_done;
 assign done = done_reg;
 assign done_bytes = bytes_reg;
+assign done_last = tlast_reg;
 assign err_int = err_int_reg;
 assign err_slv = err_slv_reg;
 assign err_dec = err_dec_reg;
@@ -282,6 +289,7 @@ always @* begin
     berr_dec_next = berr_dec_reg;
     spare_next = 1'b0;
     discard_next = discard_reg;
+    tlast_next = tlast_reg;
 
     awaddr_next = awaddr_reg;
     awlen_next = awlen_reg;
@@ -341,6 +349,7 @@ always @* begin
                 drop_next = 1'b0;
                 berr_next = 1'b0;
                 berr_dec_next = 1'b0;
+                tlast_next = 1'b0;
             end
         end
         STATE_COLLECT: begin
@@ -366,10 +375,17 @@ always @* begin
                     burst_cnt_next = burst_cnt_reg + 8'd1;
                 end
                 if (last_of_xfer) begin
-                    state_next = overflow ? STATE_OVERFLOW : STATE_FINISH;
-                    drop_next = overflow && !skid_tlast;
-                    // a packet one beat shorter than LENGTH: watch the next clock
-                    spare_next = !overflow && beats_of(len_reg) == beats_of(bytes_next) + 1'b1;
+                    tlast_next = skid_tlast;
+                    if (UP_TO != 0) begin
+                        // SG: a full buffer ends the BD; the packet goes on in the next
+                        state_next = STATE_FINISH;
+                    end else begin
+                        state_next = overflow ? STATE_OVERFLOW : STATE_FINISH;
+                        drop_next = overflow && !skid_tlast;
+                        // a packet one beat shorter than LENGTH: watch the next clock
+                        spare_next = !overflow
+                            && beats_of(len_reg) == beats_of(bytes_next) + 1'b1;
+                    end
                 end
             end
         end
@@ -437,6 +453,7 @@ always @(posedge clk) begin
     berr_dec_reg <= berr_dec_next;
     spare_reg <= spare_next;
     discard_reg <= discard_next;
+    tlast_reg <= tlast_next;
 
     awaddr_reg <= awaddr_next;
     awlen_reg <= awlen_next;
