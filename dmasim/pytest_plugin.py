@@ -53,6 +53,11 @@ def _register_profiles() -> None:
         "ci", max_examples=50, deadline=None, derandomize=True, print_blob=True, **common
     )
     settings.register_profile("board", max_examples=8, deadline=None, **common)
+    # Compatibility runs (other numpy / Python / pynq releases): the same tests, fewer
+    # examples; the depth of the properties is the main CI run's job.
+    settings.register_profile(
+        "compat", max_examples=10, deadline=None, derandomize=True, print_blob=True, **common
+    )
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
