@@ -1,7 +1,8 @@
 """The simulator child process of the rtl target: start, talk, time out, stop.
 
-One :class:`SimProcess` is one Verilator + cocotb simulation serving commands
-(:mod:`dmasim.rtl.protocol`) over two pipes. Every wait for a reply has a wall-clock limit;
+One :class:`SimProcess` is one Verilator simulation (its main is
+``rtl_tb/hdl/dmasim_sim_host.cpp``) serving commands (:mod:`dmasim.rtl.protocol`) over two
+pipes. Every wait for a reply has a wall-clock limit;
 a simulator that dies or stops answering is killed and reported as :class:`TargetError` with
 the tail of its log. The child cannot outlive its parent: it exits on end of file of its
 command pipe, it gets SIGKILL when the parent dies (``PR_SET_PDEATHSIG``: strictly, when the
@@ -18,7 +19,6 @@ import os
 import select
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 import weakref
@@ -26,7 +26,7 @@ from pathlib import Path
 
 from ..errors import TargetError
 from . import protocol as p
-from .build import TOPLEVEL, BuildInfo, tool_path
+from .build import BuildInfo
 
 __all__ = ["SimProcess", "kill_all"]
 
@@ -61,30 +61,9 @@ def kill_all() -> None:
 atexit.register(kill_all)
 
 
-def _child_env(build: BuildInfo, fds: dict[str, int], extra: dict[str, str]) -> dict[str, str]:
-    """The environment cocotb's runner would give the simulator, plus ours."""
-    import cocotb_tools.config
-    import find_libpython
-
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("COCOTB_", "PYTEST_", "GPI_"))}
-    libpython = find_libpython.find_libpython()
-    if libpython is None:
-        raise TargetError("cocotb cannot find libpython for this interpreter (needed by the "
-                          "rtl simulator); set LIBPYTHON_LOC to its path")
-    env.update(
-        PATH=os.pathsep.join([tool_path(), str(cocotb_tools.config.libs_dir)]),
-        PYTHONPATH=os.pathsep.join([str(build.tb_dir), *sys.path]),
-        PYGPI_PYTHON_BIN=sys.executable,
-        GPI_USERS=f"{os.environ.get('LIBPYTHON_LOC', libpython)};"
-                  f"{cocotb_tools.config.pygpi_entry_point()}",
-        COCOTB_TOPLEVEL=TOPLEVEL,
-        COCOTB_TEST_MODULES="dmasim_server",
-        TOPLEVEL_LANG="verilog",
-        COCOTB_TRUST_INERTIAL_WRITES="1",
-        COCOTB_ANSI_OUTPUT="0",
-        PYTHONUNBUFFERED="1",
-    )
+def _child_env(fds: dict[str, int], extra: dict[str, str]) -> dict[str, str]:
+    """The simulator's environment: ours, plus the descriptors it inherits."""
+    env = dict(os.environ)
     env.update({k: str(v) for k, v in fds.items()})
     env.update(extra)
     return env
@@ -126,11 +105,10 @@ class SimProcess:
         args = [str(build.binary)]
         if wave_file is not None:
             args += ["--trace", "--trace-file", str(wave_file)]
-        env = _child_env(build, {"DMASIM_CMD_FD": cmd_r, "DMASIM_RSP_FD": rsp_w,
-                                 "DMASIM_DDR_FD": ddr_fd},
+        env = _child_env({"DMASIM_CMD_FD": cmd_r, "DMASIM_RSP_FD": rsp_w,
+                          "DMASIM_DDR_FD": ddr_fd},
                          {"DMASIM_DDR_SIZE": str(ddr_size), "DMASIM_CLOCK_NS": str(clock_ns),
-                          "DMASIM_SPIN_US": str(round(SPIN_S * 1e6)),
-                          "COCOTB_RESULTS_FILE": str(self.run_dir / "results.xml")})
+                          "DMASIM_SPIN_US": str(round(SPIN_S * 1e6))})
         try:
             with open(self.log_path, "wb") as log:
                 self.proc = subprocess.Popen(

@@ -144,13 +144,13 @@ def test_build_is_cached_per_source_hash(rtl_enabled: None, tmp_path: Path,
     assert not again.built_now and again.binary == first.binary
     assert build.build_key(generate(Design.loopback({"c_sg_length_width": 14}), {})) != first.key
     # a changed RTL file is a different build
-    rtl, tb = build.source_dirs()
+    rtl, sim = build.source_dirs()
     root = tmp_path / "root"
     (root / "hw").mkdir(parents=True)
     (root / "hw" / "rtl").symlink_to(rtl, target_is_directory=True)
     (root / "rtl_tb").mkdir()
     (root / "rtl_tb" / "hdl").mkdir()
-    for f in (tb / "hdl").iterdir():
+    for f in (f for f in sim.iterdir() if f.is_file()):
         (root / "rtl_tb" / "hdl" / f.name).write_bytes(f.read_bytes())
     monkeypatch.setenv("DMASIM_ROOT", str(root))
     assert build.build_key(params) == first.key
