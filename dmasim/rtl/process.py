@@ -1,13 +1,17 @@
 """The simulator child process of the rtl target: start, talk, time out, stop.
 
 One :class:`SimProcess` is one Verilator simulation (its main is
-``rtl_tb/hdl/dmasim_sim_host.cpp``) serving commands (:mod:`dmasim.rtl.protocol`) over two
-pipes. Every wait for a reply has a wall-clock limit;
-a simulator that dies or stops answering is killed and reported as :class:`TargetError` with
-the tail of its log. The child cannot outlive its parent: it exits on end of file of its
-command pipe, it gets SIGKILL when the parent dies (``PR_SET_PDEATHSIG``: strictly, when the
-thread that started it ends, so open the target from a long-lived thread), and an ``atexit``
-hook kills whatever is still running.
+``rtl_tb/hdl/dmasim_sim_host.cpp``) serving commands (:mod:`dmasim.rtl.protocol`) through a
+mailbox in the control area after the shared DDR (layout in :mod:`dmasim.rtl.shared`): the
+host writes a command record and bumps a sequence word, the simulator answers in the reply
+slot. Each side polls for a short while, then sleeps on a futex; nothing crosses a pipe.
+Every wait for a reply has a wall-clock limit, and the host looks at the process while it
+sleeps: a simulator that dies or stops answering is killed and reported as
+:class:`TargetError` with the tail of its log. The child cannot outlive its parent: it exits
+when its parent process changes (checked at least every 50 ms while idle), it gets SIGKILL
+when the parent dies (``PR_SET_PDEATHSIG``: strictly, when the thread that started it ends,
+so open the target from a long-lived thread), and an ``atexit`` hook kills whatever is still
+running.
 """
 
 from __future__ import annotations
@@ -16,8 +20,9 @@ import atexit
 import contextlib
 import ctypes
 import os
-import select
+import platform
 import signal
+import struct
 import subprocess
 import tempfile
 import time
@@ -26,6 +31,7 @@ from pathlib import Path
 
 from ..errors import TargetError
 from . import protocol as p
+from . import shared as sh
 from .build import BuildInfo
 
 __all__ = ["SimProcess", "kill_all"]
@@ -34,13 +40,29 @@ START_TIMEOUT_S = float(os.environ.get("DMASIM_RTL_START_TIMEOUT", "120"))
 COMMAND_TIMEOUT_S = float(os.environ.get("DMASIM_RTL_TIMEOUT", "60"))
 WALL_S_PER_SIM_NS = 1e-5
 """Extra wall-clock allowance per simulated ns of a delay (10 s per simulated ms)."""
-SPIN_S = float(os.environ.get("DMASIM_SPIN_US", "100")) * 1e-6
-"""How long both sides poll their pipe before sleeping on it: a reply usually comes within
+SPIN_S = float(os.environ.get("DMASIM_SPIN_US", "30")) * 1e-6
+"""How long both sides poll the mailbox before sleeping on it: a reply usually comes within
 microseconds, and waking a sleeping process costs tens of microseconds on an idle virtual
-machine (the difference between ~8,000 and ~40,000 register accesses per second)."""
-MAX_POSTED = 128
-"""Posted commands before the host waits for replies (keeps both pipes far from full)."""
+machine, several times a register access."""
+SLEEP_S = 0.002
+"""Longest single futex sleep of the host: between two, it checks that the simulator lives."""
 LOG_TAIL_LINES = 30
+_U32 = struct.Struct("<I")
+_CMD_SEQ = sh.CONTROL["CMD_SEQ"][0]
+_SIM_SLEEPING = sh.CONTROL["SIM_SLEEPING"][0]
+_CMD = sh.CONTROL["CMD"][0]
+_RSP_SEQ = sh.CONTROL["RSP_SEQ"][0]
+_HOST_SLEEPING = sh.CONTROL["HOST_SLEEPING"][0]
+_RSP = sh.CONTROL["RSP"][0]
+_FUTEX_WAIT, _FUTEX_WAKE = 0, 1
+_SYS_FUTEX = {"x86_64": 202, "aarch64": 98}.get(platform.machine())
+
+
+class _Timespec(ctypes.Structure):
+    _fields_ = (("tv_sec", ctypes.c_long), ("tv_nsec", ctypes.c_long))
+
+
+_LIBC = ctypes.CDLL(None, use_errno=True)
 
 _LIVE: weakref.WeakSet[SimProcess] = weakref.WeakSet()
 _PR_SET_PDEATHSIG = 1
@@ -87,9 +109,9 @@ def _describe(op: int, a32: int, a64: int) -> str:
 
 
 class SimProcess:
-    """A running simulator and its command pipes."""
+    """A running simulator and its mailbox."""
 
-    def __init__(self, build: BuildInfo, ddr_fd: int, ddr_size: int, *, clock_ns: int = 10,
+    def __init__(self, build: BuildInfo, ddr: sh.SharedDdr, *, clock_ns: int = 10,
                  wave_file: Path | None = None, run_dir: Path | None = None):
         self.build = build
         self.wave_file = wave_file
@@ -100,31 +122,27 @@ class SimProcess:
         """Why this simulator may not be used any more (None while healthy)."""
         self.posted = 0
         self.last_ns = 0
-        cmd_r, cmd_w = os.pipe()
-        rsp_r, rsp_w = os.pipe()
+        self._mb = ddr.mailbox
+        self._mb[:] = bytes(len(self._mb))  # sequence numbers start at 0 for a new simulator
+        self._seq = 0
+        self._words = ctypes.c_uint32 * (len(self._mb) // 4)
+        self._addr = ctypes.addressof(self._words.from_buffer(self._mb))
+        self._last = (p.OP_STATUS, 0, 0)
         args = [str(build.binary)]
         if wave_file is not None:
             args += ["--trace", "--trace-file", str(wave_file)]
-        env = _child_env({"DMASIM_CMD_FD": cmd_r, "DMASIM_RSP_FD": rsp_w,
-                          "DMASIM_DDR_FD": ddr_fd},
-                         {"DMASIM_DDR_SIZE": str(ddr_size), "DMASIM_CLOCK_NS": str(clock_ns),
+        env = _child_env({"DMASIM_DDR_FD": ddr.fd},
+                         {"DMASIM_DDR_SIZE": str(ddr.size), "DMASIM_CLOCK_NS": str(clock_ns),
                           "DMASIM_SPIN_US": str(round(SPIN_S * 1e6))})
         try:
             with open(self.log_path, "wb") as log:
                 self.proc = subprocess.Popen(
                     args, cwd=self.run_dir, env=env, stdin=subprocess.DEVNULL, stdout=log,
-                    stderr=subprocess.STDOUT, pass_fds=(cmd_r, rsp_w, ddr_fd),
+                    stderr=subprocess.STDOUT, pass_fds=(ddr.fd,),
                     start_new_session=True, preexec_fn=_die_with_parent,
                 )
         except OSError as exc:
-            for fd in (cmd_r, cmd_w, rsp_r, rsp_w):
-                os.close(fd)
             raise TargetError(f"cannot start the rtl simulator {build.binary}: {exc}") from exc
-        os.close(cmd_r)
-        os.close(rsp_w)
-        os.set_blocking(rsp_r, False)
-        self._cmd = cmd_w
-        self._rsp = rsp_r
         _LIVE.add(self)
         self._started = time.monotonic()
         self._starting = True  # the first reply answers an OP_STATUS sent at start-up
@@ -163,91 +181,102 @@ class SimProcess:
             f"Log tail:\n{self.log_tail()}"
         )
 
+    def _futex(self, offset: int, op: int, value: int, timeout_s: float = 0.0) -> None:
+        """FUTEX_WAIT (while the word still holds ``value``) or FUTEX_WAKE on a mailbox word."""
+        if _SYS_FUTEX is None:  # another architecture: a short sleep instead of a futex
+            if op == _FUTEX_WAIT:
+                time.sleep(min(timeout_s, 50e-6))
+            return
+        ts = _Timespec(int(timeout_s), int((timeout_s % 1) * 1e9))
+        _LIBC.syscall(_SYS_FUTEX, ctypes.c_void_p(self._addr + offset), op, value,
+                      ctypes.byref(ts) if op == _FUTEX_WAIT else None, None, 0)
+
     def post(self, op: int, a32: int = 0, a64: int = 0) -> None:
         """Send a command without waiting for its reply (collected by the next :meth:`sync`).
 
-        The rtl target does not post: a simulator running while the host touches buffers
-        would make runs depend on wall-clock timing. Kept for batches that touch no memory.
+        One command is in flight at a time: posting another first collects the previous
+        reply. The rtl target does not post: a simulator running while the host touches
+        buffers would make runs depend on wall-clock timing.
         """
         if self.broken is not None:
             raise TargetError(f"rtl simulator is unusable: {self.broken}")
-        if self.posted >= MAX_POSTED:
+        if self.posted:
             self.sync()
         self._last = (op, a32, a64)
-        try:
-            os.write(self._cmd, p.CMD.pack(op, 0, 0, a32, a64))
-        except BrokenPipeError:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.proc.wait(timeout=2.0)
-            raise self._fail(f"exited before {self._what()}") from None
-        except OSError as exc:
-            raise self._fail(f"stopped reading commands ({exc})") from None
-        self.posted += 1
+        mb = self._mb
+        p.CMD.pack_into(mb, _CMD, op, 0, 0, a32, a64)
+        self._seq = seq = (self._seq + 1) & 0xFFFF_FFFF
+        self.posted = 1
+        _U32.pack_into(mb, _CMD_SEQ, seq)  # after the record: x86-64 keeps stores in order
+        if _U32.unpack_from(mb, _SIM_SLEEPING)[0]:
+            try:
+                self._futex(_CMD_SEQ, _FUTEX_WAKE, 1)
+            except BaseException:  # Ctrl-C with a command in flight: retire the simulator
+                self.broken = "interrupted while sending a command"
+                self.kill()
+                raise
 
     def request(self, op: int, a32: int = 0, a64: int = 0, *,
                 timeout_s: float | None = None) -> int:
-        """Send one command and wait for it (and any posted ones); return its value."""
+        """Send one command and wait for it (and any posted one); return its value."""
         self.post(op, a32, a64)
         return self.sync(timeout_s=timeout_s)
 
     def sync(self, *, timeout_s: float | None = None) -> int:
-        """Wait for every outstanding reply; return the last one's value."""
-        count, self.posted = self.posted, 0
-        if count == 0:
+        """Wait for the outstanding reply, if any; return its value."""
+        if not self.posted:
             return 0
-        need = count * p.RECORD
-        try:
-            data = self._read_replies(need, timeout_s or COMMAND_TIMEOUT_S)
-        except TargetError:
-            raise
-        except BaseException:
-            # e.g. Ctrl-C: the reply still due would answer the next command; retire it
-            self.broken = "interrupted while waiting for a reply"
-            self.kill()
-            raise
-        value = 0
-        for off in range(0, need, p.RECORD):
-            status, _flags, _pad, value, ns = p.REPLY.unpack_from(data, off)
-            if status != p.ST_OK:
-                if status == p.ST_AXI_TIMEOUT:
-                    raise self._fail(
-                        f"saw no AXI-Lite response for the register at address 0x{value:08x} "
-                        "(the AXI-Lite slave of that window is stuck)"
-                    )
-                raise self._fail(f"rejected a command (status {status})")
-            self.last_ns = ns
-        return value
-
-    def _read_replies(self, need: int, limit: float) -> bytearray:
-        """``need`` bytes of replies: poll briefly, then sleep on the pipe until ``limit``."""
-        data = bytearray()
-        spin_until = time.perf_counter() + SPIN_S
-        deadline = 0.0
-        while len(data) < need:
+        self.posted = 0
+        mb, seq = self._mb, self._seq
+        if _U32.unpack_from(mb, _RSP_SEQ)[0] != seq:
             try:
-                chunk = os.read(self._rsp, need - len(data))
-            except BlockingIOError:
-                now = time.perf_counter()
-                if now < spin_until:
-                    os.sched_yield()  # polite when processes compete for the CPUs
-                    continue
-                if not deadline:
-                    deadline = now + limit
-                left = deadline - now
-                if left <= 0 or not select.select([self._rsp], [], [], left)[0]:
-                    raise self._fail(
-                        f"did not answer {self._what()} within {limit:.0f} s of wall-clock "
-                        "time (hung?)"
-                    ) from None
-                continue
-            except OSError as exc:
-                raise self._fail(f"reply pipe failed ({exc})") from None
-            if not chunk:
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    self.proc.wait(timeout=2.0)
+                self._wait_reply(seq, timeout_s or COMMAND_TIMEOUT_S)
+            except TargetError:
+                raise
+            except BaseException:
+                # e.g. Ctrl-C: the reply still due would answer the next command; retire it
+                self.broken = "interrupted while waiting for a reply"
+                self.kill()
+                raise
+        status, _flags, _pad, value, ns = p.REPLY.unpack_from(mb, _RSP)
+        if status != p.ST_OK:
+            if status == p.ST_AXI_TIMEOUT:
+                raise self._fail(
+                    f"saw no AXI-Lite response for the register at address 0x{value:08x} "
+                    "(the AXI-Lite slave of that window is stuck)"
+                )
+            raise self._fail(f"rejected a command (status {status})")
+        self.last_ns = ns
+        return int(value)
+
+    def _wait_reply(self, seq: int, limit: float) -> None:
+        """Poll for reply ``seq`` briefly, then sleep on it in short futex waits.
+
+        At most ``limit`` seconds in all; between sleeps, check that the simulator lives.
+        """
+        mb = self._mb
+        spin_until = time.perf_counter() + SPIN_S
+        while time.perf_counter() < spin_until:
+            if _U32.unpack_from(mb, _RSP_SEQ)[0] == seq:
+                return
+            pass  # a yield here lets other processes in ahead of the reply (ms under load)
+        deadline = time.monotonic() + limit
+        while True:
+            _U32.pack_into(mb, _HOST_SLEEPING, 1)
+            now_seq = _U32.unpack_from(mb, _RSP_SEQ)[0]
+            if now_seq != seq:
+                # the kernel re-checks the word: a reply written meanwhile ends the wait
+                self._futex(_RSP_SEQ, _FUTEX_WAIT, now_seq, SLEEP_S)
+            _U32.pack_into(mb, _HOST_SLEEPING, 0)
+            if _U32.unpack_from(mb, _RSP_SEQ)[0] == seq:
+                return
+            if self.proc.poll() is not None:
                 raise self._fail(f"exited during {self._what()}")
-            data += chunk
-        return data
+            if time.monotonic() > deadline:
+                raise self._fail(
+                    f"did not answer {self._what()} within {limit:.0f} s of wall-clock "
+                    "time (hung?)"
+                )
 
     # --- stopping ------------------------------------------------------------------------
 
@@ -258,28 +287,17 @@ class SimProcess:
         with contextlib.suppress(OSError, subprocess.TimeoutExpired):
             self.proc.kill()
             self.proc.wait(timeout=5.0)
-        self._close_fds()
-
-    def _close_fds(self) -> None:
-        for name in ("_cmd", "_rsp"):
-            fd = getattr(self, name, -1)
-            if fd >= 0:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-                setattr(self, name, -1)
 
     def close(self, timeout_s: float = 10.0) -> None:
         """End the simulation cleanly (closing the wave file), killing it if it lingers."""
         if self.proc.poll() is None:
-            with contextlib.suppress(OSError):
-                if self._cmd >= 0 and self.broken is None:
-                    os.write(self._cmd, p.CMD.pack(p.OP_QUIT, 0, 0, 0, 0))
-            self._close_fds()
+            if self.broken is None and not self.posted:
+                self.post(p.OP_QUIT)  # no reply: the simulator exits
+                self.posted = 0
             try:
                 self.proc.wait(timeout=timeout_s)
             except subprocess.TimeoutExpired:
                 self.kill()
-        self._close_fds()
         _LIVE.discard(self)
         if self._own_run_dir and self.broken is None:
             import shutil

@@ -1,8 +1,8 @@
 """The wire protocol between the rtl target (host) and its simulator: the one source.
 
-Fixed 16-byte little-endian records over two pipes, one command and one reply each, in
-order. The host may send several commands before reading their replies, so a reply says
-which command it answers only by position. The simulator side is C++
+Fixed 16-byte little-endian records, one command and one reply, through the mailbox in the
+shared control area (:mod:`dmasim.rtl.shared` has its layout; a sequence number pairs a reply
+with its command). The simulator side is C++
 (``rtl_tb/hdl/dmasim_sim_host.cpp``, the simulator's main); it takes opcodes, status codes and
 the record layout from the header generated here (``python -m dmasim.rtl.protocol c``); a
 test keeps the checked-in copy fresh.
@@ -41,7 +41,7 @@ REPLY = struct.Struct("<BBHIQ")
 RECORD = 16
 
 OPS: dict[str, tuple[int, str]] = {
-    "QUIT": (0, "end the simulation (the server also ends on end of file of its command pipe)"),
+    "QUIT": (0, "end the simulation (no reply; the simulator also ends when its parent does)"),
     "READ": (1, "AXI-Lite read of physical address arg64; reply value = data"),
     "WRITE": (2, "AXI-Lite write of arg32 to physical address arg64"),
     "DELAY": (3, "let arg64 ns pass"),

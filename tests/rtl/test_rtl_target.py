@@ -303,7 +303,7 @@ def test_interrupted_wait_retires_the_simulator(rtl_enabled: None,
     with dmasim.open_target("rtl") as t:
         pid = t._sim.proc.pid
         os.kill(pid, signal.SIGSTOP)  # so the reply is still due when Ctrl-C comes
-        monkeypatch.setattr(process.select, "select", interrupted)
+        monkeypatch.setattr(process.SimProcess, "_futex", interrupted)  # the host's sleep
         with pytest.raises(KeyboardInterrupt):
             t.ip_mmio().read(MM2S.DMASR)
         monkeypatch.undo()
