@@ -41,9 +41,14 @@ COMMAND_TIMEOUT_S = float(os.environ.get("DMASIM_RTL_TIMEOUT", "60"))
 WALL_S_PER_SIM_NS = 1e-5
 """Extra wall-clock allowance per simulated ns of a delay (10 s per simulated ms)."""
 SPIN_S = float(os.environ.get("DMASIM_SPIN_US", "30")) * 1e-6
-"""How long both sides poll the mailbox before sleeping on it: a reply usually comes within
-microseconds, and waking a sleeping process costs tens of microseconds on an idle virtual
-machine, several times a register access."""
+"""How long both sides poll the mailbox before sleeping on it. With the two processes on
+different CPUs a reply comes within a few microseconds (a read in ~3 us), and waking a
+sleeper costs ~10-20 us. With both on one CPU (a loaded machine) polling only delays the
+other side, so after SPIN_MISSES polls in a row that found nothing, each side sleeps at once
+for its next SPIN_PAUSE waits, then tries polling again. The polling never calls
+``sched_yield``: under load a yield lets other processes in ahead of the reply."""
+SPIN_MISSES = 4
+SPIN_PAUSE = 256
 SLEEP_S = 0.002
 """Longest single futex sleep of the host: between two, it checks that the simulator lives."""
 LOG_TAIL_LINES = 30
@@ -125,6 +130,8 @@ class SimProcess:
         self._mb = ddr.mailbox
         self._mb[:] = bytes(len(self._mb))  # sequence numbers start at 0 for a new simulator
         self._seq = 0
+        self._spin_misses = 0
+        self._spin_skip = 0
         self._words = ctypes.c_uint32 * (len(self._mb) // 4)
         self._addr = ctypes.addressof(self._words.from_buffer(self._mb))
         self._last = (p.OP_STATUS, 0, 0)
@@ -255,11 +262,17 @@ class SimProcess:
         At most ``limit`` seconds in all; between sleeps, check that the simulator lives.
         """
         mb = self._mb
-        spin_until = time.perf_counter() + SPIN_S
-        while time.perf_counter() < spin_until:
-            if _U32.unpack_from(mb, _RSP_SEQ)[0] == seq:
-                return
-            pass  # a yield here lets other processes in ahead of the reply (ms under load)
+        if self._spin_skip:
+            self._spin_skip -= 1
+        else:
+            spin_until = time.perf_counter() + SPIN_S
+            while time.perf_counter() < spin_until:  # no sched_yield: see SPIN_S
+                if _U32.unpack_from(mb, _RSP_SEQ)[0] == seq:
+                    self._spin_misses = 0
+                    return
+            self._spin_misses += 1
+            if self._spin_misses >= SPIN_MISSES:
+                self._spin_skip, self._spin_misses = SPIN_PAUSE, 0
         deadline = time.monotonic() + limit
         while True:
             _U32.pack_into(mb, _HOST_SLEEPING, 1)

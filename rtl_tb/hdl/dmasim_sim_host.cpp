@@ -11,7 +11,8 @@
 // waits for the other by polling the sequence word for a short while
 // (DMASIM_SPIN_US, default 30 us: the next command usually follows within
 // microseconds), then sleeps on it with a futex, having said so in its
-// SLEEPING word so that the other side wakes it. No pipe and no system call
+// SLEEPING word so that the other side wakes it. Polling that keeps finding
+// nothing (both processes on one CPU) is paused for a while. No pipe and no system call
 // in the common case. A futex sleep is limited to 50 ms, after which the
 // simulator checks that its parent (the host) still lives and exits if not.
 //
@@ -89,11 +90,15 @@ public:
     // Wait for the next command; false when the host is gone.
     bool next(int* op, uint32_t* a32, uint64_t* a64) {
         const long start = now_ns();
+        const bool spin = skip_ == 0;
+        if (!spin) --skip_;
+        bool slept = false;
         while (load(sh::kCMD_SEQ) == seen_) {
-            if (now_ns() - start < spin_ns_) {
+            if (spin && now_ns() - start < spin_ns_) {
                 cpu_relax();  // not sched_yield: under load it lets others in ahead (ms)
                 continue;
             }
+            slept = true;
             store(sh::kSIM_SLEEPING, 1);
             __atomic_thread_fence(__ATOMIC_SEQ_CST);
             if (load(sh::kCMD_SEQ) == seen_) {
@@ -102,6 +107,12 @@ public:
             }
             store(sh::kSIM_SLEEPING, 0);
             if (::getppid() != parent_) return false;
+        }
+        if (spin && slept && ++misses_ >= kSpinMisses) {  // polling does not pay: pause it
+            skip_ = kSpinPause;
+            misses_ = 0;
+        } else if (spin && !slept) {
+            misses_ = 0;
         }
         seen_ = load(sh::kCMD_SEQ);
         const uint8_t* rec = base_ + sh::kCMD;
@@ -134,6 +145,12 @@ private:
     pid_t parent_;
     long spin_ns_ = 30000;
     uint32_t seen_ = 0;  // the host zeroes the mailbox before it starts the simulator
+    // With host and simulator on one CPU, polling only delays the host: after kSpinMisses
+    // polls in a row that found nothing, sleep at once for the next kSpinPause commands.
+    static constexpr int kSpinMisses = 4;
+    static constexpr int kSpinPause = 256;
+    int misses_ = 0;
+    int skip_ = 0;
 };
 
 #if VM_TRACE
