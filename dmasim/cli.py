@@ -93,6 +93,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.target == "model" and not args.levels_only:
         report["model"] = bench.model_figures(quick=args.quick)
         report["model"].update(bench.fir_figures(quick=args.quick))
+        report["model"].update(bench.sg_figures(quick=args.quick))
     rows = []
     with _open(args) as t:
         levels = args.level.split(",") if args.level else list(LEVELS)

@@ -5,7 +5,7 @@ The model, the Python drivers, the C driver core (through the generated
 ``hw/rtl/dmasim_constants.vh``) take these numbers from here; ``python -m dmasim.constants
 {verilog,c}`` prints the generated files and a test keeps the checked-in copies fresh.
 The behaviour they set is specified in ``docs/axi-dma-behaviour.md`` (rules ``FLOW-*``,
-``POLL-*`` and ``CACHE-*``).
+``POLL-*``, ``RST-*`` and ``CACHE-*``).
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ from typing import Any
 from ._views import print_view
 
 __all__ = [
+    "BUS_ACCESS_NS",
     "CACHE_LINE",
+    "IRQ_WAIT_TIMEOUT_NS",
     "MM2S_SF_BURSTS",
     "MM2S_SF_MIN_BEATS",
     "PAGE",
@@ -26,6 +28,12 @@ __all__ = [
     "POLL_NS_PER_BYTE",
     "POLL_WALL_GUARD_NS",
     "S2MM_SKID_BEATS",
+    "SOFT_RESET_CLOCKS",
+    "SOFT_RESET_FLUSH_CLOCKS",
+    "SG_BD_FETCH_CYCLES",
+    "SG_DELAY_EXTRA_TICKS",
+    "SG_DLYTMR_RESOLUTION",
+    "SG_PREFETCH_BDS",
     "c_header",
     "mm2s_fifo_beats",
     "readahead_bytes",
@@ -38,9 +46,42 @@ MM2S_SF_BURSTS = 6
 """MM2S's store-and-forward FIFO holds (4 + 2) bursts, rounded up to a power of two..."""
 MM2S_SF_MIN_BEATS = 128
 """...and at least this many beats."""
-S2MM_SKID_BEATS = 2
-"""Beats S2MM's input skid buffer takes before LENGTH is written (the IP takes 4: a known
-departure, see the behaviour document)."""
+S2MM_SKID_BEATS = 4
+"""Beats S2MM's input skid buffer takes from the stream even while S2MM is halted or has no
+LENGTH."""
+
+# --- soft reset and the register bus (rules RST-*) ---------------------------------------
+
+SOFT_RESET_CLOCKS = 20
+"""Clocks after the Reset write (or after the bursts in flight finish) until DMACR.Reset reads
+0 again: until then every register write is ignored. A write whose data handshake comes
+exactly this many clocks after the Reset write's takes effect."""
+SOFT_RESET_FLUSH_CLOCKS = 12
+"""Clocks after the same point at which the registers take their reset values (reads return
+the old values before)."""
+BUS_ACCESS_NS = 200
+"""One register access from the PYNQ-Z2's Cortex-A9 (about 0.2 us, 20 clocks at 100 MHz): the
+simulated targets' default spacing of register accesses (handshake to handshake). At this
+speed a driver that writes Reset and then programs the DMA without polling DMACR.Reset works,
+as on the board."""
+
+# --- scatter-gather engine (rules SG-*) ---------------------------------------------------
+
+SG_PREFETCH_BDS = 2
+"""BDs a channel's fetcher reads ahead of the one in the data mover (uncertain: the IP's
+depth is read as 1-2; settle by reading CURDESC on a board while S2MM waits for data)."""
+SG_BD_FETCH_CYCLES = 24
+"""SG clocks one BD fetch takes: an 8-beat read burst plus about 16 clocks of DDR latency
+(uncertain: settle by vendor-RTL simulation of a BD fetch on the PYNQ-Z2's HP port)."""
+SG_DLYTMR_RESOLUTION = 125
+"""Default ``c_dlytmr_resolution``: SG clocks per delay-timer tick."""
+SG_DELAY_EXTRA_TICKS = 1
+"""Dly_Irq sets (IRQDelay + this) ticks after a packet's end. Read from the IP's RTL as 1;
+PG021 says IRQDelay ticks, i.e. 0 (uncertain: settle by vendor-RTL simulation or board
+timing of IRQDelay=1 against IRQDelay=2)."""
+
+IRQ_WAIT_TIMEOUT_NS = 1_000_000_000
+"""Target time ``Target.interrupt()`` waits for a line by default before it raises."""
 
 # --- driver polling (rules POLL-*) -------------------------------------------------------
 
@@ -93,6 +134,13 @@ def _constants() -> list[tuple[str, int, str]]:
         ("MM2S_SF_BURSTS", MM2S_SF_BURSTS, "MM2S FIFO: this many bursts, next power of two"),
         ("MM2S_SF_MIN_BEATS", MM2S_SF_MIN_BEATS, "MM2S FIFO: at least this many beats"),
         ("S2MM_SKID_BEATS", S2MM_SKID_BEATS, "S2MM input skid buffer, beats"),
+        ("SOFT_RESET_CLOCKS", SOFT_RESET_CLOCKS, "writes ignored this long after Reset"),
+        ("SOFT_RESET_FLUSH_CLOCKS", SOFT_RESET_FLUSH_CLOCKS, "registers reset at this clock"),
+        ("BUS_ACCESS_NS", BUS_ACCESS_NS, "simulated register access time (Cortex-A9)"),
+        ("SG_PREFETCH_BDS", SG_PREFETCH_BDS, "SG: BDs fetched ahead of the data mover"),
+        ("SG_BD_FETCH_CYCLES", SG_BD_FETCH_CYCLES, "SG: clocks per BD fetch"),
+        ("SG_DLYTMR_RESOLUTION", SG_DLYTMR_RESOLUTION, "SG: default clocks per delay tick"),
+        ("SG_DELAY_EXTRA_TICKS", SG_DELAY_EXTRA_TICKS, "SG: Dly_Irq after IRQDelay+this"),
         ("POLL_FIRST_BACKOFF_NS", POLL_FIRST_BACKOFF_NS, "first pause between polls"),
         ("POLL_MAX_BACKOFF_NS", POLL_MAX_BACKOFF_NS, "pauses double up to this"),
         ("POLL_NS_PER_BYTE", POLL_NS_PER_BYTE, "wait_idle sleeps this per byte first"),

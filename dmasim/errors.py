@@ -25,7 +25,9 @@ __all__ = [
     "DmasimValueError",
     "DriverUnavailableError",
     "OutOfMemoryError",
+    "PynqMissingError",
     "TargetError",
+    "pynq_missing",
 ]
 
 
@@ -55,6 +57,23 @@ class TargetError(DmasimError):
 
 class DriverUnavailableError(TargetError):
     """A driver level cannot be loaded here; the message says how to get it."""
+
+
+class PynqMissingError(DriverUnavailableError, ImportError):
+    """pynq cannot be imported (the pynq level, SimulatedDevice, the board targets).
+
+    The one error for it everywhere; the message names the extra that installs pynq.
+    """
+
+
+PYNQ_INSTALL_HINT = ("pip install dmasim[pynq] (on a PYNQ image, use its venv: "
+                     "source /etc/profile.d/pynq_venv.sh)")
+
+
+def pynq_missing(what: str, exc: ImportError) -> PynqMissingError:
+    """The error for ``what`` (e.g. "the board target") failing to import pynq with ``exc``."""
+    return PynqMissingError(f"{what} needs pynq, which cannot be imported ({exc}): "
+                            f"{PYNQ_INSTALL_HINT}")
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from . import __version__, regmap
+from .constants import BUS_ACCESS_NS, SOFT_RESET_CLOCKS
 from .errors import DmasimError
 from .target import Target, open_target
 
@@ -198,11 +199,18 @@ def exp_overlong_packet(c: _Ctx) -> Result:
             "beyond_length_untouched": bool((dst[64:] == 0xAA).all())}
 
 
+def _bitfile(t: Target) -> str | None:
+    """The bitstream a board target runs (None on simulated targets)."""
+    from .board.target import BoardTarget
+
+    return t.bitfile if isinstance(t, BoardTarget) else None
+
+
 def _ddr_only(c: _Ctx) -> bool:
     """Tell whether the out-of-DDR read is safe: the masters reach DDR only."""
     if c.t.simulated:
         return True
-    bitfile = getattr(c.t, "bitfile", None)
+    bitfile = _bitfile(c.t)
     if not bitfile:
         return False
     from .board.loaded import memory_ranges
@@ -336,7 +344,7 @@ def _meta(t: Target) -> Result:
                     "when": datetime.datetime.now(datetime.timezone.utc).isoformat(
                         timespec="seconds"),
                     "parameters": dict(t.ip_dict["axi_dma_0"].get("parameters", {}))}
-    bitfile = getattr(t, "bitfile", None)
+    bitfile = _bitfile(t)
     if bitfile:
         h = hashlib.sha256()
         with open(bitfile, "rb") as f:
@@ -414,11 +422,12 @@ MODEL_CONSTANTS: dict[str, tuple[str, Callable[[Any], int | None]]] = {
     "mm2s_readahead.largest_bytes": (
         "SKID_BEATS", lambda v: None if not v else max(int(v) // 4 - 128, 0)),
     "soft_reset_window.first_effective_write": (
-        "RESET_CYCLES", lambda v: None if not v else (int(v) - 1) * 10 + 8),
+        "RESET_CYCLES", lambda v: None if not v else
+        (int(v) - 1) * (BUS_ACCESS_NS // 10) + SOFT_RESET_CLOCKS),
 }
 """The model's uncertain constants a board report can set, and from which answer. The
 read-ahead depth gives the skid beats beyond the 128-beat FIFO; the soft-reset window (in
-writes of about 10 model clocks each, the default bus access time) gives the reset length."""
+writes of one default bus access each, 10 ns model clocks) gives the reset length."""
 
 
 def model_overrides(report: Mapping[str, Any]) -> dict[str, int]:

@@ -3,7 +3,8 @@
 Load it from a ``conftest.py`` with ``pytest_plugins = ["dmasim.pytest_plugin"]``.
 
 - ``--target=model`` (default), ``rtl``, ``board`` or a comma-separated list: every test that
-  uses the ``target`` fixture runs once per target. Targets are opened once per session (per
+  uses the ``target`` fixture runs once per target. ``sg_target`` is the same with the loopback
+  in scatter-gather mode (``c_include_sg=1``). Targets are opened once per session (per
   xdist worker) and reset before every test.
 - ``--level=python,cffi`` picks driver levels for the ``dma`` fixture (default: all levels).
 - ``--differential-examples=N`` (or ``DMASIM_DIFF_EXAMPLES``): programs the model-vs-RTL
@@ -24,10 +25,10 @@ from typing import Any
 import pytest
 
 from .drivers import LEVELS
-from .errors import DriverUnavailableError, TargetError
-from .target import Target, open_target
+from .errors import DesignError, DriverUnavailableError, TargetError
+from .target import Describes, Target, Traces, Waves, open_target
 
-__all__ = ["fresh"]
+__all__ = ["SG_LOOPBACK", "fresh"]
 
 _CAPABILITY_REASONS = {
     "faults": "needs memory fault injection, which only simulated targets have",
@@ -108,7 +109,9 @@ def _names(option: str) -> list[str]:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Run target tests once per ``--target`` and ``dma`` tests once per ``--level``."""
     names = _names(metafunc.config.getoption("target"))
-    if "target" in metafunc.fixturenames:
+    for fixture in ("target", "sg_target"):
+        if fixture not in metafunc.fixturenames:
+            continue
         marker = metafunc.definition.get_closest_marker("targets")
         params = []
         for name in names:
@@ -117,7 +120,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
                 marks.append(pytest.mark.skip(
                     reason=f"only for targets {', '.join(marker.args)}"))
             params.append(pytest.param(name, marks=marks, id=name))
-        metafunc.parametrize("target", params, indirect=True, scope="function")
+        metafunc.parametrize(fixture, params, indirect=True, scope="function")
     if "dma" in metafunc.fixturenames:
         levels = _names(metafunc.config.getoption("level"))
         metafunc.parametrize("level", levels, scope="function")
@@ -226,9 +229,38 @@ def dmasim_design(request: pytest.FixtureRequest) -> DesignSpec:
 @pytest.fixture
 def target(request: pytest.FixtureRequest) -> Iterator[Target]:
     """The target under test, freshly reset (power-on reset; buffers freed between tests)."""
+    spec: DesignSpec = request.getfixturevalue("dmasim_design")
+    yield from _pooled_target(request, spec)
+
+
+def _sg_loopback() -> Any:
+    from .design import Design
+
+    return Design.loopback(parameters={"c_include_sg": 1})
+
+
+SG_LOOPBACK = _sg_loopback()
+"""The default loopback with its DMA in scatter-gather mode (the ``sg_target`` design)."""
+
+
+@pytest.fixture
+def sg_target(request: pytest.FixtureRequest) -> Iterator[Target]:
+    """Like ``target``, with the loopback's DMA in scatter-gather mode (``c_include_sg=1``).
+
+    Skips, with the target's reason, where a target cannot realise SG mode yet.
+    """
+    name = getattr(request, "param", None) or _names(request.config.getoption("target"))[0]
+    if name == "board":
+        pytest.skip("board: the scatter-gather tests need an overlay built with c_include_sg=1")
+    try:
+        yield from _pooled_target(request, {"design": SG_LOOPBACK})
+    except DesignError as exc:
+        pytest.skip(f"{name}: {exc}")
+
+
+def _pooled_target(request: pytest.FixtureRequest, spec: DesignSpec) -> Iterator[Target]:
     name = getattr(request, "param", None) or _names(request.config.getoption("target"))[0]
     pool = _pool(request.config)
-    spec: DesignSpec = request.getfixturevalue("dmasim_design")
     t = pool.get(name, request.config, spec)
     marker = request.node.get_closest_marker("needs")
     if marker is not None:
@@ -242,14 +274,12 @@ def target(request: pytest.FixtureRequest) -> Iterator[Target]:
         pool.discard(name)  # a crashed simulator: the next open starts a fresh one
         t = pool.get(name, request.config, spec)
         t.reset()
-    start_waves = getattr(t, "start_waves", None)
-    if request.config.getoption("waves") and start_waves is not None:
-        start_waves(request.node.nodeid)
+    if request.config.getoption("waves") and isinstance(t, Waves):
+        t.start_waves(request.node.nodeid)
     request.node.stash[_TARGET_KEY] = t
     yield t
-    free_all = getattr(t.memory, "free_all", None)
-    if free_all is not None and not t._closed:
-        free_all()
+    if not t._closed:
+        t.memory.free_all()
 
 
 _TARGET_KEY = pytest.StashKey[Target]()
@@ -280,9 +310,7 @@ def open_targets(request: pytest.FixtureRequest) -> Any:
 
 def fresh(target: Target) -> Target:
     """Reset ``target`` and free its buffers: call at the start of each hypothesis example."""
-    free_all = getattr(target.memory, "free_all", None)
-    if free_all is not None:
-        free_all()
+    target.memory.free_all()
     target.reset()
     return target
 
@@ -295,18 +323,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         t = item.stash.get(_TARGET_KEY, None)
         if t is not None and not t._closed:
             parts = []
-            describe = getattr(t, "describe", None)
-            if describe is not None:
+            if isinstance(t, Describes):
                 try:
-                    parts.append(describe())
+                    parts.append(t.describe())
                 except Exception as exc:
                     parts.append(f"(could not read the target: {exc})")
-            trace = getattr(t, "format_trace", None)
-            if trace is not None:
-                parts.append("last register accesses:\n" + trace())
-            wave = getattr(t, "wave_file", None)
-            if wave:
-                parts.append(f"waveform: {wave}")
+            if isinstance(t, Traces):
+                parts.append("last register accesses:\n" + t.format_trace())
+            if isinstance(t, Waves) and t.wave_file:
+                parts.append(f"waveform: {t.wave_file}")
             if parts:
                 report.sections.append((f"dmasim {t.name} target", "\n".join(parts)))
     return report

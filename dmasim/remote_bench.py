@@ -12,6 +12,7 @@ own client (``RemoteDevice``, ``RemoteMMIO``, ``RemoteBuffer``):
 
 from __future__ import annotations
 
+import itertools
 import os
 import socket
 import subprocess
@@ -20,6 +21,8 @@ import time
 from typing import Any
 
 import numpy as np
+
+from .bench import best_of
 
 __all__ = ["main", "measure", "serve_process"]
 
@@ -79,10 +82,7 @@ def grpc_ceiling(calls: int = 2_000) -> float:
         stub = mmio_pb2_grpc.MmioStub(channel)
         request = mmio_pb2.ReadRequest(mmio_id="x", offset=0, length=4)
         stub.read(request, timeout=10)
-        t0 = time.perf_counter()
-        for _ in range(calls):
-            stub.read(request, timeout=10)
-        rate = calls / (time.perf_counter() - t0)
+        rate = 1.0 / best_of(lambda: stub.read(request, timeout=10), repeat=1, number=calls)
         channel.close()
         return rate
     finally:
@@ -97,27 +97,18 @@ def measure(port: int, reads: int = 5_000, rounds: int = 5) -> dict[str, float]:
     dev = RemoteDevice(0, "127.0.0.1", port=port)
     mmio = dev.mmap(0x4040_0000, 0x1_0000)
     mmio.read(0x28)
-    t0 = time.perf_counter()
-    for _ in range(reads):
-        mmio.read(0x28)  # MM2S_LENGTH: a plain register, no polling back-off on the server
-    reads_s = reads / (time.perf_counter() - t0)
-    t0 = time.perf_counter()
-    for i in range(reads // 5):
-        mmio.write(0x28, i & 0xFFFF)
-    writes_s = (reads // 5) / (time.perf_counter() - t0)
+    # MM2S_LENGTH: a plain register, no polling back-off on the server
+    reads_s = 1.0 / best_of(lambda: mmio.read(0x28), repeat=1, number=reads)
+    values = itertools.count()
+    writes_s = 1.0 / best_of(lambda: mmio.write(0x28, next(values) & 0xFFFF), repeat=1,
+                             number=reads // 5)
     buf = dev.allocate((1 << 20,), np.uint8)
     buf[:] = np.random.default_rng(0).integers(0, 256, 1 << 20, dtype=np.uint8)
     expected = np.array(buf)
     buf.flush()
-    t0 = time.perf_counter()
-    for _ in range(rounds):
-        buf.flush()
-    write_mb_s = rounds * (1 << 20) / (time.perf_counter() - t0) / 1e6
+    write_mb_s = (1 << 20) / best_of(buf.flush, repeat=1, number=rounds) / 1e6
     buf[:] = 0
-    t0 = time.perf_counter()
-    for _ in range(rounds):
-        buf.invalidate()
-    read_mb_s = rounds * (1 << 20) / (time.perf_counter() - t0) / 1e6
+    read_mb_s = (1 << 20) / best_of(buf.invalidate, repeat=1, number=rounds) / 1e6
     if not np.array_equal(np.asarray(buf), expected):
         raise RuntimeError("1 MiB round trip returned different bytes")
     buf.freebuffer()

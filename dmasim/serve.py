@@ -11,7 +11,7 @@ failure becomes one gRPC status with a message that names the bad value and what
 What is served:
 
 - MMIO: windows inside the design's IP windows only (``ip_dict``), 4-byte aligned 32-bit
-  accesses. Register reads go through :class:`~dmasim.pynq_device.SimulatedDevice`, so a
+  accesses. Register reads go through :class:`~dmasim.pynq.device.SimulatedDevice`, so a
   client polling a register lets simulated time pass (as pynq's own driver on a simulated
   device does).
 - Buffers: allocate / free / contents (optionally a byte range ``[start, end)``) / flush /
@@ -318,14 +318,14 @@ class SimServer:
     # --- helpers ------------------------------------------------------------------------
 
     def _new_device(self) -> Any:
-        from .pynq_device import SimulatedDevice
+        from .pynq.device import SimulatedDevice
 
         # No limit on polls: a client spinning on a register is the client's business (its
         # own deadlines end it); the server must not fail it after some simulated seconds.
         return SimulatedDevice(self.target, name=f"dmasim-{self.target.name}", max_poll_s=None)
 
     def _write_overlay(self) -> Path:
-        from .board.hwh import write_overlay
+        from .pynq.overlay import write_overlay
 
         folder = Path(self._folder.name)
         write_overlay(folder, OVERLAY_NAME, design=self.target.design)
@@ -483,7 +483,10 @@ class SimServer:
 
     def allocate(self, s: Session, size: int) -> str:
         """A coherent buffer of ``size`` bytes."""
-        limit = int(getattr(self.target.memory, "cma_size", 256 << 20))
+        from .memory import Memory
+
+        memory = self.target.memory
+        limit = memory.cma_size if isinstance(memory, Memory) else 256 << 20
         if not 0 < size <= limit:
             raise ServeError(f"allocation of {size} bytes: allowed 1..{limit} "
                              f"(the {limit >> 20} MiB buffer region)", "OUT_OF_RANGE")
@@ -575,14 +578,19 @@ class SimServer:
 
 def _add_servicers(server: SimServer, grpc_server: Any) -> None:
     """Register the three PYNQ.remote services (pynq's generated base classes)."""
-    from pynq.remote import (
-        buffer_pb2,
-        buffer_pb2_grpc,
-        mmio_pb2,
-        mmio_pb2_grpc,
-        remote_device_pb2,
-        remote_device_pb2_grpc,
-    )
+    try:
+        from pynq.remote import (
+            buffer_pb2,
+            buffer_pb2_grpc,
+            mmio_pb2,
+            mmio_pb2_grpc,
+            remote_device_pb2,
+            remote_device_pb2_grpc,
+        )
+    except ImportError as exc:
+        from .errors import pynq_missing
+
+        raise pynq_missing("dmasim serve (pynq >= 4's PYNQ.remote stubs)", exc) from exc
 
     call = server.call
 

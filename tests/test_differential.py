@@ -9,6 +9,12 @@ RS=0, an interrupt-enable change or a DMASR write landing a short delay after a 
 starts. Registers and both interrupt lines are compared after each operation's settle delay,
 long enough for everything in flight to finish or stall, so they have one right value.
 
+The rules checked against the IP's own RTL have operations of their own: a soft reset followed
+by writes from a faster CPU (``fast_reset``: the write window, at bus access times around it),
+a failing MM2S read longer than the read-ahead with S2MM idle, then maybe drained
+(``stall_fail``: errors posted at the end of the command), and two packets queued before an
+S2MM transfer one beat (or 0 or 2 beats) longer than the first (``spare_beat``: the erratum).
+
 Tolerated differences: the generator stays away from what the contract leaves to timing or
 to the implementation, and says so here.
 
@@ -19,7 +25,13 @@ to the implementation, and says so here.
   above it).
 - After an error, how many stream beats were discarded or are still queued, and which bytes the
   bursts already issued wrote: nothing is streamed again until a reset, buffers are re-synced
-  after a memory error (registers are still compared).
+  after an MM2S memory error (its error beats carry undefined data; registers are still
+  compared). After an S2MM write error the buffers are compared: every beat outside the
+  failing region was written.
+- A soft reset with bursts in flight: how long they take to finish is timing, so writes from a
+  fast CPU (``fast_reset``) follow only a reset with nothing in flight.
+- The one-spare-beat erratum when the next packet arrives about when the first one ends (a
+  loopback started behind one queued packet): which way it goes is timing.
 - Races whose order is timing: a DMASR write only lands well before a long transfer from idle
   can finish; a soft reset racing a transfer leaves its destination partly written (buffers are
   re-synced); a transfer that touches a fault region is not started where another error may
@@ -41,12 +53,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dmasim import regmap
+from dmasim import constants, regmap
 from dmasim.drivers.registers import reset_dma
 from dmasim.regmap import MM2S, S2MM
 
 R = regmap
 SETTLE_NS = 60_000
+CLOCK_NS = 10
 DDR_END = 512 << 20
 NBUF, BUFBYTES = 3, 8192
 DEFAULT_EXAMPLES = 150
@@ -113,7 +126,18 @@ _TRANSFERS = st.one_of(
                         st.integers(0, NBUF - 1)),
               st.integers(0, 600), st.tuples(st.just("dmasr"), CHANNELS, DMASR_VALUES)),
 )
-OPS = st.one_of(_RARE, _CONTROL, _CONTROL, _TRANSFERS, _TRANSFERS, _TRANSFERS)
+# Rules from the IP's own RTL: the reset write window at CPU speeds around it, a failing
+# read that stalls (then maybe drains), two queued packets and a one-spare-beat S2MM transfer.
+_IP_RTL = st.one_of(
+    # (the rtl target's AXI-Lite bus takes at least 5 clocks per write)
+    st.tuples(st.just("fast_reset"), st.integers(5, 2 * constants.SOFT_RESET_CLOCKS + 2),
+              CHANNELS, st.integers(1, 0xFFFF).map(lambda w: w * 4)),
+    st.tuples(st.just("stall_fail"), st.integers(2048, 4096), st.integers(0, NBUF - 1),
+              st.integers(0, 1000).map(lambda w: w * 4), FAULT_KINDS, st.booleans()),
+    st.tuples(st.just("spare_beat"), st.integers(1, 160), st.integers(1, 160),
+              st.sampled_from([0, 1, 1, 2]), st.integers(0, 3), st.integers(0, NBUF - 1)),
+)
+OPS = st.one_of(_RARE, _CONTROL, _CONTROL, _TRANSFERS, _TRANSFERS, _TRANSFERS, _IP_RTL)
 
 
 def _chan(name):
@@ -187,8 +211,46 @@ class Side:
             self.t.reset()
         elif kind == "delay":
             self.t.delay(op[1])
+        elif kind == "fast_reset":
+            before = self.t.bus_access_ns
+            self.t.bus_access_ns = op[1] * CLOCK_NS
+            try:
+                regs.write(_chan(op[2]).DMACR, R.DMACR_RESET)
+                regs.write(MM2S.DMACR, R.DMACR_RS | R.DMACR_IOC_IRQEN)
+                regs.write(S2MM.DMACR, R.DMACR_RS)
+                regs.write(MM2S.ADDR, op[3])
+                regs.write(S2MM.ADDR, op[3])
+            finally:
+                self.t.bus_access_ns = before
+        elif kind == "stall_fail":
+            self._run_both()
+            n, buf = op[1], self.bufs[op[2]]
+            self.t.faults.add_fault(buf.physical_address + min(op[3], n - 4), 4, op[4])
+            regs.write(MM2S.ADDR, buf.physical_address)
+            regs.write(MM2S.LENGTH, n)
+            if op[5]:  # drain it: S2MM takes exactly the packet, and the error shows
+                self.t.delay(SETTLE_NS)
+                regs.write(S2MM.ADDR, self.bufs[(op[2] + 1) % NBUF].physical_address)
+                regs.write(S2MM.LENGTH, n)
+        elif kind == "spare_beat":
+            n1, n2, spare, extra, b = op[1:]
+            self._run_both()
+            for i, n in enumerate((n1, n2)):
+                regs.write(MM2S.ADDR, self.bufs[(b + 1 + i) % NBUF].physical_address
+                           + BUFBYTES // 2)
+                regs.write(MM2S.LENGTH, n)
+                self.t.delay(5_000)
+            beats = -(-n1 // 4) + spare
+            length = n1 if spare == 0 else 4 * (beats - 1) + 1 + extra
+            regs.write(S2MM.ADDR, self.bufs[b].physical_address)
+            regs.write(S2MM.LENGTH, length)
         if settle:
             self.t.delay(SETTLE_NS)
+
+    def _run_both(self) -> None:
+        """RS=1 on both channels by read-modify-write (enables kept)."""
+        for ch in R.CHANNELS:
+            self.regs.write(ch.DMACR, (self.regs.read(ch.DMACR) & ~R.DMACR_RESET) | R.DMACR_RS)
 
     def snapshot(self):
         regs = {
@@ -201,7 +263,31 @@ class Side:
 def _feeds_stream(op) -> bool:
     if op[0] == "race":
         return _feeds_stream(op[1])
-    return op[0] == "loopback" or (op[0] == "length" and op[1] == "MM2S" and op[2] > 0)
+    return op[0] in ("loopback", "stall_fail", "spare_beat") or (
+        op[0] == "length" and op[1] == "MM2S" and op[2] > 0)
+
+
+def _quiet(side: Side) -> bool:
+    """Nothing in flight on the model: no MM2S transfer, S2MM at most waiting for data."""
+    e = side.t.engine
+    return (not e.mm2s.busy and (not e.s2mm.busy or not e.stream.nbytes)
+            and e.reset_until < 0 and not e.s2mm_discarding)
+
+
+def _erratum_count(side: Side) -> int:
+    return sum("one-spare-beat erratum" in d.message for d in side.t.engine.diagnostics)
+
+
+def _spare_beat_race(side: Side, op) -> bool:
+    """A loopback behind exactly one queued packet, one beat longer than it: whether its own
+    packet arrives in time to be swallowed by the erratum is timing."""
+    start = op[1] if op[0] == "race" else op
+    if start[0] != "loopback":
+        return False
+    packets = side.t.engine.stream.packets
+    if len(packets) != 1 or not packets[0].complete:
+        return False
+    return -(-start[1] // 4) == -(-packets[0].read // 4) + 1
 
 
 def _resets(op) -> bool:
@@ -256,7 +342,8 @@ def _examples(config: pytest.Config) -> int:
 
 
 @pytest.mark.rule(
-    "DIAG-MODEL-RTL", "ERR-IOC-ON-HALT", "IRQ-LINE", "RST-POWER-ON")
+    "DIAG-MODEL-RTL", "ERR-IOC-ON-HALT", "ERR-POSTED-AT-END", "IRQ-LINE", "RST-POWER-ON",
+    "RST-WINDOW", "XFER-S2MM-SPARE-BEAT")
 @pytest.mark.skipif("not config.getoption('target').count('rtl')",
                     reason="compares the model with the RTL: run with --target including rtl")
 def test_model_and_rtl_agree(open_targets, request):
@@ -291,6 +378,17 @@ def _run_program(open_targets, program, seed, ran: Counter[str]) -> None:
             continue
         if _racy_dmasr(model, op, unsent):
             continue
+        if _spare_beat_race(model, op):
+            continue
+        if op[0] == "fast_reset" and not _quiet(model):
+            continue  # how long bursts in flight take to finish is timing
+        if op[0] in ("stall_fail", "spare_beat"):
+            if unsent or not _quiet(model) or model.t.engine.s2mm.busy:
+                continue  # needs an empty stream and S2MM idle: the scenario is exact
+            if op[0] == "spare_beat":
+                unsent += op[2]  # the second packet, unless the erratum swallowed it
+            elif not op[5]:
+                unsent += op[1]  # the failing read stalls in the stream
         if start[0] == "length" and start[1] == "MM2S":
             if start[2] > 96 and unsent:
                 continue  # a stalled long read behind queued data: depth-dependent
@@ -303,18 +401,26 @@ def _run_program(open_targets, program, seed, ran: Counter[str]) -> None:
             continue  # a stalled long read is ahead: how much of it fits is depth-dependent
         if _resets(op):
             errored, unsent = False, 0
+        swallowed = _erratum_count(model)
         for side in (model, rtl):
             side.apply(op)
         ran[op[0] if op[0] != "race" else f"race-{op[3][0]}"] += 1
         got_m, got_r = model.snapshot(), rtl.snapshot()
+        if _erratum_count(model) > swallowed:
+            ran["erratum-swallowed"] += 1
+        if op[0] == "stall_fail":
+            failed = got_m[0]["MM2S_DMASR"] & R.DMASR_ERRORS
+            ran["stall_fail-posted" if failed else "stall_fail-no-error-yet"] += 1
+        if op[0] == "fast_reset" and op[1] < constants.SOFT_RESET_CLOCKS:
+            ran["fast_reset-writes-lost"] += 1
         diffs = {k: (f"{v:#010x}", f"{got_r[0][k]:#010x}")
                  for k, v in got_m[0].items() if got_r[0][k] != v}
         assert not diffs and got_m[1] == got_r[1], (
             f"step {step} {op!r}: model vs rtl registers differ {diffs}, "
             f"interrupts {got_m[1]} vs {got_r[1]}; program so far {program[:step + 1]!r}"
         )
-        mem_fault = any(v & (R.DMASR_SLV_ERR | R.DMASR_DEC_ERR) for k, v in got_m[0].items()
-                        if k.endswith("DMASR"))
+        # MM2S error beats carry undefined data; an S2MM write error writes every other beat
+        mem_fault = bool(got_m[0]["MM2S_DMASR"] & (R.DMASR_SLV_ERR | R.DMASR_DEC_ERR))
         reset_race = op[0] == "race" and op[3][0] == "soft_reset_poll"
         for i, (bm, br) in enumerate(zip([*model.bufs, model.low], [*rtl.bufs, rtl.low],
                                          strict=True)):

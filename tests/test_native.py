@@ -31,6 +31,7 @@ from dmasim.errors import (
     TargetError,
 )
 from dmasim.model.target import ModelTarget
+from dmasim.target import NativeMapping
 
 BINDINGS = ("pybind11", "cffi")
 NATIVE_DIR = Path(native.__file__).parent
@@ -339,7 +340,7 @@ class BoomError(Exception):
 
 def test_callback_exception_propagates_unchanged(binding: str) -> None:
     with dmasim.open_target("model") as t:
-        real = t.read32
+        real = t.bus.read32
         calls = {"n": 0}
 
         def read32(addr: int) -> int:
@@ -348,11 +349,11 @@ def test_callback_exception_propagates_unchanged(binding: str) -> None:
                 raise BoomError(f"bus fault at 0x{addr:08x}")
             return real(addr)
 
-        t.read32 = read32  # type: ignore[method-assign]
+        t.bus.read32 = read32  # type: ignore[method-assign]
         d = t.driver(binding)
         with pytest.raises(BoomError, match="bus fault"):
             loopback(t, binding)
-        t.read32 = real  # type: ignore[method-assign]
+        t.bus.read32 = real  # type: ignore[method-assign]
         d.close()
 
 
@@ -371,27 +372,29 @@ def test_bad_register_offset_on_the_driver(binding: str) -> None:
 class FileBackedModel(ModelTarget):
     """A model target that also offers a native mapping (as the board target does)."""
 
-    def __init__(self, path: str, with_ip: bool):
+    def __init__(self, path: str):
         super().__init__()
         self.path = path
-        self.with_ip = with_ip
+        self.asked: list[str] = []
 
-    def native_mapping(self, *args: str) -> tuple[str, int, int]:
-        assert len(args) == (1 if self.with_ip else 0)
+    def native_mapping(self, ip_name: str) -> tuple[str, int, int]:
+        self.asked.append(ip_name)
         return self.path, DMA_BASE, SPAN
 
+    def native_outer_sync(self) -> None:
+        return None
 
-@pytest.mark.parametrize("with_ip", [False, True])
-def test_native_mapping_selects_direct_access(binding: str, devmem: str, with_ip: bool) -> None:
-    t = FileBackedModel(devmem, with_ip)
-    if not with_ip:
-        t.native_mapping = lambda: FileBackedModel.native_mapping(t)  # type: ignore[method-assign]
+
+def test_native_mapping_selects_direct_access(binding: str, devmem: str) -> None:
+    t = FileBackedModel(devmem)
+    assert isinstance(t, NativeMapping)
     try:
         d = t.driver(binding)
         assert d.direct
         poke(devmem, DMA_BASE + regmap.S2MM.LENGTH, 1234)
         assert d.recvchannel.transferred == 1234
         assert t.trace == type(t.trace)(maxlen=t.trace.maxlen)  # the model bus was not used
+        assert t.asked == ["axi_dma_0"]
     finally:
         t.close()
     with pytest.raises(TargetError, match="closed"):

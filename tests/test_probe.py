@@ -51,11 +51,11 @@ def test_compare_lists_every_difference(model_report):
     assert probe.compare(model_report, model_report) == []
     other = json.loads(json.dumps(model_report))
     other["meta"]["target"] = "board"
-    other["results"]["mm2s_readahead"]["largest_bytes"] = 528
+    other["results"]["mm2s_readahead"]["largest_bytes"] = 536
     del other["results"]["dmasr_w1c"]["before"]
     assert probe.compare(model_report, other) == [
         "dmasr_w1c.before: model='0x00001002' board='(absent)'",
-        "mm2s_readahead.largest_bytes: model=520 board=528",
+        "mm2s_readahead.largest_bytes: model=528 board=536",
     ]
 
 
@@ -64,12 +64,12 @@ def test_board_truth_overrides_the_models_uncertain_constants(model_report):
     board["meta"]["target"] = "board"
     board["results"]["mm2s_readahead"]["largest_bytes"] = 536
     board["results"]["soft_reset_window"]["first_effective_write"] = 3
-    assert probe.model_overrides(board) == {"SKID_BEATS": 6, "RESET_CYCLES": 28}
+    assert probe.model_overrides(board) == {"SKID_BEATS": 6, "RESET_CYCLES": 60}
     from dmasim.model import dma
 
     before = (dma.SKID_BEATS, dma.RESET_CYCLES)
     with probe.board_truth(board) as used, dmasim.open_target("model") as m:
-        assert used == {"SKID_BEATS": 6, "RESET_CYCLES": 28}
+        assert used == {"SKID_BEATS": 6, "RESET_CYCLES": 60}
         again = probe.run_probe(m, ["mm2s_readahead"])
     assert again["results"]["mm2s_readahead"]["largest_bytes"] == 536
     assert before == (dma.SKID_BEATS, dma.RESET_CYCLES)

@@ -1,6 +1,6 @@
 """The "pynq" level: pynq's unmodified DMA driver on the model through SimulatedDevice.
 
-pynq is imported only inside tests/fixtures (it takes about a second), and every test that
+pynq is imported only inside tests and fixtures (it takes about a second), and every test that
 needs it is skipped when it is not installed.
 """
 

@@ -79,3 +79,33 @@ def test_diagnosis_names_the_designs_readahead():
                                                      readahead=big))
     assert f"about {constants.readahead_bytes({})} bytes" in str(
         timeout_error("MM2S", state, pending, 0.1))
+
+
+@pytest.mark.rule("SG-REGS", "SG-BD-LAYOUT")
+def test_sg_offsets_and_bd_layout():
+    assert (regmap.MM2S.CURDESC, regmap.MM2S.CURDESC_MSB, regmap.MM2S.TAILDESC,
+            regmap.MM2S.TAILDESC_MSB) == (0x08, 0x0C, 0x10, 0x14)
+    assert (regmap.S2MM.CURDESC, regmap.S2MM.CURDESC_MSB, regmap.S2MM.TAILDESC,
+            regmap.S2MM.TAILDESC_MSB) == (0x38, 0x3C, 0x40, 0x44)
+    assert regmap.DMACR.field("Cyclic").mask == 0x10
+    assert [regmap.DMASR.field(n).lsb for n in ("SGIncld", "SGIntErr", "SGSlvErr", "SGDecErr",
+                                                "IRQThresholdSts", "IRQDelaySts")] == [
+        3, 8, 9, 10, 16, 24]
+    bd = regmap.BD
+    assert (bd.NXTDESC, bd.BUFFER_ADDRESS, bd.CONTROL, bd.STATUS, bd.APP4, bd.SIZE) == (
+        0x00, 0x08, 0x18, 0x1C, 0x30, 0x40)
+    assert (regmap.BD_CMPLT, regmap.BD_TXSOF, regmap.BD_TXEOF, regmap.BD_RXSOF,
+            regmap.BD_RXEOF) == (1 << 31, 1 << 27, 1 << 26, 1 << 27, 1 << 26)
+    # Simple mode keeps 0x08..0x14 reserved; SG mode keeps SA/DA/LENGTH reserved.
+    assert regmap.register_at(0x08, sg=False) is None
+    assert regmap.register_at(0x58, sg=True) is None
+    assert regmap.register_at(0x40, sg=True) == (regmap.S2MM, regmap.TAILDESC)
+    assert list(regmap.read_channel(lambda off: off, regmap.S2MM, sg=True)) == [
+        "S2MM_DMACR", "S2MM_DMASR", "S2MM_CURDESC", "S2MM_CURDESC_MSB", "S2MM_TAILDESC",
+        "S2MM_TAILDESC_MSB"]
+    words = [0x1040, 0, 0x2000, 0, 0, 0, 0x0C00_0100, 0x8C00_0080] + [0] * 8
+    text = regmap.decode_bd(words, at=0x1000)
+    assert text == ("BD@0x1000 next=0x1040 buffer=0x2000 CONTROL=0x0c000100 (length=256 TXEOF "
+                    "TXSOF) STATUS=0x8c000080 (transferred=128 RXEOF RXSOF Cmplt)")
+    assert "DMASIM_BD_STATUS_CMPLT_MASK 0x80000000u" in regmap.c_header()
+    assert "`define DMASIM_S2MM_TAILDESC 32'h00000040" in regmap.verilog_header()

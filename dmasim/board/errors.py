@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import TargetError
+from ..errors import PynqMissingError, TargetError
 
 __all__ = ["DevMemError", "DevMemPermissionError", "NotZynqError", "OverlayError",
            "PynqMissingError"]
@@ -22,7 +22,3 @@ class NotZynqError(TargetError):
 
 class OverlayError(TargetError):
     """The bitstream or its .hwh is missing, pynq cannot load it, or it has no usable AXI DMA."""
-
-
-class PynqMissingError(TargetError, ImportError):
-    """pynq is not importable; the message names the extra that installs it."""

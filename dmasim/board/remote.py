@@ -39,6 +39,7 @@ from ..errors import (
     DmasimValueError,
     OutOfMemoryError,
     TargetError,
+    pynq_missing,
 )
 from ..memory import _byte_range
 from ..target import check_delay
@@ -167,11 +168,8 @@ def connect(host: str, port: int = DEFAULT_PORT, *, timeout: float = 10.0,
         from pynq.remote import buffer_pb2_grpc, gpio_pb2_grpc, mmio_pb2_grpc
         from pynq.remote import remote_device_pb2_grpc as device_grpc
     except ImportError as exc:
-        from .errors import PynqMissingError
-
-        raise PynqMissingError(
-            f"the remote board target needs pynq >= 4 with PYNQ.remote ({exc}): "
-            "pip install dmasim[pynq]") from exc
+        raise pynq_missing("the remote board target (pynq >= 4 with PYNQ.remote)",
+                           exc) from exc
 
     class DeadlineRemoteDevice(RemoteDevice):  # type: ignore[misc]
         """pynq's RemoteDevice, its stubs wrapped with deadlines; not probed by pynq."""

@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 import numpy as np
 
 from .. import regmap
-from ..errors import DmasimError, DmasimValueError, TargetError
+from ..errors import DmasimError, DmasimValueError, TargetError, pynq_missing
 from ..target import Target, iter_dma_ips
 from .devmem import DEVMEM, DevMem, open_devmem
-from .errors import NotZynqError, OverlayError, PynqMissingError
+from .errors import NotZynqError, OverlayError
 from .loaded import FPGA_STATE, PROC_STAT, PlState, pynq_state_files, verify_loaded
 
 if TYPE_CHECKING:
@@ -244,11 +244,7 @@ def _import_pynq() -> Any:
     try:
         import pynq
     except ImportError as exc:
-        raise PynqMissingError(
-            f"the board target needs pynq, which cannot be imported ({exc}): "
-            "pip install dmasim[pynq] (on a PYNQ image, use its venv: "
-            "source /etc/profile.d/pynq_venv.sh)"
-        ) from exc
+        raise pynq_missing("the board target", exc) from exc
     return pynq
 
 

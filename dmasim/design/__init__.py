@@ -11,6 +11,7 @@ from __future__ import annotations
 from .builder import FIFO_DEPTHS, DesignBuilder
 from .check import SUPPORTED_DMA, DesignWarning, check_design
 from .ips import fifo_settings
+from .option import design_option
 from .params import DEFAULT_PARAMETERS, DMA_BASE, DMA_VLNV, check_parameters, make_ip_dict
 from .types import (
     BUILTIN_STREAM_VLNVS,
@@ -53,6 +54,7 @@ __all__ = [
     "Window",
     "check_design",
     "check_parameters",
+    "design_option",
     "dma_instance",
     "fifo_settings",
     "make_ip_dict",

@@ -67,7 +67,6 @@ class DesignBuilder:
         self.name, self.clock_hz, self.part, self.board = name, clock_hz, part, board
         self._instances: dict[str, Instance] = {}
         self._links: list[Connection] = []
-        self._irqs: list[Endpoint] = []
         self._intc: str | None = None
 
     # --- instances ----------------------------------------------------------------------

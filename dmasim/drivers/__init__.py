@@ -1,4 +1,8 @@
-"""Driver levels by name: ``"pynq"``, ``"python"``, ``"pybind11"``, ``"cffi"``."""
+"""Driver levels by name: ``"pynq"``, ``"python"``, ``"pybind11"``, ``"cffi"``.
+
+:func:`load_driver` is the factory the contract (:data:`dmasim.target.DRIVER_FACTORY`) calls:
+the drivers depend on :mod:`dmasim.target`, never the other way round.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from typing import TYPE_CHECKING
 from ..errors import DmasimValueError
 
 if TYPE_CHECKING:
-    from ..target import Target
+    from ..target import Driver, Target
     from .base import DmaDriver
 
 __all__ = ["LEVELS", "load_driver"]
@@ -22,11 +26,16 @@ LEVELS: dict[str, str] = {
 """Levels in the notebook's order: each should be faster than the one before."""
 
 
-def load_driver(level: str, target: Target, ip_name: str = "axi_dma_0") -> DmaDriver:
-    """Instantiate driver ``level`` for ``ip_name`` on ``target``."""
+def load_driver(level: str, target: Target, ip_name: str = "axi_dma_0") -> Driver:
+    """Instantiate driver ``level`` for ``ip_name`` on ``target``.
+
+    Every level is a DmaDriver, which fits the contract's :class:`~dmasim.target.Driver`
+    (mypy checks that here).
+    """
     spec = LEVELS.get(level)
     if spec is None:
         raise DmasimValueError(f"unknown driver level {level!r}: allowed {', '.join(LEVELS)}")
     module, _, attr = spec.partition(":")
     cls = getattr(importlib.import_module(module), attr)
-    return cls(target, ip_name)  # type: ignore[no-any-return]
+    driver: DmaDriver = cls(target, ip_name)
+    return driver

@@ -273,7 +273,8 @@ class DmaDriver:
         """The timeout exception for ``channel``, with the target's account of the stall."""
         cause = None
         with suppress(Exception):  # a diagnosis must never hide the timeout itself
-            cause = self.target.stall_cause(self.ip_name, channel)
+            cause = self.target.stall_cause(self.ip_name, channel,
+                                            programmed=self.pending["S2MM"].nbytes)
         return timeout_error(channel, state, self.pending, timeout, cause,
                              readahead=self.config["readahead"])
 

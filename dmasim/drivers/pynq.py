@@ -6,11 +6,11 @@ levels have: the shared argument checks (``ChannelBase.check_transfer``), a time
 wait, and specific exceptions decoded from DMASR instead of pynq's bare ``RuntimeError``.
 
 Timeouts. pynq's loops spin with no timeout. On simulated targets pynq talks to a
-:class:`~dmasim.pynq_device.SimulatedDevice`, which the wrapper arms with a deadline in target
+:class:`~dmasim.pynq.device.SimulatedDevice`, which the wrapper arms with a deadline in target
 time (plus stop conditions, e.g. "this channel halted"); the device raises from inside pynq's
 read and the wrapper turns that into ``diagnose.timeout_error`` / ``error_for``. On the board
-(a target with a ``pynq_device``: pynq's own mmap-backed device) a watchdog thread raises an
-exception asynchronously in the waiting thread at a wall-clock deadline.
+(a :class:`~dmasim.target.PynqDeviceOwner`: pynq's own mmap-backed device) a watchdog thread
+raises an exception asynchronously in the waiting thread at a wall-clock deadline.
 """
 
 from __future__ import annotations
@@ -22,18 +22,17 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .. import regmap
-from ..pynq_device import PollStoppedError, RegisterPollTimeoutError, SimulatedDevice
+from ..errors import pynq_missing
+from ..pynq.device import PollStoppedError, RegisterPollTimeoutError, SimulatedDevice
+from ..target import PynqDeviceOwner
 from . import registers
 from .base import DEFAULT_TIMEOUT_S, ChannelBase, DmaDriver
 from .diagnose import error_for
 
 try:
     from pynq.lib.dma import DMA
-except ImportError as exc:  # pragma: no cover - pynq_device already raised a clearer error
-    from ..pynq_device import PYNQ_INSTALL_HINT, PynqUnavailableError
-
-    raise PynqUnavailableError(f"pynq.lib.dma cannot be imported ({exc}): "
-                               f"{PYNQ_INSTALL_HINT}") from exc
+except ImportError as exc:  # pragma: no cover - pynq.device already raised the same error
+    raise pynq_missing("the 'pynq' driver level (pynq.lib.dma)", exc) from exc
 
 if TYPE_CHECKING:
     from ..buffer import Buffer
@@ -207,7 +206,7 @@ class PynqDMA(DmaDriver):
 
     def __init__(self, target: Target, ip_name: str = "axi_dma_0"):
         super().__init__(target, ip_name)
-        board_device = getattr(target, "pynq_device", None)
+        board_device = target.pynq_device if isinstance(target, PynqDeviceOwner) else None
         self._watchdog: _Watchdog | None = None
         if board_device is not None:
             self.device: Any = board_device

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .. import regmap
+from ..target import DmaBarrier
 from . import registers
 from .base import ChannelBase, DmaDriver
 
@@ -16,7 +17,8 @@ class PythonChannel(ChannelBase):
         super().__init__(driver, ch)
         self._sr = ch.DMASR
         self._started_ns = 0  # when the last transfer was programmed (target time)
-        self._barrier = getattr(driver.target, "dma_barrier", None)  # the board's DSB
+        target = driver.target
+        self._barrier = target.dma_barrier if isinstance(target, DmaBarrier) else None  # DSB
 
     def _dmasr(self) -> int:
         return self._driver.mmio.read(self._sr)

@@ -1,7 +1,9 @@
-"""Why a stream between DMA channels stopped, from per-link counters: names the IP at fault.
+"""Why a stream between DMA channels stopped, naming the IP at fault: one wording for all.
 
 Targets that can count beats on their stream links (the rtl target's monitors,
-``t.stream_state()``) hand the counters here; the text is the same whichever target counted.
+``t.stream_state()``) hand the counters to :func:`stream_cause`; the model, which sees its
+links' contents instead, words its findings with the same phrases (:func:`never_ended`,
+:func:`stopped_taking`), so a hang reads the same on every target.
 A link's counters are ``beats``, ``packets`` (TLAST beats), ``open_packet_beats`` (beats since
 the last TLAST) and ``stalled_cycles`` (clocks the current beat has waited for TREADY).
 """
@@ -12,10 +14,22 @@ from collections.abc import Mapping
 
 from ..design import Design, Endpoint
 
-__all__ = ["STALL_CLOCKS", "stream_cause"]
+__all__ = ["STALL_CLOCKS", "never_ended", "stopped_taking", "stream_cause"]
 
 STALL_CLOCKS = 1000
 """Clocks a beat must wait for TREADY before its receiver counts as having stopped."""
+
+
+def never_ended(src: str, beats: int, beat_bytes: int, programmed: int = 0) -> str:
+    """An IP output ``src`` that has sent ``beats`` without TLAST (S2MM waits for the end)."""
+    extra = f"; S2MM was programmed for {programmed} bytes" if programmed else ""
+    return (f"{src} has sent {beats} beats without TLAST ({beats * beat_bytes} bytes){extra}: "
+            "S2MM completes only at TLAST, so the IP never ended its packet")
+
+
+def stopped_taking(ip: str, end: str, why: str) -> str:
+    """IP ``ip`` refuses data on its input ``end`` (``instance.interface``), and ``why``."""
+    return f"{ip} stopped taking data on {end}: {why}"
 
 
 def _links(design: Design) -> dict[str, tuple[Endpoint, Endpoint]]:
@@ -88,15 +102,12 @@ def stream_cause(design: Design, counters: Mapping[str, Mapping[str, int]], dma:
         if c is None or (dst.instance == dma and dst.interface == "S_AXIS_S2MM"):
             continue
         if c["stalled_cycles"] >= STALL_CLOCKS and design.instance(dst.instance).kind == "user":
-            return (f"{dst.instance} stopped taking data on {dst}: TREADY has been low for "
-                    f"{c['stalled_cycles']} clocks with a beat waiting from {src}, after "
-                    f"{c['beats']} beats; check {dst.instance}'s input handshake (or what "
-                    "blocks its output)")
+            return stopped_taking(
+                dst.instance, str(dst),
+                f"TREADY has been low for {c['stalled_cycles']} clocks with a beat waiting from "
+                f"{src}, after {c['beats']} beats; check {dst.instance}'s input handshake (or "
+                "what blocks its output)")
     c = nearest_counters
     if c is not None and c["open_packet_beats"] and not s2mm_idle:
-        nbytes = c["open_packet_beats"] * beat_bytes
-        extra = f"; S2MM was programmed for {programmed} bytes" if programmed else ""
-        return (f"{nearest_src} has sent {c['open_packet_beats']} beats without TLAST "
-                f"({nbytes} bytes){extra}: S2MM completes only at TLAST, so the IP never ended "
-                "its packet")
+        return never_ended(str(nearest_src), c["open_packet_beats"], beat_bytes, programmed)
     return None

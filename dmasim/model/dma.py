@@ -10,6 +10,7 @@ identifiers there (``ERR-HALT-BOTH``...) name what each piece implements.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,7 @@ import numpy as np
 
 from .. import constants, regmap
 from ..memory import Memory
+from .sg import SgEngine
 from .stream import Packet, StreamFifo
 
 __all__ = ["AxiDmaModel", "ChannelModel", "Diagnostic"]
@@ -24,15 +26,17 @@ __all__ = ["AxiDmaModel", "ChannelModel", "Diagnostic"]
 _R = regmap
 DMACR_STORED = (
     _R.DMACR.field("Keyhole").mask
-    | _R.DMACR.field("Cyclic_BD_Enable").mask
+    | _R.DMACR_CYCLIC
     | _R.DMACR_IRQEN_ALL
     | _R.DMACR.field("IRQThreshold").mask
     | _R.DMACR.field("IRQDelay").mask
 )
 THRESHOLD = _R.DMACR.field("IRQThreshold")
 KEYHOLE = _R.DMACR.field("Keyhole").mask
-RESET_CYCLES = 8
-"""A soft reset takes this long when nothing is in flight (shorter than one bus access)."""
+RESET_CYCLES = constants.SOFT_RESET_CLOCKS
+"""A soft reset ignores register writes this long after the Reset write when nothing is in
+flight (rule RST-WINDOW); registers take their reset values at ``RESET_FLUSH_CYCLES``."""
+RESET_FLUSH_CYCLES = constants.SOFT_RESET_FLUSH_CLOCKS
 SKID_BEATS = constants.S2MM_SKID_BEATS
 """Beats the stream holds outside MM2S's FIFO: S2MM's input skid buffer, which takes them even
 before LENGTH is written (rule FLOW-SKID)."""
@@ -72,13 +76,15 @@ class ChannelModel:
     keyhole: bool = False  # FIXED bursts: every beat at the same address
     moved: int = 0  # bytes moved since power-on (statistics)
     transfers: int = 0
+    sg_dmasr: Callable[[ChannelModel], int] | None = None
+    """SG mode: DMASR comes from the SG engine (SGIncld and the coalescing counters)."""
 
     def reset(self) -> None:
         """Back to reset values (registers and transfer state)."""
-        moved, transfers, name = self.moved, self.transfers, self.name
+        moved, transfers, name, sg_dmasr = self.moved, self.transfers, self.name, self.sg_dmasr
         self.__init__(name)  # type: ignore[misc]
         self.cr = THRESHOLD.put(0, 1)
-        self.moved, self.transfers = moved, transfers
+        self.moved, self.transfers, self.sg_dmasr = moved, transfers, sg_dmasr
 
     @property
     def dmacr(self) -> int:
@@ -88,6 +94,8 @@ class ChannelModel:
     @property
     def dmasr(self) -> int:
         """DMASR as read."""
+        if self.sg_dmasr is not None:
+            return self.sg_dmasr(self)
         return (
             (_R.DMASR_HALTED if self.halted else 0)
             | (_R.DMASR_IDLE if self.idle else 0)
@@ -138,11 +146,19 @@ class AxiDmaModel:
         self.s2mm = ChannelModel("S2MM")
         self.cycle = 0
         self.reset_until = -1  # cycle at which a soft reset completes, -1 when none
+        self.reset_flush = -1  # cycle at which its registers take reset values, -1 when done
+        self.s2mm_discarding = False
+        """S2MM is swallowing the next packet (rule XFER-S2MM-SPARE-BEAT, the erratum)."""
+        self.discarded = 0  # bytes the erratum swallowed since power-on
         self.stats = _Stats()
         self.fabric: Any = None
         """The design's stream fabric when this engine is one part of a larger design."""
         self.tx_packet: Packet | None = None
         """The packet MM2S is sending (the newest in its outgoing link while it is busy)."""
+        self.sg: SgEngine | None = SgEngine(self, params) if params.get("c_include_sg") else None
+        """The scatter-gather engine (rules SG-*), None in simple mode."""
+        if self.sg is not None:
+            self.mm2s.sg_dmasr = self.s2mm.sg_dmasr = self.sg.dmasr
         self.power_on_reset()
 
     # --- state --------------------------------------------------------------------------
@@ -155,7 +171,8 @@ class AxiDmaModel:
     @property
     def active(self) -> bool:
         """Anything that time can change: a transfer in flight or a reset in progress."""
-        return self.mm2s.busy or self.s2mm.busy or self.reset_until >= 0
+        return (self.mm2s.busy or self.s2mm.busy or self.reset_until >= 0
+                or self.s2mm_discarding or self.sg is not None)
 
     def _mm2s_busy(self) -> bool:
         return self.mm2s.busy
@@ -170,6 +187,7 @@ class AxiDmaModel:
 
     def power_on_reset(self) -> None:
         """Everything to reset values; data in flight dropped."""
+        self.s2mm_discarding = False
         self.mm2s.reset()
         self.s2mm.reset()
         if self.fabric is None:
@@ -185,7 +203,9 @@ class AxiDmaModel:
             if rx and rx[0].consumed > 0:
                 rx.popleft()
         self.tx_packet = None
-        self.reset_until = -1
+        self.reset_until = self.reset_flush = -1
+        if self.sg is not None:
+            self.sg.reset()
 
     def interrupts(self) -> tuple[bool, bool]:
         """(mm2s_introut, s2mm_introut): registered levels, 0 during a soft reset."""
@@ -204,6 +224,8 @@ class AxiDmaModel:
         """Value of the register at window ``offset`` (reserved offsets read 0)."""
         ch = self.mm2s if offset < _R.S2MM.base else self.s2mm
         rel = offset - (0 if ch is self.mm2s else _R.S2MM.base)
+        if self.sg is not None and rel != 0x00:
+            return ch.dmasr if rel == 0x04 else self.sg.read(ch, rel)
         if rel == 0x04:
             return ch.dmasr
         if rel == 0x00:
@@ -220,12 +242,14 @@ class AxiDmaModel:
         """A register write at window ``offset``."""
         ch = self.mm2s if offset < _R.S2MM.base else self.s2mm
         rel = offset - (0 if ch is self.mm2s else _R.S2MM.base)
+        if self.reset_until >= 0:
+            return  # rule RST-WINDOW: every write is ignored while Reset reads 1
         if rel == 0x00:
             self._write_dmacr(ch, value)
         elif rel == 0x04:
             ch.irq &= ~(value & _R.DMASR_IRQS)
-        elif self.reset_until >= 0:
-            return  # registers return to reset values when the reset completes
+        elif self.sg is not None:
+            self.sg.write(ch, rel, value)  # SA/DA/LENGTH are reserved in SG mode
         elif rel == 0x18:
             ch.addr = value
         elif rel == 0x1C:
@@ -235,27 +259,33 @@ class AxiDmaModel:
             self._write_length(ch, value)
 
     def _write_dmacr(self, ch: ChannelModel, value: int) -> None:
-        if self.reset_until >= 0:
-            return  # a write while Reset reads 1 is ignored
         if value & _R.DMACR_RESET:
             self._begin_soft_reset()
             return
         stored = value & DMACR_STORED
         if not THRESHOLD.get(stored):
             stored = THRESHOLD.put(stored, 1)
+        old_cr, was_rs = ch.cr, ch.rs
         ch.cr = stored
         if value & _R.DMACR_RS:
             if self.mm2s.err or self.s2mm.err:
+                if self.sg is not None:
+                    self.sg.dmacr_written(ch, old_cr, value, was_rs)
                 return  # RS is held at 0 while any error bit is set
             ch.rs = True
             ch.stopping = False
             ch.halted = False
         elif ch.rs or not ch.halted:
             ch.rs = False
+            if self.sg is not None:
+                self.sg.dmacr_written(ch, old_cr, value, was_rs)
             if ch.busy:
                 ch.stopping = True
             else:
                 self._halt(ch)
+            return
+        if self.sg is not None:
+            self.sg.dmacr_written(ch, old_cr, value, was_rs)
 
     def _halt(self, ch: ChannelModel) -> None:
         ch.halted = True
@@ -307,14 +337,38 @@ class AxiDmaModel:
     # --- soft reset and errors ----------------------------------------------------------
 
     def _begin_soft_reset(self) -> None:
-        busy = self.mm2s.busy or self.s2mm.busy
-        # Bursts already issued finish first: model that as one burst's worth of cycles.
-        self.reset_until = self.cycle + RESET_CYCLES + (self.burst_beats if busy else 0)
+        # Bursts already issued finish first: model that as one burst's worth of cycles. A
+        # channel that waits (S2MM for stream data, MM2S for FIFO room) has none in flight.
+        m, s = self.mm2s, self.s2mm
+        moving = (m.busy and m.done < m.xlen
+                  and self.out_link.beats() < self.out_link.capacity_beats) or (
+                      s.busy and self.in_link.nbytes > 0)
+        start = self.cycle + (self.burst_beats if moving else 0)
+        self.reset_flush = start + RESET_FLUSH_CYCLES
+        self.reset_until = start + RESET_CYCLES
         for ch in (self.mm2s, self.s2mm):
             ch.rs = False
 
+    def soft_reset_due(self, cycle: int) -> int:
+        """Do what a soft reset has due by ``cycle``; the cycle of its next step, or -1.
+
+        Rule RST-WINDOW: registers (and data in flight) take reset values at the flush point;
+        Reset reads 1, and writes are ignored, until ``reset_until``.
+        """
+        if self.reset_flush >= 0 and cycle >= self.reset_flush:
+            until = self.reset_until
+            self.cycle = max(self.cycle, self.reset_flush)
+            self.power_on_reset()
+            self.reset_until = until
+        if self.reset_until >= 0 and cycle >= self.reset_until:
+            self.cycle = max(self.cycle, self.reset_until)
+            self.reset_until = -1
+        if self.reset_flush >= 0:
+            return self.reset_flush
+        return self.reset_until
+
     def _finish_soft_reset(self) -> None:
-        self.power_on_reset()
+        self.soft_reset_due(max(self.reset_until, self.reset_flush))
 
     def _error(self, ch: ChannelModel, bit: int) -> None:
         """Set ``ch``'s error bit and halt the whole engine."""
@@ -327,7 +381,10 @@ class AxiDmaModel:
             c.busy = False
             if was_running:
                 self._halt(c)
-                c.irq |= _R.DMASR_IOC_IRQ  # (inferred) the halt reports through completion
+                if self.sg is None:  # SG mode: an error halt sets no IOC_Irq (SG-ERR-HALT)
+                    c.irq |= _R.DMASR_IOC_IRQ  # (inferred) the halt reports through completion
+        if self.sg is not None:
+            self.sg.halt_all()
 
     def _complete(self, ch: ChannelModel) -> None:
         ch.busy = False
@@ -349,11 +406,12 @@ class AxiDmaModel:
         if self.fabric is not None:
             self.fabric.run_until(cycle)
             return
+        if self.sg is not None:
+            self.sg.run_until(cycle)
+            return
         if self.reset_until >= 0:
-            if cycle >= self.reset_until:
-                self.cycle = self.reset_until
-                self._finish_soft_reset()
-            else:
+            self.soft_reset_due(cycle)
+            if self.reset_until >= 0:
                 self.cycle = cycle
                 return
         m, s = self.mm2s, self.s2mm
@@ -362,7 +420,7 @@ class AxiDmaModel:
             if not packets or packets[0].read == packets[0].consumed:
                 self.cycle = cycle  # at most S2MM waiting for data: nothing can change
                 return
-        while self.cycle < cycle and (m.busy or s.busy):
+        while self.cycle < cycle and (m.busy or s.busy or self.s2mm_discarding):
             if not self._step(cycle - self.cycle):
                 break  # nothing can move until software acts
         self.cycle = cycle
@@ -378,7 +436,8 @@ class AxiDmaModel:
         if not m.busy and (head is None or head.read == head.consumed):
             return False  # S2MM waits for stream data that nobody is sending
         beat, sbeat = self.beat, self.s2mm_beat
-        if (m.busy and s.busy and head is packets[-1] and head.read == head.consumed
+        if (m.busy and s.busy and not self.s2mm_discarding and head is packets[-1]
+                and head.read == head.consumed
                 and beat == sbeat and m.fault_at < 0 and s.fault_at < 0
                 and not (m.keyhole or s.keyhole) and s.xaddr + s.done >= s.low):
             # Both streaming through an empty FIFO: memory to memory, one copy per step.
@@ -397,13 +456,9 @@ class AxiDmaModel:
         tail_filling = m.busy and packets[-1] is head
 
         # MM2S: bytes it may still read before its end or a faulting address.
-        m_left = 0
-        if m.busy:
-            m_left = (m.xlen if m.fault_at < 0 else min(m.xlen, m.fault_at)) - m.done
+        m_left = self.mm2s_left()
         # S2MM: can it take a beat? It needs a packet with data, and room under LENGTH.
-        s_room = 0
-        if s.busy:
-            s_room = (s.xlen if s.fault_at < 0 else min(s.xlen, s.fault_at)) - s.done
+        s_room = self.s2mm_room()
         drain = s_room > 0 and head is not None and (
             head.available > 0 or (tail_filling and m_left > 0))
         room_beats = 0
@@ -441,18 +496,28 @@ class AxiDmaModel:
     # --- the data path, one side at a time (the loopback's _step and the fabric use these) ---
 
     def mm2s_left(self) -> int:
-        """Bytes MM2S may still read before its end or a faulting address (0 when idle)."""
+        """Bytes MM2S may still read (0 when idle).
+
+        Failing beats are read too (rule ERR-POSTED-AT-END): the error shows at the end.
+        """
         m = self.mm2s
         if not m.busy or self.reset_until >= 0:
             return 0
-        return (m.xlen if m.fault_at < 0 else min(m.xlen, m.fault_at)) - m.done
+        return m.xlen - m.done
 
     def s2mm_room(self) -> int:
-        """Bytes S2MM may still write before its LENGTH or a faulting address (0 when idle)."""
+        """Bytes S2MM may still take before its LENGTH (0 when idle).
+
+        While the erratum swallows a packet (rule XFER-S2MM-SPARE-BEAT) S2MM takes all of it.
+        """
         s = self.s2mm
-        if not s.busy or self.reset_until >= 0:
+        if self.reset_until >= 0:
             return 0
-        return (s.xlen if s.fault_at < 0 else min(s.xlen, s.fault_at)) - s.done
+        if self.s2mm_discarding:
+            return 1 << 62
+        if not s.busy:
+            return 0
+        return s.xlen - s.done
 
     def mm2s_push(self, n: int) -> None:
         """MM2S reads its next ``n`` bytes into the packet it is sending."""
@@ -460,24 +525,59 @@ class AxiDmaModel:
         tx = self.tx_packet
         assert tx is not None
         if m.keyhole:  # FIXED bursts: every beat reads the same word
-            tx.push(np.resize(self.memory.read(m.xaddr, self.beat), n))
+            tx.push(np.resize(self._read(m.xaddr, self.beat), n))
         else:
-            tx.push(self.memory.read(m.xaddr + m.done, n))
+            tx.push(self._read(m.xaddr + m.done, n))
         m.done += n
+
+    def _read(self, addr: int, n: int) -> np.ndarray:
+        """``n`` bytes as MM2S streams them: failing beats outside DDR carry zeros.
+
+        What a failing beat carries is undefined on the IP (rule ERR-POSTED-AT-END).
+        """
+        size = self.memory.size
+        if addr >= 0 and addr + n <= size:
+            return self.memory.read(addr, n)
+        out = np.zeros(n, np.uint8)
+        lo, hi = max(addr, 0), min(addr + n, size)
+        if lo < hi:
+            out[lo - addr:hi - addr] = self.memory.read(lo, hi - lo)
+        return out
 
     def s2mm_store(self, data: np.ndarray) -> None:
         """S2MM writes ``data``, the next bytes of the packet it receives, to memory."""
         s = self.s2mm
         n = data.size
+        if self.s2mm_discarding:
+            self.discarded += n  # the erratum: accepted and dropped
+            return
         if s.keyhole:
-            self._write_keyhole(s, data)
+            if s.fault_at < 0:  # a failing keyhole word fails every beat: nothing stored
+                self._write_keyhole(s, data)
         else:
             dst = s.xaddr + s.done
             if dst < s.low:  # unaligned DA without DRE: strobes mask bytes before DA
                 skip = s.low - dst
                 data, dst = data[skip:], s.low
-            self.memory.write(dst, data)
+            if s.fault_at >= 0 and s.done + n > s.fault_at:
+                self._write_failing(dst, data)
+            else:
+                self.memory.write(dst, data)
         s.done += n
+
+    def _write_failing(self, dst: int, data: np.ndarray) -> None:
+        """Write ``data`` beat by beat: a beat answered SLVERR/DECERR stores nothing.
+
+        Rule ERR-POSTED-AT-END: every burst of the command is still issued.
+        """
+        sbeat = self.s2mm_beat
+        pos = 0
+        while pos < data.size:
+            addr = dst + pos
+            end = min(addr - addr % sbeat + sbeat, dst + data.size)
+            if self.memory.response(addr, end - addr) is None:
+                self.memory.write(addr, data[pos:end - dst])
+            pos = end - dst
 
     def _write_keyhole(self, s: ChannelModel, data: np.ndarray) -> None:
         """FIXED write bursts: each byte lane keeps the last byte the stream put in it."""
@@ -496,30 +596,71 @@ class AxiDmaModel:
 
     def _mm2s_events(self) -> bool:
         """MM2S ends or faults; True if a fault halted the engine."""
+        if self.sg is not None:
+            return self.sg.mm2s_events()
         m = self.mm2s
-        if m.busy:
-            if m.fault_at >= 0 and m.done >= m.fault_at:
+        if m.busy and m.done >= m.xlen:
+            if self.tx_packet is not None:
+                self.tx_packet.complete = True  # error beats stream too, TLAST as usual
+            if m.fault_at >= 0:  # rule ERR-POSTED-AT-END: the status comes with the last beat
                 self._error(m, _R.DMASR_DEC_ERR if m.fault_kind == "decerr" else _R.DMASR_SLV_ERR)
                 return True
-            if m.done >= m.xlen:
-                if self.tx_packet is not None:
-                    self.tx_packet.complete = True
-                self._complete(m)
+            self._complete(m)
         return False
 
     def _s2mm_events(self) -> None:
         """S2MM completes at TLAST, overflows its LENGTH, or faults."""
+        if self.sg is not None:
+            self.sg.s2mm_events()
+            return
         s = self.s2mm
         link = self.in_link
         packets = link.packets
+        if self.s2mm_discarding:
+            if packets and packets[0].complete and packets[0].available == 0:
+                packets.popleft()
+                self.s2mm_discarding = False
+            else:
+                return
         if s.busy and packets:
             head = packets[0]
+            failed = 0 <= s.fault_at < s.done
+            fault_bit = _R.DMASR_DEC_ERR if s.fault_kind == "decerr" else _R.DMASR_SLV_ERR
             if head.complete and head.available == 0:
                 packets.popleft()
+                if failed:  # rule ERR-POSTED-AT-END: after the command's last response
+                    self._error(s, fault_bit)
+                    return
                 s.length = s.done
                 self._complete(s)
-            elif s.done >= s.xlen and (head.available > 0 or not head.complete):
-                if head.available > 0 or link.producer_busy():
-                    self._error(s, _R.DMASR_INT_ERR)
-            elif s.fault_at >= 0 and s.done >= s.fault_at:
-                self._error(s, _R.DMASR_DEC_ERR if s.fault_kind == "decerr" else _R.DMASR_SLV_ERR)
+                self._spare_beat_erratum(s, packets)
+            elif s.done >= s.xlen and (head.available > 0 or (
+                    not head.complete and link.producer_busy())):
+                # a failed write response is the one error reported (as on the IP)
+                self._error(s, fault_bit if failed else _R.DMASR_INT_ERR)
+
+    def _spare_beat_erratum(self, s: ChannelModel, packets: deque[Packet]) -> None:
+        """Rule XFER-S2MM-SPARE-BEAT: the erratum that swallows the next packet.
+
+        LENGTH one beat longer than the packet just written, and the next packet already
+        waiting: the IP takes that packet up to its TLAST and drops it silently.
+        """
+        sbeat = self.s2mm_beat
+        if not packets or packets[0].read <= packets[0].consumed:
+            return
+        if -(-s.xlen // sbeat) != -(-s.done // sbeat) + 1:
+            return
+        self.s2mm_discarding = True
+        self._diag(s, f"one-spare-beat erratum: LENGTH {s.xlen} was exactly one beat longer "
+                      f"than the {s.done}-byte packet and the next packet was already waiting "
+                      "in the stream: the IP accepts that next packet and discards it (no "
+                      "write, no error, no IOC); the next S2MM transfer gets the packet after "
+                      "it. Program LENGTH as the exact packet size or at least two beats more")
+
+    def erratum_cause(self) -> str | None:
+        """Why an S2MM transfer may wait for data that already went by: the erratum."""
+        for d in reversed(self.stats.diagnostics):
+            if d.channel == "S2MM" and d.message.startswith("one-spare-beat erratum"):
+                return (f"the S2MM one-spare-beat erratum discarded a packet at {d.time_ns} "
+                        f"ns: {d.message}")
+        return None

@@ -42,7 +42,6 @@ class IpNode:
         self.assembling: dict[str, list[np.ndarray]] = {}
         self.pending: deque[tuple[int, str, np.ndarray, bool]] = deque()
         self.irq: dict[str, bool] = dict.fromkeys(inst.interrupts, False)
-        self.dropped = 0
         model._attach(inst.name, self)
 
     # --- IpHost ---------------------------------------------------------------------------
@@ -125,8 +124,7 @@ class IpNode:
             _, port, raw, last = self.pending.popleft()
             link = self.out_links.get(port)
             if link is None:
-                self.dropped += raw.size  # an unconnected output: the data goes nowhere
-                continue
+                continue  # an unconnected output: the data goes nowhere
             packets = link.packets
             if not packets or packets[-1].complete:
                 packets.append(Packet())
@@ -158,7 +156,6 @@ class Route:
     link: StreamFifo
     prod_engine: AxiDmaModel | None = None
     prod_node: IpNode | None = None
-    prod_port: str = ""
     cons_engine: AxiDmaModel | None = None
     cons_node: IpNode | None = None
     cons_port: str = ""
@@ -207,11 +204,15 @@ class Fabric:
         nxt = -1
         for e in self.engines.values():
             if e.reset_until >= 0:
-                if e.reset_until <= c:
-                    e.cycle = c
-                    e._finish_soft_reset()
-                elif nxt < 0 or e.reset_until < nxt:
-                    nxt = e.reset_until
+                e.cycle = c
+                due = e.soft_reset_due(c)
+                if due >= 0 and (nxt < 0 or due < nxt):
+                    nxt = due
+            if e.sg is not None and e.reset_until < 0:
+                e.cycle = c
+                t = e.sg.timed(c)
+                if t >= 0 and (nxt < 0 or t < nxt):
+                    nxt = t
         for n in self.nodes.values():
             if n.pending:
                 n.release(c)

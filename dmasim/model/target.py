@@ -13,25 +13,34 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .. import regmap
-from ..design import DEFAULT_PARAMETERS, DMA_BASE, Design, Instance, check_design, check_parameters
+from .. import constants, regmap
+from ..design import (
+    DEFAULT_PARAMETERS,
+    DMA_BASE,
+    Design,
+    Instance,
+    check_design,
+    check_parameters,
+    design_option,
+)
+from ..drivers.streams import never_ended, stopped_taking
 from ..errors import DesignError, DmasimValueError
 from ..ip.base import StreamIP
 from ..ip.builtin import buffering
 from ..memory import CMA_BASE, CMA_SIZE, DDR_SIZE, Memory
-from ..target import MMIO, Target, check_delay
+from ..target import Target
+from .bus import ModelBus, ModelClock
 from .dma import SKID_BEATS, AxiDmaModel
 from .fabric import IP_SKID_BEATS, Fabric, IpNode, Route
 from .stream import StreamFifo
 
 __all__ = ["ModelTarget"]
 
-WindowOps = tuple[Callable[..., int], Callable[[int, int], None]]
-
 
 def _dma_params(inst: Instance) -> dict[str, int]:
     """The engine's integer parameters: the defaults overridden by the instance's."""
     params = dict(DEFAULT_PARAMETERS)
+    params["c_dlytmr_resolution"] = str(constants.SG_DLYTMR_RESOLUTION)
     for key, value in inst.parameters.items():
         if key.lower() in params:
             params[key.lower()] = value
@@ -54,7 +63,9 @@ class ModelTarget(Target):
     Options: ``design`` (a :class:`~dmasim.design.Design` or a .hwh path; default the loopback),
     ``models`` (``{instance: StreamIP}`` for each user IP of the design), ``parameters``
     (PYNQ ``ip_dict`` parameter overrides for the default loopback, e.g.
-    ``{"c_sg_length_width": 14}``), ``bus_access_ns`` (modelled cost of one register access),
+    ``{"c_sg_length_width": 14}``), ``bus_access_ns`` (modelled cost of one register
+    access: default a Cortex-A9 access on the PYNQ-Z2; settable later as the attribute of
+    the same name),
     ``clock_ns`` (stream clock period; one beat per cycle), ``trace_depth`` (DMA register
     accesses kept in :attr:`trace`), ``cma_size`` (bytes of the buffer region),
     ``force_fabric`` (run even the loopback through the general fabric: a cross-check of the
@@ -71,7 +82,7 @@ class ModelTarget(Target):
         design: Design | str | Path | None = None,
         models: Mapping[str, StreamIP] | None = None,
         parameters: dict[str, Any] | None = None,
-        bus_access_ns: int = 100,
+        bus_access_ns: int = constants.BUS_ACCESS_NS,
         clock_ns: int = 10,
         trace_depth: int = 1024,
         cma_size: int = CMA_SIZE,
@@ -82,18 +93,7 @@ class ModelTarget(Target):
         for label, value in (("bus_access_ns", bus_access_ns), ("clock_ns", clock_ns)):
             if not isinstance(value, int) or value < 1:
                 raise DmasimValueError(f"{label}={value!r} must be an integer >= 1")
-        if design is None:
-            design = Design.loopback(parameters, phys_addr)
-        else:
-            if parameters:
-                raise DmasimValueError(
-                    "parameters= configures the default loopback design; with design=... set "
-                    "each DMA's parameters in the design")
-            if isinstance(design, (str, Path)):
-                design = Design.from_hwh(design)
-            if not isinstance(design, Design):
-                raise DmasimValueError(
-                    f"design={design!r} must be a dmasim.Design or the path of a .hwh file")
+        design = design_option(design, parameters, phys_addr)
         models = dict(models or {})
         check_design(design, supplied=models.keys(), target="model")
         self._check_models(design, models)
@@ -102,12 +102,11 @@ class ModelTarget(Target):
         self.memory_model = Memory(size=DDR_SIZE, cma_base=CMA_BASE, cma_size=cma_size)
         self.memory = self.memory_model
         self.faults = self.memory_model
-        self.bus_access_ns = bus_access_ns
         self.clock_ns = clock_ns
-        self._now = 0
         self.trace: deque[tuple[int, str, int, int]] = deque(maxlen=trace_depth)
-        self.bus = self
-        self.clock = self
+        self.clock = self.model_clock = ModelClock()
+        self.bus = self.model_bus = ModelBus(self.model_clock, bus_access_ns, self.trace)
+        self.bus_access_ns = bus_access_ns
         self.engines: dict[str, AxiDmaModel] = {
             inst.name: AxiDmaModel(self.memory_model, _dma_params(inst), clock_ns=clock_ns)
             for inst in design.dmas
@@ -118,10 +117,24 @@ class ModelTarget(Target):
         if force_fabric or not _is_plain_loopback(design):
             self.fabric = self._build_fabric(design, models)
         self.models = models
-        self._windows: list[tuple[int, int, str, MMIO | None]] = []
+        self.model_clock.catch_up = self._catch_up_fabric if self.fabric is not None \
+            else self._loopback_catch_up()
         for inst, win in design.windows():
-            self._windows.append((win.base, win.end, inst.name, None))
-        self._mmios: dict[str, MMIO] = {}
+            engine = self.engines.get(inst.name)
+            ops = (self.model_bus.engine_ops(engine) if engine is not None
+                   else self.model_bus.ip_ops(inst.name, models.get(inst.name)))
+            self.model_bus.add_window(win.base, win.end, inst.name, ops)
+
+    @property
+    def bus_access_ns(self) -> int:
+        """Modelled time of one register access (rule BUS-ACCESS); settable (a faster CPU)."""
+        return self.model_bus.cost_ns
+
+    @bus_access_ns.setter
+    def bus_access_ns(self, ns: int) -> None:
+        if not isinstance(ns, int) or isinstance(ns, bool) or ns < 1:
+            raise DmasimValueError(f"bus_access_ns={ns!r} must be an integer >= 1")
+        self.model_bus.cost_ns = ns
 
     # --- building a design --------------------------------------------------------------
 
@@ -199,7 +212,7 @@ class ModelTarget(Target):
             route.prod_engine = self.engines[inst.name]
             capacity = route.prod_engine.fifo_beats
         else:
-            route.prod_node, route.prod_port = fabric.nodes[inst.name], port
+            route.prod_node = fabric.nodes[inst.name]
             capacity = IP_SKID_BEATS
         packet_mode = False
         end = downstream.get((inst.name, port))
@@ -239,166 +252,33 @@ class ModelTarget(Target):
             link.producer_busy = lambda: node.sending(out_port)
         return route
 
-    # --- Clock role ---------------------------------------------------------------------
+    # --- time: one helper brings the design up to the clock ------------------------------
 
-    @property
-    def now_ns(self) -> int:
-        """Modelled time in ns."""
-        return self._now
+    def _loopback_catch_up(self) -> Callable[[int], None]:
+        """The loopback's catch-up: its engine steps itself; with nothing to do it just follows.
 
-    def delay(self, ns: int) -> None:
-        """Advance modelled time by ``ns``."""
-        self._now += check_delay(ns)
-        self._advance()
+        A closure over the engine: drivers poll through it on every register access.
+        """
+        dma, clock_ns = self.engine, self.clock_ns
+        mm2s, s2mm = dma.mm2s, dma.s2mm
+
+        def catch_up(now_ns: int) -> None:
+            cycle = now_ns // clock_ns
+            if dma.reset_until >= 0 or mm2s.busy or s2mm.busy or dma.sg is not None:
+                dma.run_until(cycle)
+            else:
+                dma.cycle = cycle
+
+        return catch_up
+
+    def _catch_up_fabric(self, now_ns: int) -> None:
+        """Every engine, IP model and link of a general design, to ``now_ns``."""
+        assert self.fabric is not None
+        self.fabric.run_until(now_ns // self.clock_ns)
 
     def _advance(self) -> None:
-        """Bring the design up to the current time."""
-        cycle = self._now // self.clock_ns
-        if self.fabric is not None:
-            self.fabric.run_until(cycle)
-            return
-        dma = self.engine
-        if dma.reset_until >= 0 or dma.mm2s.busy or dma.s2mm.busy:
-            dma.run_until(cycle)
-        else:
-            dma.cycle = cycle
-
-    # --- RegisterBus role ---------------------------------------------------------------
-
-    def _window_at(self, base: int, length: int) -> tuple[int, int, str] | None:
-        for lo, hi, name, _ in self._windows:
-            if lo <= base and base + length <= hi:
-                return lo, hi, name
-        return None
-
-    def window_ops(self, mmio: MMIO) -> WindowOps | None:
-        """Checked read/write for a window of the design, with the models inline.
-
-        Every access costs ``bus_access_ns`` of modelled time; the design catches up first.
-        A DMA window of the loopback is the hot path drivers poll through.
-        """
-        found = self._window_at(mmio.base_addr, mmio.length)
-        if found is None:
-            return None
-        lo, _, name = found
-        delta = mmio.base_addr - lo
-        if name in self.engines:
-            if self.fabric is None:
-                return self._loopback_ops(mmio, delta)
-            return self._engine_ops(mmio, delta, self.engines[name])
-        return self._ip_ops(mmio, delta, self.models.get(name))
-
-    def _loopback_ops(self, mmio: MMIO, delta: int) -> WindowOps:
-        wlen, dma, trace = mmio.length, self.engine, self.trace
-        mm2s, s2mm, clock_ns = dma.mm2s, dma.s2mm, self.clock_ns
-        target = self
-
-        def read(offset: int, length: int = 4) -> int:
-            if type(offset) is not int or offset & 3 or not 0 <= offset < wlen or length != 4:
-                offset = mmio.check_offset(offset, length)
-            off = offset + delta
-            target._now = now = target._now + target.bus_access_ns
-            if dma.reset_until >= 0 or mm2s.busy or s2mm.busy:
-                dma.run_until(now // clock_ns)
-            else:
-                dma.cycle = now // clock_ns
-            if off == 0x04 or off == 0x34:  # DMASR, the register drivers poll
-                c = mm2s if off == 0x04 else s2mm
-                value = c.err | c.irq | c.halted | (c.idle << 1)
-            else:
-                value = dma.read(off) if off < 0x60 else 0
-            trace.append((now, "R", off, value))
-            return value
-
-        def write(offset: int, value: int) -> None:
-            if type(offset) is not int or offset & 3 or not 0 <= offset < wlen:
-                offset = mmio.check_offset(offset)
-            if type(value) is not int or not 0 <= value <= 0xFFFF_FFFF:
-                value = mmio.check_value(offset, value)
-            off = offset + delta
-            target._now = now = target._now + target.bus_access_ns
-            if dma.reset_until >= 0 or mm2s.busy or s2mm.busy:
-                dma.run_until(now // clock_ns)
-            else:
-                dma.cycle = now // clock_ns
-            if off < 0x60:
-                dma.write(off, value)
-            trace.append((now, "W", off, value))
-
-        return read, write
-
-    def _engine_ops(self, mmio: MMIO, delta: int, dma: AxiDmaModel) -> WindowOps:
-        wlen, trace, target = mmio.length, self.trace, self
-        fabric = self.fabric
-        assert fabric is not None
-        clock_ns = self.clock_ns
-
-        def read(offset: int, length: int = 4) -> int:
-            if type(offset) is not int or offset & 3 or not 0 <= offset < wlen or length != 4:
-                offset = mmio.check_offset(offset, length)
-            off = offset + delta
-            target._now = now = target._now + target.bus_access_ns
-            fabric.run_until(now // clock_ns)
-            value = dma.read(off) if off < 0x60 else 0
-            trace.append((now, "R", off, value))
-            return value
-
-        def write(offset: int, value: int) -> None:
-            if type(offset) is not int or offset & 3 or not 0 <= offset < wlen:
-                offset = mmio.check_offset(offset)
-            if type(value) is not int or not 0 <= value <= 0xFFFF_FFFF:
-                value = mmio.check_value(offset, value)
-            off = offset + delta
-            target._now = now = target._now + target.bus_access_ns
-            fabric.run_until(now // clock_ns)
-            if off < 0x60:
-                dma.write(off, value)
-            trace.append((now, "W", off, value))
-
-        return read, write
-
-    def _ip_ops(self, mmio: MMIO, delta: int, model: StreamIP | None) -> WindowOps:
-        target = self
-
-        def read(offset: int, length: int = 4) -> int:
-            offset = mmio.check_offset(offset, length)
-            target._now += target.bus_access_ns
-            target._advance()
-            value = model.read(offset + delta) if model is not None else 0
-            return mmio.check_value(offset, int(value))
-
-        def write(offset: int, value: int) -> None:
-            offset = mmio.check_offset(offset)
-            value = mmio.check_value(offset, value)
-            target._now += target.bus_access_ns
-            target._advance()
-            if model is not None:
-                model.write(offset + delta, value)
-
-        return read, write
-
-    def _mmio_at(self, addr: int) -> MMIO:
-        found = self._window_at(addr, 4)
-        if found is None:
-            raise DmasimValueError(
-                f"address 0x{addr:08x} is not inside an IP's register window (allowed: "
-                + ", ".join(f"{n}: 0x{lo:08x}+0x{hi - lo:x}" for lo, hi, n, _ in self._windows)
-                + ")")
-        lo, hi, name = found
-        mmio = self._mmios.get(name)
-        if mmio is None:
-            mmio = self._mmios[name] = MMIO(self, lo, hi - lo)
-        return mmio
-
-    def read32(self, addr: int) -> int:
-        """One AXI-Lite read at a physical address: costs ``bus_access_ns`` of modelled time."""
-        mmio = self._mmio_at(addr)
-        return mmio.read(addr - mmio.base_addr)
-
-    def write32(self, addr: int, value: int) -> None:
-        """One AXI-Lite write at a physical address: costs ``bus_access_ns`` of modelled time."""
-        mmio = self._mmio_at(addr)
-        mmio.write(addr - mmio.base_addr, value)
+        """Bring the design up to the current time (before reading its state)."""
+        self.model_clock.delay(0)
 
     # --- the rest of the contract -------------------------------------------------------
 
@@ -441,7 +321,7 @@ class ModelTarget(Target):
 
     def format_trace(self, last: int = 32) -> str:
         """The last DMA register accesses, decoded, with modelled timestamps."""
-        return regmap.format_accesses(self.trace, last)
+        return regmap.format_accesses(self.trace, last, self.engine.sg is not None)
 
     def describe(self) -> str:
         """Decoded registers, bytes moved, data in flight on every link, and diagnostics."""
@@ -450,13 +330,16 @@ class ModelTarget(Target):
         for name, d in self.engines.items():
             if many:
                 out.append(f"{name}:")
+            sg = d.sg is not None
             out.append(regmap.format_registers(
-                {**regmap.read_channel(d.read, regmap.MM2S),
-                 **regmap.read_channel(d.read, regmap.S2MM)}))
+                {**regmap.read_channel(d.read, regmap.MM2S, sg),
+                 **regmap.read_channel(d.read, regmap.S2MM, sg)}))
+            if d.sg is not None:
+                out.extend(d.sg.describe())
             held = f"stream holds {d.stream.nbytes} B" if self.fabric is None else (
                 f"MM2S -> {d.out_link.name.rpartition(' -> ')[2]}")
             out.append(
-                f"time {self._now} ns; moved MM2S {d.mm2s.moved} B in {d.mm2s.transfers} "
+                f"time {self.now_ns} ns; moved MM2S {d.mm2s.moved} B in {d.mm2s.transfers} "
                 f"transfers, S2MM {d.s2mm.moved} B in {d.s2mm.transfers}; {held}")
             out.extend(f"{x.time_ns} ns {(name + ' ') if many else ''}{x.channel}: {x.message}"
                        for x in d.diagnostics)
@@ -485,15 +368,22 @@ class ModelTarget(Target):
 
     # --- hang diagnosis -----------------------------------------------------------------
 
-    def stall_cause(self, dma: str, channel: str) -> str | None:
+    def stall_cause(self, dma: str, channel: str, *, programmed: int = 0) -> str | None:
         """The design-level reason ``dma``'s ``channel`` is stuck, naming the IP.
 
-        None when the generic explanation applies (the loopback).
+        None when the generic explanation applies (the loopback), unless the S2MM
+        one-spare-beat erratum swallowed a packet the transfer may be waiting for.
         """
-        if self.fabric is None or dma not in self.engines:
+        if dma not in self.engines:
             return None
         self._advance()
         e = self.engines[dma]
+        if channel == "S2MM" and e.s2mm.busy and not e.in_link.nbytes:
+            cause = e.erratum_cause()
+            if cause is not None:
+                return cause
+        if self.fabric is None:
+            return None
         route = next((r for r in self.fabric.routes
                       if (r.cons_engine is e if channel == "S2MM" else r.prod_engine is e)), None)
         if route is None:
@@ -505,8 +395,9 @@ class ModelTarget(Target):
         if e.mm2s.busy and link.beats() >= link.capacity_beats:
             if route.cons_node is not None:
                 node, port = route.cons_node, route.cons_port
-                return (f"{node.name} stopped taking data on {node.name}.{port}: "
-                        f"{node.stall_reason(port)}; {link.beats()} beats wait in {link.name}")
+                return stopped_taking(node.name, f"{node.name}.{port}",
+                                      f"{node.stall_reason(port)}; {link.beats()} beats wait in "
+                                      f"{link.name}")
             if route.cons_engine is not None:
                 return (f"{route.consumer} is not taking data (S2MM of "
                         f"{route.consumer.partition('.')[0]} not programmed or halted), so "
@@ -522,10 +413,8 @@ class ModelTarget(Target):
         p = link.packets[0] if link.packets else None
         if route.prod_node is not None and p is not None and not p.complete and p.available == 0:
             beats = -(-p.read // link.beat)
-            return (f"{route.hops[0]} has sent {beats} beats without TLAST: {dma} S2MM has "
-                    f"written {s.done} of its {s.xlen} programmed bytes and waits for the end of "
-                    f"the packet; the IP must assert TLAST on the last beat "
-                    "(emit(..., last=True))")
+            return (never_ended(route.hops[0], beats, link.beat, s.xlen)
+                    + " (a model ends it with emit(..., last=True))")
         # Nothing arrives: look upstream for an IP holding or refusing data.
         assert self.fabric is not None
         src = route.prod_engine
@@ -537,9 +426,9 @@ class ModelTarget(Target):
         if node is not None:
             for port, inlink in node.in_links.items():
                 if inlink.nbytes and not node.accepting(port):
-                    return (f"{node.name} stopped taking data on {node.name}.{port} "
-                            f"({inlink.beats()} beats wait in {inlink.name}): "
-                            f"{node.stall_reason(port)}")
+                    return stopped_taking(node.name, f"{node.name}.{port}",
+                                          f"{node.stall_reason(port)}; {inlink.beats()} beats "
+                                          f"wait in {inlink.name}")
                 n = node.beats_assembling(port) if port in node.assembling else 0
                 if n:
                     return (f"{node.name}.{port} has received {n} beats without TLAST, so "

@@ -13,6 +13,7 @@ against it and against the register goal; ``dmasim bench --target rtl`` prints b
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import subprocess
 import sys
@@ -21,6 +22,7 @@ import time
 
 import numpy as np
 
+from ..bench import best_of
 from ..target import Target, open_target
 
 __all__ = ["REG_OPS_GOAL", "goal_figures", "limit_figures", "loopback_mb_per_s", "main",
@@ -35,22 +37,17 @@ BULK_GOAL = 0.5
 def reg_ops_per_s(t: Target, n: int = 5000, repeat: int = 3) -> dict[str, float]:
     """Register reads/s, writes/s and alternating write+read/s through ``t.mmio``."""
     regs = t.ip_mmio()
-    best = {"read": 0.0, "write": 0.0, "mixed": 0.0}
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        for _ in range(n):
-            regs.read(0x04)
-        best["read"] = max(best["read"], n / (time.perf_counter() - t0))
-        t0 = time.perf_counter()
-        for i in range(n):
-            regs.write(0x18, i)
-        best["write"] = max(best["write"], n / (time.perf_counter() - t0))
-        t0 = time.perf_counter()
-        for i in range(n // 2):
-            regs.write(0x18, i)
-            regs.read(0x18)
-        best["mixed"] = max(best["mixed"], n / (time.perf_counter() - t0))
-    return best
+    values = itertools.count()
+
+    def mixed() -> None:
+        regs.write(0x18, next(values) & 0xFFFF_FFFF)
+        regs.read(0x18)
+
+    return {
+        "read": 1.0 / best_of(lambda: regs.read(0x04), repeat, n),
+        "write": 1.0 / best_of(lambda: regs.write(0x18, next(values) & 0xFFFF_FFFF), repeat, n),
+        "mixed": 2.0 / best_of(mixed, repeat, n // 2),  # a write and a read per call
+    }
 
 
 def loopback_mb_per_s(t: Target, nbytes: int = 256 << 10, repeat: int = 3) -> tuple[float,
@@ -61,17 +58,19 @@ def loopback_mb_per_s(t: Target, nbytes: int = 256 << 10, repeat: int = 3) -> tu
     b = t.allocate(shape=(n,), dtype="u4")
     a[:] = np.arange(n, dtype=np.uint32) * 2654435761
     dma = t.axi_dma_0
-    best = float("inf")
-    for _ in range(repeat):
-        b[:] = 0
-        t0 = time.perf_counter()
+
+    def loopback() -> None:
         dma.recvchannel.transfer(b)
         dma.sendchannel.transfer(a)
         dma.sendchannel.wait(timeout=30.0)
         dma.recvchannel.wait(timeout=30.0)
-        best = min(best, time.perf_counter() - t0)
-        if not np.array_equal(a, b):
-            raise AssertionError("loopback data differs")
+
+    def clear() -> None:
+        b[:] = 0
+
+    best = best_of(loopback, repeat, setup=clear)
+    if not np.array_equal(a, b):
+        raise AssertionError("loopback data differs")
     a.freebuffer()
     b.freebuffer()
     return nbytes / best / 1e6, best

@@ -125,7 +125,6 @@ class SimProcess:
         self.log_path = self.run_dir / "sim.log"
         self.broken: str | None = None
         """Why this simulator may not be used any more (None while healthy)."""
-        self.posted = 0
         self.last_ns = 0
         self._mb = ddr.mailbox
         self._mb[:] = bytes(len(self._mb))  # sequence numbers start at 0 for a new simulator
@@ -198,22 +197,14 @@ class SimProcess:
         _LIBC.syscall(_SYS_FUTEX, ctypes.c_void_p(self._addr + offset), op, value,
                       ctypes.byref(ts) if op == _FUTEX_WAIT else None, None, 0)
 
-    def post(self, op: int, a32: int = 0, a64: int = 0) -> None:
-        """Send a command without waiting for its reply (collected by the next :meth:`sync`).
-
-        One command is in flight at a time: posting another first collects the previous
-        reply. The rtl target does not post: a simulator running while the host touches
-        buffers would make runs depend on wall-clock timing.
-        """
+    def _send(self, op: int, a32: int, a64: int) -> int:
+        """Write a command into the mailbox and wake the simulator if it sleeps; its number."""
         if self.broken is not None:
             raise TargetError(f"rtl simulator is unusable: {self.broken}")
-        if self.posted:
-            self.sync()
         self._last = (op, a32, a64)
         mb = self._mb
         p.CMD.pack_into(mb, _CMD, op, 0, 0, a32, a64)
         self._seq = seq = (self._seq + 1) & 0xFFFF_FFFF
-        self.posted = 1
         _U32.pack_into(mb, _CMD_SEQ, seq)  # after the record: x86-64 keeps stores in order
         if _U32.unpack_from(mb, _SIM_SLEEPING)[0]:
             try:
@@ -222,19 +213,17 @@ class SimProcess:
                 self.broken = "interrupted while sending a command"
                 self.kill()
                 raise
+        return seq
 
     def request(self, op: int, a32: int = 0, a64: int = 0, *,
                 timeout_s: float | None = None) -> int:
-        """Send one command and wait for it (and any posted one); return its value."""
-        self.post(op, a32, a64)
-        return self.sync(timeout_s=timeout_s)
+        """Send one command and wait for its reply; return its value.
 
-    def sync(self, *, timeout_s: float | None = None) -> int:
-        """Wait for the outstanding reply, if any; return its value."""
-        if not self.posted:
-            return 0
-        self.posted = 0
-        mb, seq = self._mb, self._seq
+        One at a time, always waited for: a simulator running while the host touches buffers
+        would make runs depend on wall-clock timing.
+        """
+        seq = self._send(op, a32, a64)
+        mb = self._mb
         if _U32.unpack_from(mb, _RSP_SEQ)[0] != seq:
             try:
                 self._wait_reply(seq, timeout_s or COMMAND_TIMEOUT_S)
@@ -304,9 +293,8 @@ class SimProcess:
     def close(self, timeout_s: float = 10.0) -> None:
         """End the simulation cleanly (closing the wave file), killing it if it lingers."""
         if self.proc.poll() is None:
-            if self.broken is None and not self.posted:
-                self.post(p.OP_QUIT)  # no reply: the simulator exits
-                self.posted = 0
+            if self.broken is None:
+                self._send(p.OP_QUIT, 0, 0)  # no reply: the simulator exits
             try:
                 self.proc.wait(timeout=timeout_s)
             except subprocess.TimeoutExpired:

@@ -42,8 +42,9 @@ RECORD = 16
 
 OPS: dict[str, tuple[int, str]] = {
     "QUIT": (0, "end the simulation (no reply; the simulator also ends when its parent does)"),
-    "READ": (1, "AXI-Lite read of physical address arg64; reply value = data"),
-    "WRITE": (2, "AXI-Lite write of arg32 to physical address arg64"),
+    "READ": (1, "AXI-Lite read of physical address arg64[31:0], arg64[63:32] clocks after "
+                "the previous access (the bus access time); reply value = data"),
+    "WRITE": (2, "AXI-Lite write of arg32 to physical address arg64[31:0], timed as READ"),
     "DELAY": (3, "let arg64 ns pass"),
     "RESET": (4, "hold the design's reset for arg32 clocks (power-on reset)"),
     "STATUS": (5, "no-op; reply value = interrupt levels, bit i = line i of the design"),

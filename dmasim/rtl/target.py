@@ -25,11 +25,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import regmap
-from ..design import DMA_BASE, Design, check_design
+from .. import constants, regmap
+from ..design import DMA_BASE, Design, check_design, design_option
 from ..errors import DesignError, DmasimValueError, TargetError
 from ..memory import CMA_BASE, CMA_SIZE, DDR_SIZE, Memory
-from ..target import Target, check_delay
+from ..target import Target
 from . import process
 from . import protocol as p
 from .build import BuildInfo, ensure_build, verilog_parameters
@@ -88,15 +88,24 @@ def _waves_dir() -> Path:
     return Path(os.environ.get("DMASIM_WAVES_DIR", "dmasim-waves"))
 
 
-def _with_parameters(design: Design, parameters: dict[str, Any]) -> Design:
-    """``design`` with ``parameters`` (.hwh names) overriding every DMA's own."""
-    import copy
+class RtlClock:
+    """The Clock role: simulated time of the target's simulator (which a restart replaces)."""
 
-    out = copy.deepcopy(design)
-    for dma in out.dmas:
-        for key, value in parameters.items():
-            dma.parameters[key.lower()] = str(value)
-    return out
+    def __init__(self, target: RtlTarget):
+        self._target = target
+
+    @property
+    def now_ns(self) -> int:
+        """Simulated ns since the target was opened."""
+        t = self._target
+        return t._sim.last_ns - t._origin_ns
+
+    def delay(self, ns: int) -> None:
+        """Let ``ns`` ns of simulated time pass (checked by ``Target.delay``); returns when done."""
+        if ns:
+            self._target._sim.request(
+                p.OP_DELAY, 0, int(ns),
+                timeout_s=process.COMMAND_TIMEOUT_S + ns * process.WALL_S_PER_SIM_NS)
 
 
 class RtlTarget(Target):
@@ -105,10 +114,14 @@ class RtlTarget(Target):
     Options: ``design`` (a :class:`~dmasim.Design` or a .hwh path; default
     ``Design.loopback(parameters)``), ``rtl`` (``{instance: RtlSources}`` for every user IP),
     ``simulator`` (only ``"verilator"``), ``parameters`` (PYNQ ``ip_dict`` parameter
-    overrides of the DMAs), ``waves`` (False; True for a file under ``$DMASIM_WAVES_DIR`` or
-    ``./dmasim-waves``; or a file path), ``clock_ns`` (clock period, even; default from the
+    overrides of the default loopback's DMA; with ``design`` an error, as on the model),
+    ``waves`` (False; True for a file under ``$DMASIM_WAVES_DIR`` or ``./dmasim-waves``; or a
+    file path), ``clock_ns`` (clock period, even; default from the
     design's clock), ``trace_depth`` (register accesses kept in :attr:`trace`), ``cma_size``,
-    ``phys_addr`` (of the loopback's DMA).
+    ``phys_addr`` (of the loopback's DMA), ``bus_access_ns`` (the time one register access
+    of the simulated CPU takes, from one access's address/data handshake to the next one's:
+    default a Cortex-A9 access on the PYNQ-Z2; settable later as the attribute of the same
+    name; the simulated AXI-Lite bus takes at least 5 clocks per write).
     """
 
     name = "rtl"
@@ -127,6 +140,7 @@ class RtlTarget(Target):
         phys_addr: int = DMA_BASE,
         design: Design | str | os.PathLike[str] | None = None,
         rtl: dict[str, RtlSources] | None = None,
+        bus_access_ns: int = constants.BUS_ACCESS_NS,
     ):
         super().__init__()
         if simulator != "verilator":
@@ -136,18 +150,10 @@ class RtlTarget(Target):
             if not isinstance(src, RtlSources):
                 raise DmasimValueError(f"rtl[{name!r}] is {type(src).__name__}: allowed "
                                        "dmasim.RtlSources([...], top=...)")
-        if design is None:
-            design = Design.loopback(parameters, phys_addr)
-            # the loopback keeps the checks (and messages) of its DMA parameters
+        loopback = design is None
+        design = design_option(design, parameters, phys_addr)
+        if loopback:  # the loopback keeps the checks (and messages) of its DMA parameters
             verilog_parameters(design.dmas[0].parameters)
-        else:
-            if isinstance(design, (str, os.PathLike)):
-                design = Design.from_hwh(design)
-            if not isinstance(design, Design):
-                raise DmasimValueError(f"design={design!r}: allowed a dmasim.Design or a .hwh "
-                                       "path")
-            if parameters:
-                design = _with_parameters(design, parameters)
         check_design(design, supplied=rtl.keys(), target="rtl")
         users = {i.name for i in design.of_kind("user")}
         for name in rtl:
@@ -160,6 +166,8 @@ class RtlTarget(Target):
         if (not isinstance(clock_ns, int) or isinstance(clock_ns, bool) or clock_ns < 2
                 or clock_ns % 2):
             raise DmasimValueError(f"clock_ns={clock_ns!r} must be an even integer >= 2")
+        self.clock_ns = clock_ns
+        self.bus_access_ns = bus_access_ns
         self.design = design
         self.ip_dict = design.ip_dict()
         self.generated: Generated = generate(design, rtl)
@@ -167,7 +175,6 @@ class RtlTarget(Target):
         first = design.dmas[0]
         self.verilog_parameters = dma_verilog_parameters(first)
         self._base = first.windows[0].base
-        self._span = first.windows[0].range
         self._windows = self._route()
         self.trace: deque[tuple[int, str, int, int]] = deque(maxlen=trace_depth)
         self.wave_file: Path | None = None
@@ -192,7 +199,7 @@ class RtlTarget(Target):
         self.memory = self.memory_model
         self.faults = self
         self.bus = self
-        self.clock = self
+        self.clock = RtlClock(self)
         self._origin_ns = 0
         try:
             self._reset_design()
@@ -202,6 +209,18 @@ class RtlTarget(Target):
         self._origin_ns = self._sim.last_ns
 
     # --- RegisterBus role ---------------------------------------------------------------
+
+    @property
+    def bus_access_ns(self) -> int:
+        """Time of one register access (rounded up to whole clocks in the simulator)."""
+        return self._bus_access_ns
+
+    @bus_access_ns.setter
+    def bus_access_ns(self, ns: int) -> None:
+        if not isinstance(ns, int) or isinstance(ns, bool) or not 1 <= ns <= 1_000_000:
+            raise DmasimValueError(f"bus_access_ns={ns!r} must be an integer in 1..1000000")
+        self._bus_access_ns = ns
+        self._bus_timing = -(-ns // self.clock_ns) << 32  # clocks, in arg64[63:32]
 
     def _route(self) -> list[tuple[int, int, int]]:
         """Every window in ip_dict as (base, range, decoded bytes; 0 = not in the simulation).
@@ -240,10 +259,10 @@ class RtlTarget(Target):
         """One AXI-Lite read through the simulated interconnect."""
         off = addr - self._base
         if 0 <= off < REGISTER_SPAN and not off & 3:
-            value = self._sim.request(p.OP_READ, 0, addr)
+            value = self._sim.request(p.OP_READ, 0, addr | self._bus_timing)
         else:
             off, on_bus = self._resolve(addr)
-            value = self._sim.request(p.OP_READ, 0, addr) if on_bus else 0
+            value = self._sim.request(p.OP_READ, 0, addr | self._bus_timing) if on_bus else 0
         self.trace.append((self._sim.last_ns - self._origin_ns, "R", off, value))
         return value
 
@@ -255,27 +274,12 @@ class RtlTarget(Target):
         """
         off = addr - self._base
         if 0 <= off < REGISTER_SPAN and not off & 3:
-            self._sim.request(p.OP_WRITE, value & 0xFFFF_FFFF, addr)
+            self._sim.request(p.OP_WRITE, value & 0xFFFF_FFFF, addr | self._bus_timing)
         else:
             off, on_bus = self._resolve(addr)
             if on_bus:
-                self._sim.request(p.OP_WRITE, value & 0xFFFF_FFFF, addr)
+                self._sim.request(p.OP_WRITE, value & 0xFFFF_FFFF, addr | self._bus_timing)
         self.trace.append((self._sim.last_ns - self._origin_ns, "W", off, value))
-
-    # --- Clock role ---------------------------------------------------------------------
-
-    @property
-    def now_ns(self) -> int:
-        """Simulated ns since this target was opened."""
-        self._sim.sync()
-        return self._sim.last_ns - self._origin_ns
-
-    def delay(self, ns: int) -> None:
-        """Let ``ns`` ns of simulated time pass; returns when they have."""
-        ns = check_delay(ns)
-        if ns:
-            self._sim.request(p.OP_DELAY, 0, int(ns),
-                              timeout_s=process.COMMAND_TIMEOUT_S + ns * process.WALL_S_PER_SIM_NS)
 
     # --- FaultInjector role -------------------------------------------------------------
 
@@ -341,7 +345,7 @@ class RtlTarget(Target):
         self._sim = self._slot.fresh_sim(wave_file)
         self._origin_ns = self._sim.last_ns - now
 
-    def stall_cause(self, dma: str, channel: str) -> str | None:
+    def stall_cause(self, dma: str, channel: str, *, programmed: int = 0) -> str | None:
         """Why ``dma``'s ``channel`` is stuck, read from the stream monitors, naming the IP."""
         from ..drivers.streams import stream_cause
 
@@ -352,9 +356,6 @@ class RtlTarget(Target):
         base = design.instance(dma).windows[0].base
         sr = self._sim.request(p.OP_READ, 0, base + regmap.S2MM.DMASR)
         length = self._sim.request(p.OP_READ, 0, base + regmap.S2MM.LENGTH)
-        drv = next((d for (_lvl, name), d in self._drivers.items() if name == dma), None)
-        pending = getattr(drv, "pending", {}).get("S2MM") if drv is not None else None
-        programmed = int(getattr(pending, "nbytes", 0) or 0)
         beat = self.generated.data_width // 8
         return stream_cause(design, self.stream_state(), dma, channel, programmed=programmed,
                             transferred=length, s2mm_idle=bool(sr & regmap.DMASR_IDLE),
@@ -376,7 +377,6 @@ class RtlTarget(Target):
                 "this rtl target was opened without waves: open it with waves=True to "
                 "name wave files"
             )
-        self._sim.sync()
         self.wave_file = self._wave_path(path)
         self._restart(self.wave_file)
         self._sim.request(p.OP_RESET, RESET_CYCLES)

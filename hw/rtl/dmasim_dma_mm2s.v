@@ -15,11 +15,14 @@
  * - `done` pulses when the last beat has been read from memory into the FIFO
  *   (not when the stream consumer takes it), unless a beat of the transfer
  *   came back SLVERR/DECERR.
- * - The first SLVERR/DECERR beat of a transfer pulses err_slv/err_dec (later
- *   error beats of the same transfer add nothing: the channel reports the
- *   response of its first failing beat). While `stop` is high no new address
- *   is issued; once every issued burst has returned its data the channel goes
- *   not-busy without `done` (an aborted transfer).
+ * - Errors are posted at the end of the command (rule ERR-POSTED-AT-END):
+ *   failing beats are read and streamed like the others (their data is what
+ *   the memory returned, TLAST as usual), and err_slv/err_dec pulses with the
+ *   LAST beat, naming the response of the first failing beat. So a failing
+ *   read longer than the FIFO stalls without an error until the stream takes
+ *   its data. While `stop` is high no new address is issued; once every
+ *   issued burst has returned its data the channel goes not-busy without
+ *   `done` (an aborted transfer).
  * - `quiet` is high when no burst is outstanding (used by the soft reset).
  *
  * Without DRE the start address should be aligned to DATA_WIDTH/8; an
@@ -140,6 +143,7 @@ reg [CNT_WIDTH-1:0] recv_reg, recv_next;           // beats not yet received
 reg [STRB_WIDTH-1:0] last_keep_reg, last_keep_next;
 reg keyhole_reg, keyhole_next;
 reg err_reg, err_next;                             // an error beat in this transfer
+reg err_dec_seen_reg, err_dec_seen_next;           // ...and the first one was DECERR
 reg [CREDIT_WIDTH-1:0] credit_reg, credit_next;    // unreserved FIFO space
 
 reg [ADDR_WIDTH-1:0] araddr_reg, araddr_next;
@@ -211,6 +215,7 @@ always @* begin
     last_keep_next = last_keep_reg;
     keyhole_next = keyhole_reg;
     err_next = err_reg;
+    err_dec_seen_next = err_dec_seen_reg;
     credit_next = credit_reg;
 
     araddr_next = araddr_reg;
@@ -237,6 +242,7 @@ always @* begin
                 : ~({STRB_WIDTH{1'b1}} << start_len_rem);
             keyhole_next = keyhole;
             err_next = 1'b0;
+            err_dec_seen_next = 1'b0;
         end
     end else begin
         if (ar_load) begin
@@ -255,13 +261,15 @@ always @* begin
             recv_next = recv_reg - 1'b1;
             if (r_error && !err_reg) begin
                 err_next = 1'b1;
-                err_slv_next = m_axi_rresp == RESP_SLVERR;
-                err_dec_next = m_axi_rresp == RESP_DECERR;
+                err_dec_seen_next = m_axi_rresp == RESP_DECERR;
             end
             if (last_beat) begin
-                // last beat of the transfer is in the FIFO: complete
+                // last beat of the transfer is in the FIFO: complete, or post the error
+                // of its first failing beat
                 busy_next = 1'b0;
-                done_next = !err_reg && !r_error;
+                done_next = !err_next;
+                err_slv_next = err_next && !err_dec_seen_next;
+                err_dec_next = err_next && err_dec_seen_next;
             end
         end else if (stop && quiet) begin
             // halted by an error or a soft reset: nothing outstanding
@@ -278,6 +286,7 @@ always @(posedge clk) begin
     last_keep_reg <= last_keep_next;
     keyhole_reg <= keyhole_next;
     err_reg <= err_next;
+    err_dec_seen_reg <= err_dec_seen_next;
     credit_reg <= credit_next;
 
     araddr_reg <= araddr_next;
@@ -294,6 +303,7 @@ always @(posedge clk) begin
         issue_reg <= {CNT_WIDTH{1'b0}};
         recv_reg <= {CNT_WIDTH{1'b0}};
         err_reg <= 1'b0;
+        err_dec_seen_reg <= 1'b0;
         credit_reg <= FIFO_DEPTH[CREDIT_WIDTH-1:0];
         arvalid_reg <= 1'b0;
         done_reg <= 1'b0;

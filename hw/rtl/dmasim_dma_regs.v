@@ -29,18 +29,20 @@
  *   Err_IrqEn) (Dly_Irq is never set), 0 during any reset.
  *
  * Soft reset (DMACR.Reset written 1 on either channel; ignored, like every
- * other register write, while a soft reset is already running):
+ * other register write, while a soft reset is already running; rule
+ * RST-WINDOW):
  *   RST_DRAIN: Reset reads 1 in both channels, RS reads 0, interrupt outputs
  *              are 0, `stop` keeps the datamovers from issuing new addresses;
- *              wait until both report `quiet` (no burst outstanding).
- *   RST_FLUSH: one clock with soft_rst high: datamovers, their FIFOs, the
+ *              wait until both datamovers report `quiet` (no burst
+ *              outstanding).
+ *   RST_COUNT: count clocks from the Reset write's handshake, or from when
+ *              the bursts finished. SOFT_RESET_FLUSH_CLOCKS after it,
+ *              soft_rst is high for one clock: datamovers, their FIFOs, the
  *              loopback FIFO and every register here go to reset values.
- * With nothing in flight this takes 2 clocks after the write's handshake.
- * So that no later AXI-Lite access can observe the reset still running, the
- * write response (BVALID) of a write is delayed while a soft reset runs and
- * both datamovers are quiet: that is at most the 2 clocks above. While a
- * burst is outstanding BVALID is never delayed; the reset then finishes in
- * the background once the bursts complete (poll DMACR.Reset).
+ *              Reset reads 1, and every register write is ignored, until
+ *              SOFT_RESET_CLOCKS after it: a write whose data handshake comes
+ *              exactly that many clocks after the Reset write's takes effect.
+ * Both counts come from dmasim/constants.py (dmasim_constants.vh).
  */
 
 `resetall
@@ -48,6 +50,7 @@
 `default_nettype none
 
 `include "dmasim_regmap.vh"
+`include "dmasim_constants.vh"
 
 module dmasim_dma_regs #
 (
@@ -132,7 +135,17 @@ localparam HAS_MSB = ADDR_WIDTH > 32;
 localparam [1:0]
     RST_IDLE = 2'd0,
     RST_DRAIN = 2'd1,
-    RST_FLUSH = 2'd2;
+    RST_COUNT = 2'd2;
+
+// soft reset timing, counted from the Reset write's handshake (rule RST-WINDOW):
+// the count register reads k after the k-th clock edge past it
+localparam integer RST_FLUSH_AT = `DMASIM_SOFT_RESET_FLUSH_CLOCKS;
+localparam integer RST_END_AT = `DMASIM_SOFT_RESET_CLOCKS;
+localparam RST_CNT_WIDTH = $clog2(RST_END_AT + 1);
+localparam integer RST_FLUSH_INT = RST_FLUSH_AT - 1;
+localparam integer RST_LAST_INT = RST_END_AT - 2;
+localparam [RST_CNT_WIDTH-1:0] RST_FLUSH_CNT = RST_FLUSH_INT[RST_CNT_WIDTH-1:0];
+localparam [RST_CNT_WIDTH-1:0] RST_LAST_CNT = RST_LAST_INT[RST_CNT_WIDTH-1:0];
 
 localparam [31:0] CH_SPAN = `DMASIM_S2MM_BASE;
 
@@ -140,14 +153,14 @@ localparam [31:0] CH_SPAN = `DMASIM_S2MM_BASE;
 localparam [31:0] DMACR_RST = `DMASIM_DMACR_RESET_VALUE;
 localparam [31:0] DMASR_RST = `DMASIM_DMASR_RESET_VALUE;
 localparam [31:0] DMACR_FIELDS = `DMASIM_DMACR_RS_MASK | `DMASIM_DMACR_RESET_MASK
-    | `DMASIM_DMACR_KEYHOLE_MASK | `DMASIM_DMACR_CYCLIC_BD_ENABLE_MASK
+    | `DMASIM_DMACR_KEYHOLE_MASK | `DMASIM_DMACR_CYCLIC_MASK
     | `DMASIM_DMACR_IOC_IRQEN_MASK | `DMASIM_DMACR_DLY_IRQEN_MASK | `DMASIM_DMACR_ERR_IRQEN_MASK
     | `DMASIM_DMACR_IRQTHRESHOLD_MASK | `DMASIM_DMACR_IRQDELAY_MASK;
 // DMACR bits that are not fields read as their reset value (bit 1 reads 1)
 localparam [31:0] DMACR_FIXED = DMACR_RST & ~DMACR_FIELDS;
 localparam [1:0] RS_RESET = {2{DMACR_RST[`DMASIM_DMACR_RS_BIT]}};
 localparam [1:0] KEYHOLE_RESET = {2{DMACR_RST[`DMASIM_DMACR_KEYHOLE_BIT]}};
-localparam [1:0] CYCLIC_RESET = {2{DMACR_RST[`DMASIM_DMACR_CYCLIC_BD_ENABLE_BIT]}};
+localparam [1:0] CYCLIC_RESET = {2{DMACR_RST[`DMASIM_DMACR_CYCLIC_BIT]}};
 localparam [1:0] IOC_EN_RESET = {2{DMACR_RST[`DMASIM_DMACR_IOC_IRQEN_BIT]}};
 localparam [1:0] DLY_EN_RESET = {2{DMACR_RST[`DMASIM_DMACR_DLY_IRQEN_BIT]}};
 localparam [1:0] ERR_EN_RESET = {2{DMACR_RST[`DMASIM_DMACR_ERR_IRQEN_BIT]}};
@@ -196,6 +209,7 @@ reg [1:0] start_reg, start_next;
 reg [1:0] intr_reg, intr_next;
 
 reg [1:0] rst_state_reg, rst_state_next;
+reg [RST_CNT_WIDTH-1:0] rst_cnt_reg, rst_cnt_next;
 
 // AXI-Lite handshake state (reset only by rst, not by the soft reset)
 reg awready_reg, awready_next;
@@ -266,7 +280,7 @@ assign s2mm_len = len_reg[LENGTH_WIDTH +: LENGTH_WIDTH];
 assign s2mm_keyhole = keyhole_reg[1];
 
 assign stop = err_any || rst_busy;
-assign soft_rst = rst_state_reg == RST_FLUSH;
+assign soft_rst = rst_state_reg == RST_COUNT && rst_cnt_reg == RST_FLUSH_CNT;
 
 assign mm2s_introut = intr_reg[0];
 assign s2mm_introut = intr_reg[1];
@@ -281,7 +295,7 @@ always @* begin
         dmacr_val[32*i + `DMASIM_DMACR_RS_BIT] = rs_reg[i];
         dmacr_val[32*i + `DMASIM_DMACR_RESET_BIT] = rst_busy;
         dmacr_val[32*i + `DMASIM_DMACR_KEYHOLE_BIT] = keyhole_reg[i];
-        dmacr_val[32*i + `DMASIM_DMACR_CYCLIC_BD_ENABLE_BIT] = cyclic_reg[i];
+        dmacr_val[32*i + `DMASIM_DMACR_CYCLIC_BIT] = cyclic_reg[i];
         dmacr_val[32*i + `DMASIM_DMACR_IOC_IRQEN_BIT] = ioc_en_reg[i];
         dmacr_val[32*i + `DMASIM_DMACR_DLY_IRQEN_BIT] = dly_en_reg[i];
         dmacr_val[32*i + `DMASIM_DMACR_ERR_IRQEN_BIT] = err_en_reg[i];
@@ -341,6 +355,7 @@ always @* begin
     len_next = len_reg;
     start_next = 2'b00;
     rst_state_next = rst_state_reg;
+    rst_cnt_next = rst_cnt_reg;
 
     // the old value merged with the written bytes
     case (w_rel)
@@ -362,7 +377,7 @@ always @* begin
                 end else begin
                     rs_next[w_ch] = wr_val[`DMASIM_DMACR_RS_BIT];
                     keyhole_next[w_ch] = wr_val[`DMASIM_DMACR_KEYHOLE_BIT];
-                    cyclic_next[w_ch] = wr_val[`DMASIM_DMACR_CYCLIC_BD_ENABLE_BIT];
+                    cyclic_next[w_ch] = wr_val[`DMASIM_DMACR_CYCLIC_BIT];
                     ioc_en_next[w_ch] = wr_val[`DMASIM_DMACR_IOC_IRQEN_BIT];
                     dly_en_next[w_ch] = wr_val[`DMASIM_DMACR_DLY_IRQEN_BIT];
                     err_en_next[w_ch] = wr_val[`DMASIM_DMACR_ERR_IRQEN_BIT];
@@ -456,13 +471,19 @@ always @* begin
     case (rst_state_reg)
         RST_DRAIN: begin
             rs_next = 2'b00;
+            // no burst outstanding: count from the Reset write's handshake (or from here)
             if (quiet_all) begin
-                rst_state_next = RST_FLUSH;
+                rst_state_next = RST_COUNT;
+                rst_cnt_next = {{RST_CNT_WIDTH-1{1'b0}}, 1'b1};
             end
         end
-        RST_FLUSH: begin
-            // every register above is reset in the sequential block
-            rst_state_next = RST_IDLE;
+        RST_COUNT: begin
+            // the registers above are reset in the sequential block while soft_rst
+            rs_next = 2'b00;
+            rst_cnt_next = rst_cnt_reg + 1'b1;
+            if (rst_cnt_reg == RST_LAST_CNT) begin
+                rst_state_next = RST_IDLE;
+            end
         end
         default: begin
             if (rst_state_next == RST_DRAIN) begin
@@ -494,8 +515,8 @@ always @* begin
     if (wr_fire) begin
         bpend_next = 1'b1;
     end
-    // response, held back while an idle soft reset completes (bounded: two clocks)
-    if (bpend_reg && !(rst_busy && quiet_all)) begin
+    // response
+    if (bpend_reg) begin
         bpend_next = 1'b0;
         bvalid_next = 1'b1;
     end
@@ -532,6 +553,7 @@ always @(posedge clk) begin
     start_reg <= start_next;
     intr_reg <= intr_next;
     rst_state_reg <= rst_state_next;
+    rst_cnt_reg <= rst_cnt_next;
 
     awready_reg <= awready_next;
     bpend_reg <= bpend_next;
@@ -540,8 +562,8 @@ always @(posedge clk) begin
     rvalid_reg <= rvalid_next;
     rdata_reg <= rdata_next;
 
-    // power-on reset and the end of a soft reset: every register to its reset value
-    if (rst || rst_state_reg == RST_FLUSH) begin
+    // power-on reset and the flush of a soft reset: every register to its reset value
+    if (rst || soft_rst) begin
         rs_reg <= RS_RESET;
         keyhole_reg <= KEYHOLE_RESET;
         cyclic_reg <= CYCLIC_RESET;
@@ -562,7 +584,11 @@ always @(posedge clk) begin
         len_reg <= {2*LENGTH_WIDTH{1'b0}};
         start_reg <= 2'b00;
         intr_reg <= 2'b00;
+    end
+
+    if (rst) begin
         rst_state_reg <= RST_IDLE;
+        rst_cnt_reg <= {RST_CNT_WIDTH{1'b0}};
     end
 
     if (rst) begin

@@ -17,8 +17,15 @@
  *   the last write response, then err_int pulses (unless a write response
  *   already failed: the channel reports that one) and the channel goes
  *   not-busy; from then on only the skid buffer takes beats.
- * - The first BRESP SLVERR/DECERR of a transfer pulses err_slv/err_dec (the
- *   channel reports its first failing response; later ones add nothing).
+ * - Write errors are posted at the end of the command (rule
+ *   ERR-POSTED-AT-END): every burst is still issued, and once the last write
+ *   response is in, err_slv/err_dec pulses (naming the first failing
+ *   response) instead of `done` or err_int.
+ * - The one-spare-beat erratum (rule XFER-S2MM-SPARE-BEAT): when a packet
+ *   ends (TLAST) exactly one beat short of start_len and the next packet's
+ *   first beat is waiting in the skid buffer the clock after, the transfer
+ *   completes normally and that next packet is then taken up to its TLAST
+ *   and dropped; a transfer started meanwhile gets the packet after it.
  * - While `stop` is high nothing new is collected and no new AW is issued;
  *   once the issued bursts have their responses the channel goes not-busy
  *   without `done` (the soft reset flushes whatever data was left).
@@ -173,6 +180,9 @@ reg [7:0] burst_cnt_reg, burst_cnt_next;             // beats in it so far
 reg keyhole_reg, keyhole_next;
 reg drop_reg, drop_next;                             // discarding the rest of a packet
 reg berr_reg, berr_next;                             // a write response error in this transfer
+reg berr_dec_reg, berr_dec_next;                     // ...and the first one was DECERR
+reg spare_reg, spare_next;                           // a packet just ended one beat short
+reg discard_reg, discard_next;                       // the erratum: dropping the next packet
 
 reg [ADDR_WIDTH-1:0] awaddr_reg, awaddr_next;
 reg [7:0] awlen_reg, awlen_next;
@@ -221,8 +231,15 @@ wire [7:0] burst_max_m1 = keyhole_reg ? FIXED_LEN_M1[7:0] : BURST_LEN_M1[7:0];
 wire page_end = !keyhole_reg && &beat_addr_reg[11:ADDR_LSB];
 wire end_of_burst = last_of_xfer || burst_cnt_reg == burst_max_m1 || page_end;
 
-wire collect = state_reg == STATE_COLLECT && !stop && skid_tvalid
+wire collect = state_reg == STATE_COLLECT && !stop && skid_tvalid && !discard_reg
     && dfifo_s_tready && cmd_s_tready;
+
+// beats of a byte count: ceil(bytes / STRB_WIDTH)
+function [LENGTH_WIDTH:0] beats_of(input [LENGTH_WIDTH-1:0] nbytes);
+    begin
+        beats_of = ({1'b0, nbytes} + STRB_INT[LENGTH_WIDTH:0] - 1'b1) >> ADDR_LSB;
+    end
+endfunction
 
 wire aw_fire = awvalid_reg && m_axi_awready;
 wire w_fire = m_axi_wvalid && m_axi_wready;
@@ -262,6 +279,9 @@ always @* begin
     keyhole_next = keyhole_reg;
     drop_next = drop_reg;
     berr_next = berr_reg;
+    berr_dec_next = berr_dec_reg;
+    spare_next = 1'b0;
+    discard_next = discard_reg;
 
     awaddr_next = awaddr_reg;
     awlen_next = awlen_reg;
@@ -305,8 +325,7 @@ always @* begin
 
     if (b_fire && b_error && !berr_reg) begin
         berr_next = 1'b1;
-        err_slv_next = m_axi_bresp == RESP_SLVERR;
-        err_dec_next = m_axi_bresp == RESP_DECERR;
+        berr_dec_next = m_axi_bresp == RESP_DECERR;
     end
 
     case (state_reg)
@@ -321,6 +340,7 @@ always @* begin
                 keyhole_next = keyhole;
                 drop_next = 1'b0;
                 berr_next = 1'b0;
+                berr_dec_next = 1'b0;
             end
         end
         STATE_COLLECT: begin
@@ -348,6 +368,8 @@ always @* begin
                 if (last_of_xfer) begin
                     state_next = overflow ? STATE_OVERFLOW : STATE_FINISH;
                     drop_next = overflow && !skid_tlast;
+                    // a packet one beat shorter than LENGTH: watch the next clock
+                    spare_next = !overflow && beats_of(len_reg) == beats_of(bytes_next) + 1'b1;
                 end
             end
         end
@@ -355,6 +377,8 @@ always @* begin
             if (issued_done && !cmd_m_tvalid) begin
                 state_next = STATE_IDLE;
                 done_next = !berr_reg;
+                err_slv_next = berr_reg && !berr_dec_reg;
+                err_dec_next = berr_reg && berr_dec_reg;
             end else if (stop) begin
                 state_next = STATE_ABORT;
             end
@@ -369,8 +393,10 @@ always @* begin
             end
             if (issued_done && !cmd_m_tvalid) begin
                 state_next = STATE_IDLE;
-                // a failed write response came first: that is the one error reported
+                // a failed write response is the one error reported
                 err_int_next = !berr_reg;
+                err_slv_next = berr_reg && !berr_dec_reg;
+                err_dec_next = berr_reg && berr_dec_reg;
             end else if (stop) begin
                 state_next = STATE_ABORT;
             end
@@ -384,6 +410,18 @@ always @* begin
             state_next = STATE_IDLE;
         end
     endcase
+
+    // the erratum: the next packet's first beat waits the clock after a packet that
+    // ended one beat short; take that packet up to its TLAST and drop it
+    if (spare_reg && skid_tvalid && !stop) begin
+        discard_next = 1'b1;
+    end
+    if (discard_next) begin
+        skid_tready = 1'b1;
+        if (skid_tvalid && skid_tlast) begin
+            discard_next = 1'b0;
+        end
+    end
 end
 
 always @(posedge clk) begin
@@ -396,6 +434,9 @@ always @(posedge clk) begin
     keyhole_reg <= keyhole_next;
     drop_reg <= drop_next;
     berr_reg <= berr_next;
+    berr_dec_reg <= berr_dec_next;
+    spare_reg <= spare_next;
+    discard_reg <= discard_next;
 
     awaddr_reg <= awaddr_next;
     awlen_reg <= awlen_next;
@@ -414,6 +455,9 @@ always @(posedge clk) begin
         bytes_reg <= {LENGTH_WIDTH{1'b0}};
         drop_reg <= 1'b0;
         berr_reg <= 1'b0;
+        berr_dec_reg <= 1'b0;
+        spare_reg <= 1'b0;
+        discard_reg <= 1'b0;
         awvalid_reg <= 1'b0;
         wpend_reg <= {OUT_WIDTH{1'b0}};
         bpend_reg <= {OUT_WIDTH{1'b0}};

@@ -5,10 +5,10 @@
 `define DMASIM_SG_CTL 32'h0000002c  // multichannel only, reads 0
 `define DMASIM_REG_DMACR 32'h00000000  // DMA control register (channel-relative)
 `define DMASIM_REG_DMASR 32'h00000004  // DMA status register (channel-relative)
-`define DMASIM_REG_CURDESC 32'h00000008  // SG mode only (channel-relative)
-`define DMASIM_REG_CURDESC_MSB 32'h0000000c  // SG mode only (channel-relative)
-`define DMASIM_REG_TAILDESC 32'h00000010  // SG mode only (channel-relative)
-`define DMASIM_REG_TAILDESC_MSB 32'h00000014  // SG mode only (channel-relative)
+`define DMASIM_REG_CURDESC 32'h00000008  // SG: current BD; written only while halted (channel-relative)
+`define DMASIM_REG_CURDESC_MSB 32'h0000000c  // SG: upper bits (c_addr_width > 32) (channel-relative)
+`define DMASIM_REG_TAILDESC 32'h00000010  // SG: tail BD; the write that kicks the fetcher (the MSB one in 64-bit builds) (channel-relative)
+`define DMASIM_REG_TAILDESC_MSB 32'h00000014  // SG: upper bits (c_addr_width > 32) (channel-relative)
 `define DMASIM_REG_ADDR 32'h00000018  // SA (MM2S) / DA (S2MM) (channel-relative)
 `define DMASIM_REG_ADDR_MSB 32'h0000001c  // upper address bits (channel-relative)
 `define DMASIM_REG_LENGTH 32'h00000028  // transfer length; writing it starts the transfer (channel-relative)
@@ -30,25 +30,25 @@
 `define DMASIM_DMACR_RESET_MASK 32'h00000004
 `define DMASIM_DMACR_KEYHOLE_BIT 32'h00000003  // FIXED bursts for the following transfers
 `define DMASIM_DMACR_KEYHOLE_MASK 32'h00000008
-`define DMASIM_DMACR_CYCLIC_BD_ENABLE_BIT 32'h00000004  // stored, unused in simple mode
-`define DMASIM_DMACR_CYCLIC_BD_ENABLE_MASK 32'h00000010
+`define DMASIM_DMACR_CYCLIC_BIT 32'h00000004  // SG: fetched BDs' Cmplt bits count as 0 (cyclic BD mode)
+`define DMASIM_DMACR_CYCLIC_MASK 32'h00000010
 `define DMASIM_DMACR_IOC_IRQEN_BIT 32'h0000000c  // interrupt on complete enable
 `define DMASIM_DMACR_IOC_IRQEN_MASK 32'h00001000
 `define DMASIM_DMACR_DLY_IRQEN_BIT 32'h0000000d  // delay interrupt enable
 `define DMASIM_DMACR_DLY_IRQEN_MASK 32'h00002000
 `define DMASIM_DMACR_ERR_IRQEN_BIT 32'h0000000e  // error interrupt enable
 `define DMASIM_DMACR_ERR_IRQEN_MASK 32'h00004000
-`define DMASIM_DMACR_IRQTHRESHOLD_BIT 32'h00000010  // a write of 0 stores 1
+`define DMASIM_DMACR_IRQTHRESHOLD_BIT 32'h00000010  // SG: IOC events per IOC_Irq; a write of 0 stores 1
 `define DMASIM_DMACR_IRQTHRESHOLD_MASK 32'h00ff0000
-`define DMASIM_DMACR_IRQDELAY_BIT 32'h00000018  // no effect in simple mode
+`define DMASIM_DMACR_IRQDELAY_BIT 32'h00000018  // SG: delay timeout after a packet end; 0 disables
 `define DMASIM_DMACR_IRQDELAY_MASK 32'hff000000
 `define DMASIM_DMASR_RESET_VALUE 32'h00000001  // DMASR after reset
 `define DMASIM_DMASR_RW1C_MASK 32'h00007000  // write-1-to-clear bits
 `define DMASIM_DMASR_HALTED_BIT 32'h00000000  // channel halted
 `define DMASIM_DMASR_HALTED_MASK 32'h00000001
-`define DMASIM_DMASR_IDLE_BIT 32'h00000001  // last programmed transfer complete
+`define DMASIM_DMASR_IDLE_BIT 32'h00000001  // last programmed transfer complete (SG: fetcher stopped at the tail)
 `define DMASIM_DMASR_IDLE_MASK 32'h00000002
-`define DMASIM_DMASR_SGINCLD_BIT 32'h00000003  // 0 in simple mode
+`define DMASIM_DMASR_SGINCLD_BIT 32'h00000003  // 1 in SG mode, 0 in simple mode
 `define DMASIM_DMASR_SGINCLD_MASK 32'h00000008
 `define DMASIM_DMASR_DMAINTERR_BIT 32'h00000004  // internal error (S2MM packet > LENGTH)
 `define DMASIM_DMASR_DMAINTERR_MASK 32'h00000010
@@ -56,21 +56,64 @@
 `define DMASIM_DMASR_DMASLVERR_MASK 32'h00000020
 `define DMASIM_DMASR_DMADECERR_BIT 32'h00000006  // memory answered DECERR
 `define DMASIM_DMASR_DMADECERR_MASK 32'h00000040
-`define DMASIM_DMASR_SGINTERR_BIT 32'h00000008  // 0 in simple mode
+`define DMASIM_DMASR_SGINTERR_BIT 32'h00000008  // SG: fetched BD already had Cmplt=1
 `define DMASIM_DMASR_SGINTERR_MASK 32'h00000100
-`define DMASIM_DMASR_SGSLVERR_BIT 32'h00000009  // 0 in simple mode
+`define DMASIM_DMASR_SGSLVERR_BIT 32'h00000009  // SG: SLVERR on a BD fetch or status write
 `define DMASIM_DMASR_SGSLVERR_MASK 32'h00000200
-`define DMASIM_DMASR_SGDECERR_BIT 32'h0000000a  // 0 in simple mode
+`define DMASIM_DMASR_SGDECERR_BIT 32'h0000000a  // SG: DECERR on a BD fetch or status write
 `define DMASIM_DMASR_SGDECERR_MASK 32'h00000400
 `define DMASIM_DMASR_IOC_IRQ_BIT 32'h0000000c  // transfer (or halt) complete
 `define DMASIM_DMASR_IOC_IRQ_MASK 32'h00001000
-`define DMASIM_DMASR_DLY_IRQ_BIT 32'h0000000d  // never set in simple mode
+`define DMASIM_DMASR_DLY_IRQ_BIT 32'h0000000d  // SG: delay timeout (never in simple mode)
 `define DMASIM_DMASR_DLY_IRQ_MASK 32'h00002000
 `define DMASIM_DMASR_ERR_IRQ_BIT 32'h0000000e  // set on the rising edge of any error
 `define DMASIM_DMASR_ERR_IRQ_MASK 32'h00004000
-`define DMASIM_DMASR_IRQTHRESHOLDSTS_BIT 32'h00000010  // 0 in simple mode
+`define DMASIM_DMASR_IRQTHRESHOLDSTS_BIT 32'h00000010  // SG: threshold counter (reset 1); 0 in simple mode
 `define DMASIM_DMASR_IRQTHRESHOLDSTS_MASK 32'h00ff0000
-`define DMASIM_DMASR_IRQDELAYSTS_BIT 32'h00000018  // 0 in simple mode
+`define DMASIM_DMASR_IRQDELAYSTS_BIT 32'h00000018  // SG: delay counter; 0 in simple mode
 `define DMASIM_DMASR_IRQDELAYSTS_MASK 32'hff000000
 `define DMASIM_DMASR_ERRORS_MASK 32'h00000070  // DMAIntErr | DMASlvErr | DMADecErr
+`define DMASIM_DMASR_SG_ERRORS_MASK 32'h00000700  // SGIntErr | SGSlvErr | SGDecErr
+`define DMASIM_DESC_ADDR_MASK 32'hffffffc0  // stored bits of CURDESC/TAILDESC/NXTDESC
+`define DMASIM_MM2S_CURDESC 32'h00000008  // window offset (SG mode)
+`define DMASIM_MM2S_CURDESC_MSB 32'h0000000c  // window offset (SG mode)
+`define DMASIM_MM2S_TAILDESC 32'h00000010  // window offset (SG mode)
+`define DMASIM_MM2S_TAILDESC_MSB 32'h00000014  // window offset (SG mode)
+`define DMASIM_S2MM_CURDESC 32'h00000038  // window offset (SG mode)
+`define DMASIM_S2MM_CURDESC_MSB 32'h0000003c  // window offset (SG mode)
+`define DMASIM_S2MM_TAILDESC 32'h00000040  // window offset (SG mode)
+`define DMASIM_S2MM_TAILDESC_MSB 32'h00000044  // window offset (SG mode)
+`define DMASIM_BD_SIZE 32'h00000040  // bytes per buffer descriptor
+`define DMASIM_BD_ALIGN 32'h00000040  // BD address alignment
+`define DMASIM_BD_NXTDESC 32'h00000000  // BD word byte offset
+`define DMASIM_BD_NXTDESC_MSB 32'h00000004  // BD word byte offset
+`define DMASIM_BD_BUFFER_ADDRESS 32'h00000008  // BD word byte offset
+`define DMASIM_BD_BUFFER_ADDRESS_MSB 32'h0000000c  // BD word byte offset
+`define DMASIM_BD_CONTROL 32'h00000018  // BD word byte offset
+`define DMASIM_BD_STATUS 32'h0000001c  // BD word byte offset
+`define DMASIM_BD_APP0 32'h00000020  // BD word byte offset
+`define DMASIM_BD_APP1 32'h00000024  // BD word byte offset
+`define DMASIM_BD_APP2 32'h00000028  // BD word byte offset
+`define DMASIM_BD_APP3 32'h0000002c  // BD word byte offset
+`define DMASIM_BD_APP4 32'h00000030  // BD word byte offset
+`define DMASIM_BD_CONTROL_LENGTH_BIT 32'h00000000  // buffer bytes; masked to c_sg_length_width
+`define DMASIM_BD_CONTROL_LENGTH_MASK 32'h03ffffff
+`define DMASIM_BD_CONTROL_TXEOF_BIT 32'h0000001a  // MM2S: last BD of a packet (TLAST on its last beat)
+`define DMASIM_BD_CONTROL_TXEOF_MASK 32'h04000000
+`define DMASIM_BD_CONTROL_TXSOF_BIT 32'h0000001b  // MM2S: first BD of a packet
+`define DMASIM_BD_CONTROL_TXSOF_MASK 32'h08000000
+`define DMASIM_BD_STATUS_TRANSFERRED_BIT 32'h00000000  // bytes moved for this BD
+`define DMASIM_BD_STATUS_TRANSFERRED_MASK 32'h03ffffff
+`define DMASIM_BD_STATUS_RXEOF_BIT 32'h0000001a  // S2MM: this buffer holds a packet's last byte
+`define DMASIM_BD_STATUS_RXEOF_MASK 32'h04000000
+`define DMASIM_BD_STATUS_RXSOF_BIT 32'h0000001b  // S2MM: this buffer holds a packet's first byte
+`define DMASIM_BD_STATUS_RXSOF_MASK 32'h08000000
+`define DMASIM_BD_STATUS_DMAINTERR_BIT 32'h0000001c  // zero length (after masking)
+`define DMASIM_BD_STATUS_DMAINTERR_MASK 32'h10000000
+`define DMASIM_BD_STATUS_DMASLVERR_BIT 32'h0000001d  // SLVERR on the data buffer
+`define DMASIM_BD_STATUS_DMASLVERR_MASK 32'h20000000
+`define DMASIM_BD_STATUS_DMADECERR_BIT 32'h0000001e  // DECERR on the data buffer
+`define DMASIM_BD_STATUS_DMADECERR_MASK 32'h40000000
+`define DMASIM_BD_STATUS_CMPLT_BIT 32'h0000001f  // the engine finished this BD
+`define DMASIM_BD_STATUS_CMPLT_MASK 32'h80000000
 `endif

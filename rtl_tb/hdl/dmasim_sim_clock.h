@@ -45,6 +45,7 @@ public:
         while (next_edge_ <= t) {
             now_ = next_edge_;
             ctx_->time(now_);
+            if (!top_->clk && top_->axil_hs) last_hs_ = clocks_;  // a handshake at this edge
             top_->clk = !top_->clk;
             if (top_->clk) ++clocks_;
             settle();
@@ -70,8 +71,12 @@ public:
     }
 
     // One AXI-Lite access through dmasim_sim_axil_master; false when the slave never
-    // answered (the master's own timeout).
-    bool access(bool write, uint32_t addr, uint32_t wdata, uint32_t* rdata) {
+    // answered (the master's own timeout). `spacing` is the bus access time in clocks: the
+    // access starts late enough that its address handshake comes that many clocks after the
+    // previous access's, or as soon as the bus allows when that is later (0: at once).
+    bool access(bool write, uint32_t addr, uint32_t wdata, uint32_t* rdata,
+                uint32_t spacing = 0) {
+        while (clocks_ + kAccessClocks < last_hs_ + spacing) tick();
         top_->cmd_write = write;
         top_->cmd_addr = addr;
         top_->cmd_wdata = wdata;
@@ -82,6 +87,10 @@ public:
         return !top_->rsp_timeout;
     }
 
+    // Rising edges from starting an access to its address handshake when the slave is ready
+    // at once (command register in dmasim_sim_axil_master, the DMA's register slave).
+    static constexpr uint64_t kAccessClocks = 2;
+
 private:
     VerilatedContext* ctx_;
     Vtop* top_;
@@ -89,6 +98,7 @@ private:
     uint64_t now_ = 0;
     uint64_t next_edge_;
     uint64_t clocks_ = 0;
+    uint64_t last_hs_ = 0;  // rising edge (counted from 0) of the last address handshake
     Waves* waves_;
 };
 

@@ -188,7 +188,8 @@ int serve(dmasim_sim::Clock& clock, Vtop* top) {
                 return 0;
             case p::kOP_READ:
             case p::kOP_WRITE:
-                if (!clock.access(op == p::kOP_WRITE, static_cast<uint32_t>(a64), a32, &value)) {
+                if (!clock.access(op == p::kOP_WRITE, static_cast<uint32_t>(a64), a32, &value,
+                                  static_cast<uint32_t>(a64 >> 32))) {
                     status = p::kST_AXI_TIMEOUT;
                     value = static_cast<uint32_t>(a64);
                 }

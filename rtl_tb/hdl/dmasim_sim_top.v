@@ -13,6 +13,11 @@
  * a register access, a delay or a reset runs in C++ and HDL alone, with no
  * timing scheduler, no VPI and no Python. Simulated time stands still
  * between commands.
+ *
+ * Bus access time: axil_hs is high in the clock before an AXI-Lite address
+ * handshake (AW or AR), so the C++ side can start each access late enough
+ * that its handshake comes the rtl target's bus access time after the
+ * previous one (dmasim_sim_clock.h).
  */
 
 `resetall
@@ -42,6 +47,7 @@ module dmasim_sim_top #
     output wire                 done,
     output wire [31:0]          rsp_data,
     output wire                 rsp_timeout,
+    output wire                 axil_hs,
     // interrupt lines (bit i = line i of the design) and stream monitor counters
     output wire [31:0]          irq_out,
     output wire [MON_BITS-1:0]  mon
@@ -105,6 +111,7 @@ wire                  wr_bready;
 wire [NUM_IRQ-1:0] irq;
 wire [1:0] rsp_resp;
 
+assign axil_hs = (axil_awvalid && axil_awready) || (axil_arvalid && axil_arready);
 assign irq_out = {{(32 > NUM_IRQ ? 32 - NUM_IRQ : 0){1'b0}}, irq};
 
 dmasim_sim_axil_master #(

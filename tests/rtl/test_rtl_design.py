@@ -1,4 +1,7 @@
-"""The rtl target realising designs other than the loopback: user RTL, FIFOs, two DMAs.
+"""The rtl target realising designs other than the loopback: user RTL, one-channel DMAs.
+
+Designs of dmasim's own FIFO and register slice with two DMAs run on every target in
+``tests/test_design_targets.py``.
 
 Each design is built once (about a minute on two cores) and shared by the tests of a module-
 scoped fixture. Bad-input tests fail before (or at) Verilator, without a C++ build. Tests that
@@ -257,59 +260,7 @@ def test_early_tlast_is_s2mm_completing_short(adder: RtlTarget) -> None:
     assert "adder_0.M_AXIS sent TLAST early" in str(err)
 
 
-# --- two DMAs, a packet-mode FIFO and a register slice ----------------------------------------
-
-
-@pytest.fixture(scope="module")
-def two(rtl_on: None) -> Iterator[RtlTarget]:
-    t = dmasim.open_target("rtl", design=two_dma_design())
-    assert isinstance(t, RtlTarget)
-    yield t
-    t.close()
-
-
-def test_two_dmas_cross_through_fifo_and_slice(two: RtlTarget) -> None:
-    two.reset()
-    n0, n1 = 1000, 777
-    a0, b1 = _canaried(two, n0)
-    a1, b0 = _canaried(two, n1)
-    a0[:] = np.arange(n0, dtype=np.uint32) * 3
-    a1[:] = np.arange(n1, dtype=np.uint32) ^ 0x5A5A_5A5A
-    d0, d1 = two.dma("axi_dma_0"), two.dma("axi_dma_1")
-    d1.recvchannel.transfer(b1, nbytes=4 * n0)
-    d0.recvchannel.transfer(b0, nbytes=4 * n1)
-    d0.sendchannel.transfer(a0)
-    d1.sendchannel.transfer(a1)
-    for ch in (d0.sendchannel, d1.sendchannel, d0.recvchannel, d1.recvchannel):
-        ch.wait()
-    assert np.array_equal(b1[:n0], a0) and np.array_equal(b0[:n1], a1)
-    assert (b1[n0:] == 0xAAAA_AAAA).all() and (b0[n1:] == 0xAAAA_AAAA).all()
-    assert set(two.interrupts()) == {f"{d}/{p}" for d in ("axi_dma_0", "axi_dma_1")
-                                     for p in ("mm2s_introut", "s2mm_introut")}
-
-
-def test_packet_mode_fifo_holds_data_until_tlast(two: RtlTarget) -> None:
-    two.reset()
-    n = 48  # shorter than the FIFO (64): the whole packet fits
-    a, b = _canaried(two, n)
-    a[:] = np.arange(n, dtype=np.uint32)
-    d0, d1 = two.dma("axi_dma_0"), two.dma("axi_dma_1")
-    d1.recvchannel.transfer(b, nbytes=4 * n)
-    d0.sendchannel.transfer(a)
-    into = "axi_dma_0.M_AXIS_MM2S -> fifo_0.S_AXIS"
-    out = "fifo_0.M_AXIS -> axi_dma_1.S_AXIS_S2MM"
-    seen_partial = False
-    for _ in range(200):
-        s = two.stream_state()
-        if s[into]["packets"]:
-            break
-        assert s[out]["beats"] == 0, "packet mode let data out before TLAST"
-        seen_partial |= s[into]["beats"] > 0
-        two.delay(40)
-    assert seen_partial
-    d0.sendchannel.wait()
-    d1.recvchannel.wait()
-    assert np.array_equal(b[:n], a) and (b[n:] == 0xAAAA_AAAA).all()
+# --- DMAs with one channel each (FIFO / two-DMA designs: test_design_targets.py) ----------
 
 
 def test_dmas_with_one_channel_each(rtl_on: None) -> None:

@@ -3,23 +3,24 @@
 The core (``dmasim_dma.c``) does the register sequences, the polls with back-off and the
 deadlines; the bindings (``_dmasim_pybind11``, a C++ module, and ``_dmasim_cffi``, a cffi
 API-mode module wrapped by :mod:`.cffi_device`) are thin. Registers are reached either through a
-direct mapping of ``/dev/mem`` done by the core (when the target offers one through
-``native_mapping()``) or through callbacks into the target's bus and clock, so the same
-compiled code drives the model, the RTL and the board. The channel classes only translate the
-core's status codes into the primitives :class:`~dmasim.drivers.base.ChannelBase` expects, so
-every check and every exception is the same as on the Python level.
+direct mapping of ``/dev/mem`` done by the core (when the target is a
+:class:`~dmasim.target.NativeMapping`) or through callbacks into the target's bus and clock, so
+the same compiled code drives the model, the RTL and the board. The channel classes only
+translate the core's status codes into the primitives
+:class:`~dmasim.drivers.base.ChannelBase` expects, so every check and every exception is the
+same as on the Python level.
 """
 
 from __future__ import annotations
 
 import importlib
-import inspect
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import numpy as np
 
 from ... import regmap
 from ...errors import DmasimValueError, DriverUnavailableError
+from ...target import NativeMapping
 from .. import registers
 from ..base import ChannelBase, DmaDriver, _ns
 from ..diagnose import read_state
@@ -134,27 +135,26 @@ def load_binding(name: str) -> ModuleType:
 def open_device(binding: str, target: Target, ip_name: str = "axi_dma_0") -> NativeDevice:
     """Open a core device for ``ip_name``: a direct mapping if offered, else callbacks.
 
-    A target offers a direct mapping with ``native_mapping()`` returning ``(path, phys_base,
-    length)`` (the board: ``("/dev/mem", 0x40400000, 0x10000)``), or ``None`` for none; if
-    it takes a parameter, it gets ``ip_name``.
+    A :class:`~dmasim.target.NativeMapping` target offers one with ``native_mapping(ip_name)``
+    returning ``(path, phys_base, length)`` (the board: ``("/dev/mem", 0x40400000, 0x10000)``),
+    or ``None`` for none.
     """
     module = load_binding(binding)
     info = target.ip_dict[ip_name]
     base, span = int(info["phys_addr"]), int(info["addr_range"])
-    mapping = None
-    native_mapping = getattr(target, "native_mapping", None)
-    if callable(native_mapping):
-        takes_ip = bool(inspect.signature(native_mapping).parameters)
-        mapping = native_mapping(ip_name) if takes_ip else native_mapping()
+    mapping: tuple[str, int, int] | None = None
+    outer: tuple[str, int] | None = None
+    if isinstance(target, NativeMapping):
+        mapping = target.native_mapping(ip_name)
+        outer = target.native_outer_sync() if mapping is not None else None
     dev: NativeDevice
     if mapping is not None:
         path, phys_base, length = mapping
         dev = module.Device(str(path), int(phys_base), int(length))
     else:
         dev = module.Device(target.bus, target.clock, base, span)
-    outer = getattr(target, "native_outer_sync", None)
-    if mapping is not None and callable(outer) and outer() is not None:
-        dev.open_outer_sync(*outer())  # the board: the barrier also syncs the PL310
+    if outer is not None:
+        dev.open_outer_sync(*outer)  # the board: the barrier also syncs the PL310
     dev.set_timing(
         registers.FIRST_BACKOFF_NS,
         registers.MAX_BACKOFF_NS,

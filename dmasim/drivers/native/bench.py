@@ -16,7 +16,6 @@ from __future__ import annotations
 import importlib
 import os
 import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -81,11 +80,9 @@ def make_devmem_file(path: str, phys_base: int = DMA_BASE, length: int = LENGTH)
 
 def _rate(fn: Callable[[], None], count: int, repeats: int) -> float:
     """Best operations/s over ``repeats`` runs of ``fn`` doing ``count`` operations."""
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
+    from ...bench import best_of
+
+    best = best_of(fn, repeats)
     return count / best if best > 0 else float("inf")
 
 

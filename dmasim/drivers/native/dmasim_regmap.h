@@ -5,10 +5,10 @@
 #define DMASIM_SG_CTL 0x0000002cu  /* multichannel only, reads 0 */
 #define DMASIM_REG_DMACR 0x00000000u  /* DMA control register (channel-relative) */
 #define DMASIM_REG_DMASR 0x00000004u  /* DMA status register (channel-relative) */
-#define DMASIM_REG_CURDESC 0x00000008u  /* SG mode only (channel-relative) */
-#define DMASIM_REG_CURDESC_MSB 0x0000000cu  /* SG mode only (channel-relative) */
-#define DMASIM_REG_TAILDESC 0x00000010u  /* SG mode only (channel-relative) */
-#define DMASIM_REG_TAILDESC_MSB 0x00000014u  /* SG mode only (channel-relative) */
+#define DMASIM_REG_CURDESC 0x00000008u  /* SG: current BD; written only while halted (channel-relative) */
+#define DMASIM_REG_CURDESC_MSB 0x0000000cu  /* SG: upper bits (c_addr_width > 32) (channel-relative) */
+#define DMASIM_REG_TAILDESC 0x00000010u  /* SG: tail BD; the write that kicks the fetcher (the MSB one in 64-bit builds) (channel-relative) */
+#define DMASIM_REG_TAILDESC_MSB 0x00000014u  /* SG: upper bits (c_addr_width > 32) (channel-relative) */
 #define DMASIM_REG_ADDR 0x00000018u  /* SA (MM2S) / DA (S2MM) (channel-relative) */
 #define DMASIM_REG_ADDR_MSB 0x0000001cu  /* upper address bits (channel-relative) */
 #define DMASIM_REG_LENGTH 0x00000028u  /* transfer length; writing it starts the transfer (channel-relative) */
@@ -30,25 +30,25 @@
 #define DMASIM_DMACR_RESET_MASK 0x00000004u
 #define DMASIM_DMACR_KEYHOLE_BIT 0x00000003u  /* FIXED bursts for the following transfers */
 #define DMASIM_DMACR_KEYHOLE_MASK 0x00000008u
-#define DMASIM_DMACR_CYCLIC_BD_ENABLE_BIT 0x00000004u  /* stored, unused in simple mode */
-#define DMASIM_DMACR_CYCLIC_BD_ENABLE_MASK 0x00000010u
+#define DMASIM_DMACR_CYCLIC_BIT 0x00000004u  /* SG: fetched BDs' Cmplt bits count as 0 (cyclic BD mode) */
+#define DMASIM_DMACR_CYCLIC_MASK 0x00000010u
 #define DMASIM_DMACR_IOC_IRQEN_BIT 0x0000000cu  /* interrupt on complete enable */
 #define DMASIM_DMACR_IOC_IRQEN_MASK 0x00001000u
 #define DMASIM_DMACR_DLY_IRQEN_BIT 0x0000000du  /* delay interrupt enable */
 #define DMASIM_DMACR_DLY_IRQEN_MASK 0x00002000u
 #define DMASIM_DMACR_ERR_IRQEN_BIT 0x0000000eu  /* error interrupt enable */
 #define DMASIM_DMACR_ERR_IRQEN_MASK 0x00004000u
-#define DMASIM_DMACR_IRQTHRESHOLD_BIT 0x00000010u  /* a write of 0 stores 1 */
+#define DMASIM_DMACR_IRQTHRESHOLD_BIT 0x00000010u  /* SG: IOC events per IOC_Irq; a write of 0 stores 1 */
 #define DMASIM_DMACR_IRQTHRESHOLD_MASK 0x00ff0000u
-#define DMASIM_DMACR_IRQDELAY_BIT 0x00000018u  /* no effect in simple mode */
+#define DMASIM_DMACR_IRQDELAY_BIT 0x00000018u  /* SG: delay timeout after a packet end; 0 disables */
 #define DMASIM_DMACR_IRQDELAY_MASK 0xff000000u
 #define DMASIM_DMASR_RESET_VALUE 0x00000001u  /* DMASR after reset */
 #define DMASIM_DMASR_RW1C_MASK 0x00007000u  /* write-1-to-clear bits */
 #define DMASIM_DMASR_HALTED_BIT 0x00000000u  /* channel halted */
 #define DMASIM_DMASR_HALTED_MASK 0x00000001u
-#define DMASIM_DMASR_IDLE_BIT 0x00000001u  /* last programmed transfer complete */
+#define DMASIM_DMASR_IDLE_BIT 0x00000001u  /* last programmed transfer complete (SG: fetcher stopped at the tail) */
 #define DMASIM_DMASR_IDLE_MASK 0x00000002u
-#define DMASIM_DMASR_SGINCLD_BIT 0x00000003u  /* 0 in simple mode */
+#define DMASIM_DMASR_SGINCLD_BIT 0x00000003u  /* 1 in SG mode, 0 in simple mode */
 #define DMASIM_DMASR_SGINCLD_MASK 0x00000008u
 #define DMASIM_DMASR_DMAINTERR_BIT 0x00000004u  /* internal error (S2MM packet > LENGTH) */
 #define DMASIM_DMASR_DMAINTERR_MASK 0x00000010u
@@ -56,21 +56,64 @@
 #define DMASIM_DMASR_DMASLVERR_MASK 0x00000020u
 #define DMASIM_DMASR_DMADECERR_BIT 0x00000006u  /* memory answered DECERR */
 #define DMASIM_DMASR_DMADECERR_MASK 0x00000040u
-#define DMASIM_DMASR_SGINTERR_BIT 0x00000008u  /* 0 in simple mode */
+#define DMASIM_DMASR_SGINTERR_BIT 0x00000008u  /* SG: fetched BD already had Cmplt=1 */
 #define DMASIM_DMASR_SGINTERR_MASK 0x00000100u
-#define DMASIM_DMASR_SGSLVERR_BIT 0x00000009u  /* 0 in simple mode */
+#define DMASIM_DMASR_SGSLVERR_BIT 0x00000009u  /* SG: SLVERR on a BD fetch or status write */
 #define DMASIM_DMASR_SGSLVERR_MASK 0x00000200u
-#define DMASIM_DMASR_SGDECERR_BIT 0x0000000au  /* 0 in simple mode */
+#define DMASIM_DMASR_SGDECERR_BIT 0x0000000au  /* SG: DECERR on a BD fetch or status write */
 #define DMASIM_DMASR_SGDECERR_MASK 0x00000400u
 #define DMASIM_DMASR_IOC_IRQ_BIT 0x0000000cu  /* transfer (or halt) complete */
 #define DMASIM_DMASR_IOC_IRQ_MASK 0x00001000u
-#define DMASIM_DMASR_DLY_IRQ_BIT 0x0000000du  /* never set in simple mode */
+#define DMASIM_DMASR_DLY_IRQ_BIT 0x0000000du  /* SG: delay timeout (never in simple mode) */
 #define DMASIM_DMASR_DLY_IRQ_MASK 0x00002000u
 #define DMASIM_DMASR_ERR_IRQ_BIT 0x0000000eu  /* set on the rising edge of any error */
 #define DMASIM_DMASR_ERR_IRQ_MASK 0x00004000u
-#define DMASIM_DMASR_IRQTHRESHOLDSTS_BIT 0x00000010u  /* 0 in simple mode */
+#define DMASIM_DMASR_IRQTHRESHOLDSTS_BIT 0x00000010u  /* SG: threshold counter (reset 1); 0 in simple mode */
 #define DMASIM_DMASR_IRQTHRESHOLDSTS_MASK 0x00ff0000u
-#define DMASIM_DMASR_IRQDELAYSTS_BIT 0x00000018u  /* 0 in simple mode */
+#define DMASIM_DMASR_IRQDELAYSTS_BIT 0x00000018u  /* SG: delay counter; 0 in simple mode */
 #define DMASIM_DMASR_IRQDELAYSTS_MASK 0xff000000u
 #define DMASIM_DMASR_ERRORS_MASK 0x00000070u  /* DMAIntErr | DMASlvErr | DMADecErr */
+#define DMASIM_DMASR_SG_ERRORS_MASK 0x00000700u  /* SGIntErr | SGSlvErr | SGDecErr */
+#define DMASIM_DESC_ADDR_MASK 0xffffffc0u  /* stored bits of CURDESC/TAILDESC/NXTDESC */
+#define DMASIM_MM2S_CURDESC 0x00000008u  /* window offset (SG mode) */
+#define DMASIM_MM2S_CURDESC_MSB 0x0000000cu  /* window offset (SG mode) */
+#define DMASIM_MM2S_TAILDESC 0x00000010u  /* window offset (SG mode) */
+#define DMASIM_MM2S_TAILDESC_MSB 0x00000014u  /* window offset (SG mode) */
+#define DMASIM_S2MM_CURDESC 0x00000038u  /* window offset (SG mode) */
+#define DMASIM_S2MM_CURDESC_MSB 0x0000003cu  /* window offset (SG mode) */
+#define DMASIM_S2MM_TAILDESC 0x00000040u  /* window offset (SG mode) */
+#define DMASIM_S2MM_TAILDESC_MSB 0x00000044u  /* window offset (SG mode) */
+#define DMASIM_BD_SIZE 0x00000040u  /* bytes per buffer descriptor */
+#define DMASIM_BD_ALIGN 0x00000040u  /* BD address alignment */
+#define DMASIM_BD_NXTDESC 0x00000000u  /* BD word byte offset */
+#define DMASIM_BD_NXTDESC_MSB 0x00000004u  /* BD word byte offset */
+#define DMASIM_BD_BUFFER_ADDRESS 0x00000008u  /* BD word byte offset */
+#define DMASIM_BD_BUFFER_ADDRESS_MSB 0x0000000cu  /* BD word byte offset */
+#define DMASIM_BD_CONTROL 0x00000018u  /* BD word byte offset */
+#define DMASIM_BD_STATUS 0x0000001cu  /* BD word byte offset */
+#define DMASIM_BD_APP0 0x00000020u  /* BD word byte offset */
+#define DMASIM_BD_APP1 0x00000024u  /* BD word byte offset */
+#define DMASIM_BD_APP2 0x00000028u  /* BD word byte offset */
+#define DMASIM_BD_APP3 0x0000002cu  /* BD word byte offset */
+#define DMASIM_BD_APP4 0x00000030u  /* BD word byte offset */
+#define DMASIM_BD_CONTROL_LENGTH_BIT 0x00000000u  /* buffer bytes; masked to c_sg_length_width */
+#define DMASIM_BD_CONTROL_LENGTH_MASK 0x03ffffffu
+#define DMASIM_BD_CONTROL_TXEOF_BIT 0x0000001au  /* MM2S: last BD of a packet (TLAST on its last beat) */
+#define DMASIM_BD_CONTROL_TXEOF_MASK 0x04000000u
+#define DMASIM_BD_CONTROL_TXSOF_BIT 0x0000001bu  /* MM2S: first BD of a packet */
+#define DMASIM_BD_CONTROL_TXSOF_MASK 0x08000000u
+#define DMASIM_BD_STATUS_TRANSFERRED_BIT 0x00000000u  /* bytes moved for this BD */
+#define DMASIM_BD_STATUS_TRANSFERRED_MASK 0x03ffffffu
+#define DMASIM_BD_STATUS_RXEOF_BIT 0x0000001au  /* S2MM: this buffer holds a packet's last byte */
+#define DMASIM_BD_STATUS_RXEOF_MASK 0x04000000u
+#define DMASIM_BD_STATUS_RXSOF_BIT 0x0000001bu  /* S2MM: this buffer holds a packet's first byte */
+#define DMASIM_BD_STATUS_RXSOF_MASK 0x08000000u
+#define DMASIM_BD_STATUS_DMAINTERR_BIT 0x0000001cu  /* zero length (after masking) */
+#define DMASIM_BD_STATUS_DMAINTERR_MASK 0x10000000u
+#define DMASIM_BD_STATUS_DMASLVERR_BIT 0x0000001du  /* SLVERR on the data buffer */
+#define DMASIM_BD_STATUS_DMASLVERR_MASK 0x20000000u
+#define DMASIM_BD_STATUS_DMADECERR_BIT 0x0000001eu  /* DECERR on the data buffer */
+#define DMASIM_BD_STATUS_DMADECERR_MASK 0x40000000u
+#define DMASIM_BD_STATUS_CMPLT_BIT 0x0000001fu  /* the engine finished this BD */
+#define DMASIM_BD_STATUS_CMPLT_MASK 0x80000000u
 #endif
