@@ -310,3 +310,14 @@ def test_interrupted_wait_retires_the_simulator(rtl_enabled: None,
         assert _wait_gone(pid)  # its late reply can never answer a later command
         t.reset()
         assert t.ip_mmio().read(MM2S.DMASR) == 1
+
+
+def test_the_simulators_limit_runs_a_bare_loopback(rtl_enabled: None) -> None:
+    """``dmasim_sim_top --bare`` (the limit ``dmasim bench --target rtl`` compares against)
+    streams loopbacks without DMA errors, at no more than the bus width a clock."""
+    from dmasim.rtl.bench import limit_figures
+
+    with dmasim.open_target("rtl") as t:
+        fig = limit_figures(t, nbytes=4096, seconds=0.05, repeat=1)
+    assert fig["limit_clocks_per_s"] > 0
+    assert 0.5 < fig["limit_bytes_per_clock"] <= 4.0  # 4096 bytes take ~1,100 clocks
