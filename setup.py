@@ -1,6 +1,10 @@
 """Build the native driver levels: the C core (dmasim_dma.c) behind pybind11 and cffi.
 
-Everything else about the package is declared in pyproject.toml. ``pip install -e .`` and
+Also the package layout: the open RTL (``hw/rtl``) and the simulator side of the rtl target
+(``rtl_tb/hdl``) stay in their top-level folders in the checkout and ship in the wheel as the
+data packages ``dmasim.rtl.hw`` and ``dmasim.rtl.sim``, so an installed dmasim builds and runs
+the rtl target without a checkout (``dmasim/rtl/build.py`` looks there first). Everything
+else about the package is declared in pyproject.toml. ``pip install -e .`` and
 ``pip install .`` compile both extensions with the system C/C++ compiler when one is there.
 The native levels are optional: without a compiler, without pybind11 (``pip install
 --no-build-isolation`` on a PYNQ image that lacks it) or without cffi, the rest of dmasim
@@ -14,7 +18,7 @@ import os
 import sys
 from typing import Any
 
-from setuptools import setup
+from setuptools import find_packages, setup
 from setuptools.command.build_ext import build_ext as setuptools_build_ext
 
 NATIVE = os.path.join("dmasim", "drivers", "native")
@@ -98,4 +102,18 @@ except ImportError as exc:
 else:
     options["cffi_modules"] = [os.path.join(NATIVE, "_cffi_build.py") + ":ffibuilder"]
 
-setup(ext_modules=ext_modules, cmdclass={"build_ext": BuildExt}, **options)
+# Checkout folder -> package in the wheel, and the files of it that ship (no tests).
+DATA_PACKAGES = {
+    "dmasim.rtl.hw": ("hw/rtl", ["*.v", "*.vh", "README.md"]),
+    "dmasim.rtl.sim": ("rtl_tb/hdl", ["*.v", "*.vh", "*.h", "*.cpp", "*.py", "README.md"]),
+}
+
+setup(
+    packages=[*find_packages(include=["dmasim", "dmasim.*"]), *DATA_PACKAGES],
+    package_dir={name: folder for name, (folder, _globs) in DATA_PACKAGES.items()},
+    package_data={"dmasim": ["py.typed", "**/*.h", "**/*.c", "**/*.cpp"],
+                  **{name: globs for name, (_folder, globs) in DATA_PACKAGES.items()}},
+    ext_modules=ext_modules,
+    cmdclass={"build_ext": BuildExt},
+    **options,
+)

@@ -99,6 +99,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
         levels = args.level.split(",") if args.level else list(LEVELS)
         for level in levels:
             rows.append(bench.level_figures(t, level, quick=args.quick))
+        if t.name == "rtl" and not args.levels_only:
+            from .rtl.bench import goal_figures
+
+            ok = [r for r in rows if r.big_mb_per_s and r.reg_reads_per_s and not r.error]
+            if ok:
+                report["rtl"] = goal_figures(
+                    t, max(r.big_mb_per_s or 0.0 for r in ok),
+                    max(r.reg_reads_per_s or 0.0 for r in ok), quick=args.quick)
     report["levels"] = bench.as_dict(rows)
     file_figures = _file_backed(args.quick)
     if file_figures is not None:
@@ -122,6 +130,22 @@ def cmd_bench(args: argparse.Namespace) -> int:
         print(f"  1 MiB through a FIR     {m['fir_1mib_us']:>12.0f} us = "
               f"{m['fir_1mib_vs_convolve']:.1f}x np.convolve of the same data, 16 taps "
               f"({m['convolve_1mib_us']:.0f} us; goal <= 20x; model: MM2S -> Python FIR -> S2MM)")
+        print()
+    if "rtl" in report:
+        g = report["rtl"]
+        print("rtl goals (issue 11)")
+        print(f"  simulator limit         {g['limit_clocks_per_s']:>12,.0f} clocks/s "
+              f"(the design clocked by a bare C++ loop, a loopback streaming; "
+              f"= {g['limit_mb_per_s']:.2f} MB/s at {g['beat_bytes']} bytes a clock)")
+        print(f"  bulk loopback           {g['bulk_mb_per_s']:>12.2f} MB/s = "
+              f"{g['bulk_vs_limit']:.0%} of the limit (goal >= 50 %; best level, 1 MiB)")
+        print(f"  register reads/s        {g['reg_reads_per_s']:>12,.0f} = "
+              f"{g['reg_reads_vs_goal']:.0%} of the goal of 250,000/s (writes/s "
+              f"{g['reg_write_per_s']:,.0f}, write+read {g['reg_mixed_per_s']:,.0f}/s; "
+              f"each access {g['bus_access_ns']} ns of simulated bus access time)")
+        print(f"  at {g['fast_bus_ns']} ns a bus access  {g['reg_reads_fast_bus_per_s']:>10,.0f} "
+              f"= {g['reg_reads_fast_bus_vs_goal']:.0%} of the goal (writes/s "
+              f"{g['reg_writes_fast_bus_per_s']:,.0f}; one clock an access: the command path)")
         print()
     print(f"{'target':<7} {'level':<9} {'32 words us':>12} {'reg reads/s':>12} "
           f"{'bulk bytes':>11} {'bulk MB/s':>10}  note")

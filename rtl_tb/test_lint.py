@@ -95,7 +95,6 @@ def test_rtl_files_present() -> None:
         "dmasim_dma_mm2s",
         "dmasim_dma_s2mm",
         "dmasim_axis_fifo",
-        "dmasim_axis_data_fifo",
         "dmasim_axis_register_slice",
     ):
         assert (RTL / f"{name}.v").is_file(), name
@@ -121,8 +120,8 @@ SIM_MODULES = {
                                     "ADDR_WIDTH": 40}, {"RD_PORTS": 1, "WR_PORTS": 4}],
 }
 STREAM_PARAMS = {
-    "dmasim_axis_data_fifo": [{"PACKET_MODE": 1, "DEPTH": 2, "DATA_WIDTH": 8, "KEEP_WIDTH": 1},
-                              {"DEPTH": 32768, "DATA_WIDTH": 512}],
+    "dmasim_axis_fifo": [{"PACKET_MODE": 1, "DEPTH": 2, "DATA_WIDTH": 8, "KEEP_WIDTH": 1},
+                         {"DEPTH": 32768, "DATA_WIDTH": 512}, {"DEPTH": 0}],
     "dmasim_axis_register_slice": [{"DATA_WIDTH": 8, "KEEP_WIDTH": 1}],
 }
 

@@ -3,6 +3,11 @@
 ``python -m dmasim.rtl.bench [--cold]`` prints one line per figure. ``--cold`` builds into
 an empty temporary cache first, to time a cold build. Figures, not pass/fail: the machines
 are shared and noisy, so each is the best of a few runs.
+
+:func:`limit_figures` measures the simulator's limit: the same Verilated design clocked by a
+bare C++ loop with a loopback streaming and no host commands (``dmasim_sim_top --bare``), in
+clocks per second. :func:`goal_figures` sets the target's bulk loopback and register rate
+against it and against the register goal; ``dmasim bench --target rtl`` prints both.
 """
 
 from __future__ import annotations
@@ -20,7 +25,13 @@ import numpy as np
 from ..bench import best_of
 from ..target import Target, open_target
 
-__all__ = ["main", "reg_ops_per_s", "loopback_mb_per_s", "sg_loopback_mb_per_s"]
+__all__ = ["REG_OPS_GOAL", "goal_figures", "limit_figures", "loopback_mb_per_s", "main",
+           "reg_ops_per_s", "sg_loopback_mb_per_s"]
+
+REG_OPS_GOAL = 250_000
+"""Register operations per second the rtl target aims at."""
+BULK_GOAL = 0.5
+"""Bulk loopback payload as a share of the limit (at the bus width's bytes a clock)."""
 
 
 def reg_ops_per_s(t: Target, n: int = 5000, repeat: int = 3) -> dict[str, float]:
@@ -118,6 +129,69 @@ def sg_loopback_mb_per_s(t: Target, nbytes: int = 256 << 10, bd_bytes: int = 16 
     return nbytes / best / 1e6, best, best_ns
 
 
+def limit_figures(t: Target, nbytes: int = 1 << 20, seconds: float = 1.0,
+                  repeat: int = 3) -> dict[str, float]:
+    """The simulator's limit for ``t``'s build: ``dmasim_sim_top --bare`` (see its header).
+
+    Clocks per second of a loopback of ``nbytes`` streaming for about ``seconds`` of wall time,
+    counted from the MM2S LENGTH write until both channels are Idle; the best of ``repeat``
+    runs, as every figure here (the machine is shared: a run that lost the CPU says nothing
+    about the simulator).
+    """
+    from ..errors import TargetError
+    from .target import RtlTarget
+
+    if not isinstance(t, RtlTarget):
+        raise TargetError(f"the simulator's limit needs the rtl target, not {t.name!r}")
+    cmd = [str(t.build.binary), "--bare", hex(t._base), str(nbytes), str(seconds)]
+    runs = []
+    for _ in range(max(1, repeat)):
+        try:
+            out = subprocess.run(cmd, capture_output=True, text=True,
+                                 timeout=60 + 20 * seconds, check=True).stdout.split()
+        except (OSError, subprocess.SubprocessError) as exc:
+            raise TargetError(f"{' '.join(cmd)} failed: {exc}") from None
+        fields = dict(zip(out[::2], out[1::2], strict=False))
+        runs.append((float(fields["clocks_per_s"]), float(fields["bytes_per_clock"])))
+    clocks_per_s, bytes_per_clock = max(runs)
+    return {"limit_clocks_per_s": clocks_per_s, "limit_bytes_per_clock": bytes_per_clock}
+
+
+def goal_figures(t: Target, bulk_mb_per_s: float, reg_reads_per_s: float,
+                 quick: bool = False) -> dict[str, float]:
+    """Issue 11's rtl goals, measured now: the limit, and the target's figures against it.
+
+    ``bulk_mb_per_s`` and ``reg_reads_per_s`` are the target's own figures (a driver level's
+    1 MiB loopback and register reads), measured in the same run so machine noise weighs on
+    both sides alike.
+    """
+    out = limit_figures(t, seconds=0.5 if quick else 1.0)
+    beat = t.generated.data_width // 8 if hasattr(t, "generated") else 4
+    out["beat_bytes"] = beat
+    out["limit_mb_per_s"] = out["limit_clocks_per_s"] * beat / 1e6
+    out["bulk_mb_per_s"] = bulk_mb_per_s
+    out["bulk_vs_limit"] = bulk_mb_per_s / out["limit_mb_per_s"]
+    n, repeat = (1000, 2) if quick else (5000, 3)
+    ops = reg_ops_per_s(t, n=n, repeat=repeat)
+    out.update({f"reg_{k}_per_s": v for k, v in ops.items()})
+    out["reg_reads_per_s"] = max(reg_reads_per_s, ops["read"])
+    out["reg_reads_vs_goal"] = out["reg_reads_per_s"] / REG_OPS_GOAL
+    # Each access also clocks the design for the bus access time (default 200 ns: 20 clocks,
+    # several us of simulation); with a one-clock access the figure is the command path's.
+    bus = t.bus_access_ns  # type: ignore[attr-defined]
+    out["bus_access_ns"] = bus
+    t.bus_access_ns = t.clock_ns  # type: ignore[attr-defined]
+    try:
+        fast = reg_ops_per_s(t, n=n, repeat=repeat)
+    finally:
+        t.bus_access_ns = bus  # type: ignore[attr-defined]
+    out["fast_bus_ns"] = t.clock_ns  # type: ignore[attr-defined]
+    out["reg_reads_fast_bus_per_s"] = fast["read"]
+    out["reg_writes_fast_bus_per_s"] = fast["write"]
+    out["reg_reads_fast_bus_vs_goal"] = fast["read"] / REG_OPS_GOAL
+    return out
+
+
 def _time_cold_build() -> float:
     from ..design import Design
     from .build import ensure_build
@@ -163,6 +237,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"32-word loopback: {sec * 1e3:.2f} ms")
         mb, sec = loopback_mb_per_s(t)
         print(f"256 KiB loopback: {mb:.2f} MB/s of payload ({sec * 1e3:.0f} ms)")
+        lim = limit_figures(t)
+        print(f"limit (bare C++ loop, loopback streaming): {lim['limit_clocks_per_s']:,.0f} "
+              f"clocks/s; the 256 KiB loopback above runs at "
+              f"{mb * 1e6 / 4 / lim['limit_clocks_per_s']:.0%} of it")
     finally:
         t.close()
     sg_figures(mb)

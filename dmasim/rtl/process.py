@@ -1,12 +1,17 @@
 """The simulator child process of the rtl target: start, talk, time out, stop.
 
-One :class:`SimProcess` is one Verilator + cocotb simulation serving commands
-(:mod:`dmasim.rtl.protocol`) over two pipes. Every wait for a reply has a wall-clock limit;
-a simulator that dies or stops answering is killed and reported as :class:`TargetError` with
-the tail of its log. The child cannot outlive its parent: it exits on end of file of its
-command pipe, it gets SIGKILL when the parent dies (``PR_SET_PDEATHSIG``: strictly, when the
-thread that started it ends, so open the target from a long-lived thread), and an ``atexit``
-hook kills whatever is still running.
+One :class:`SimProcess` is one Verilator simulation (its main is
+``rtl_tb/hdl/dmasim_sim_host.cpp``) serving commands (:mod:`dmasim.rtl.protocol`) through a
+mailbox in the control area after the shared DDR (layout in :mod:`dmasim.rtl.shared`): the
+host writes a command record and bumps a sequence word, the simulator answers in the reply
+slot. Each side polls for a short while, then sleeps on a futex; nothing crosses a pipe.
+Every wait for a reply has a wall-clock limit, and the host looks at the process while it
+sleeps: a simulator that dies or stops answering is killed and reported as
+:class:`TargetError` with the tail of its log. The child cannot outlive its parent: it exits
+when its parent process changes (checked at least every 50 ms while idle), it gets SIGKILL
+when the parent dies (``PR_SET_PDEATHSIG``: strictly, when the thread that started it ends,
+so open the target from a long-lived thread), and an ``atexit`` hook kills whatever is still
+running.
 """
 
 from __future__ import annotations
@@ -15,10 +20,10 @@ import atexit
 import contextlib
 import ctypes
 import os
-import select
+import platform
 import signal
+import struct
 import subprocess
-import sys
 import tempfile
 import time
 import weakref
@@ -26,7 +31,8 @@ from pathlib import Path
 
 from ..errors import TargetError
 from . import protocol as p
-from .build import TOPLEVEL, BuildInfo, tool_path
+from . import shared as sh
+from .build import BuildInfo
 
 __all__ = ["SimProcess", "kill_all"]
 
@@ -34,11 +40,34 @@ START_TIMEOUT_S = float(os.environ.get("DMASIM_RTL_START_TIMEOUT", "120"))
 COMMAND_TIMEOUT_S = float(os.environ.get("DMASIM_RTL_TIMEOUT", "60"))
 WALL_S_PER_SIM_NS = 1e-5
 """Extra wall-clock allowance per simulated ns of a delay (10 s per simulated ms)."""
-SPIN_S = float(os.environ.get("DMASIM_SPIN_US", "100")) * 1e-6
-"""How long both sides poll their pipe before sleeping on it: a reply usually comes within
-microseconds, and waking a sleeping process costs tens of microseconds on an idle virtual
-machine (the difference between ~8,000 and ~40,000 register accesses per second)."""
+SPIN_S = float(os.environ.get("DMASIM_SPIN_US", "30")) * 1e-6
+"""How long both sides poll the mailbox before sleeping on it. With the two processes on
+different CPUs a reply comes within a few microseconds (a read in ~3 us), and waking a
+sleeper costs ~10-20 us. With both on one CPU (a loaded machine) polling only delays the
+other side, so after SPIN_MISSES polls in a row that found nothing, each side sleeps at once
+for its next SPIN_PAUSE waits, then tries polling again. The polling never calls
+``sched_yield``: under load a yield lets other processes in ahead of the reply."""
+SPIN_MISSES = 4
+SPIN_PAUSE = 256
+SLEEP_S = 0.002
+"""Longest single futex sleep of the host: between two, it checks that the simulator lives."""
 LOG_TAIL_LINES = 30
+_U32 = struct.Struct("<I")
+_CMD_SEQ = sh.CONTROL["CMD_SEQ"][0]
+_SIM_SLEEPING = sh.CONTROL["SIM_SLEEPING"][0]
+_CMD = sh.CONTROL["CMD"][0]
+_RSP_SEQ = sh.CONTROL["RSP_SEQ"][0]
+_HOST_SLEEPING = sh.CONTROL["HOST_SLEEPING"][0]
+_RSP = sh.CONTROL["RSP"][0]
+_FUTEX_WAIT, _FUTEX_WAKE = 0, 1
+_SYS_FUTEX = {"x86_64": 202, "aarch64": 98}.get(platform.machine())
+
+
+class _Timespec(ctypes.Structure):
+    _fields_ = (("tv_sec", ctypes.c_long), ("tv_nsec", ctypes.c_long))
+
+
+_LIBC = ctypes.CDLL(None, use_errno=True)
 
 _LIVE: weakref.WeakSet[SimProcess] = weakref.WeakSet()
 _PR_SET_PDEATHSIG = 1
@@ -59,30 +88,9 @@ def kill_all() -> None:
 atexit.register(kill_all)
 
 
-def _child_env(build: BuildInfo, fds: dict[str, int], extra: dict[str, str]) -> dict[str, str]:
-    """The environment cocotb's runner would give the simulator, plus ours."""
-    import cocotb_tools.config
-    import find_libpython
-
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("COCOTB_", "PYTEST_", "GPI_"))}
-    libpython = find_libpython.find_libpython()
-    if libpython is None:
-        raise TargetError("cocotb cannot find libpython for this interpreter (needed by the "
-                          "rtl simulator); set LIBPYTHON_LOC to its path")
-    env.update(
-        PATH=os.pathsep.join([tool_path(), str(cocotb_tools.config.libs_dir)]),
-        PYTHONPATH=os.pathsep.join([str(build.tb_dir), *sys.path]),
-        PYGPI_PYTHON_BIN=sys.executable,
-        GPI_USERS=f"{os.environ.get('LIBPYTHON_LOC', libpython)};"
-                  f"{cocotb_tools.config.pygpi_entry_point()}",
-        COCOTB_TOPLEVEL=TOPLEVEL,
-        COCOTB_TEST_MODULES="dmasim_server",
-        TOPLEVEL_LANG="verilog",
-        COCOTB_TRUST_INERTIAL_WRITES="1",
-        COCOTB_ANSI_OUTPUT="0",
-        PYTHONUNBUFFERED="1",
-    )
+def _child_env(fds: dict[str, int], extra: dict[str, str]) -> dict[str, str]:
+    """The simulator's environment: ours, plus the descriptors it inherits."""
+    env = dict(os.environ)
     env.update({k: str(v) for k, v in fds.items()})
     env.update(extra)
     return env
@@ -106,9 +114,9 @@ def _describe(op: int, a32: int, a64: int) -> str:
 
 
 class SimProcess:
-    """A running simulator and its command pipes."""
+    """A running simulator and its mailbox."""
 
-    def __init__(self, build: BuildInfo, ddr_fd: int, ddr_size: int, *, clock_ns: int = 10,
+    def __init__(self, build: BuildInfo, ddr: sh.SharedDdr, *, clock_ns: int = 10,
                  wave_file: Path | None = None, run_dir: Path | None = None):
         self.build = build
         self.wave_file = wave_file
@@ -118,32 +126,29 @@ class SimProcess:
         self.broken: str | None = None
         """Why this simulator may not be used any more (None while healthy)."""
         self.last_ns = 0
-        cmd_r, cmd_w = os.pipe()
-        rsp_r, rsp_w = os.pipe()
+        self._mb = ddr.mailbox
+        self._mb[:] = bytes(len(self._mb))  # sequence numbers start at 0 for a new simulator
+        self._seq = 0
+        self._spin_misses = 0
+        self._spin_skip = 0
+        self._words = ctypes.c_uint32 * (len(self._mb) // 4)
+        self._addr = ctypes.addressof(self._words.from_buffer(self._mb))
+        self._last = (p.OP_STATUS, 0, 0)
         args = [str(build.binary)]
         if wave_file is not None:
             args += ["--trace", "--trace-file", str(wave_file)]
-        env = _child_env(build, {"DMASIM_CMD_FD": cmd_r, "DMASIM_RSP_FD": rsp_w,
-                                 "DMASIM_DDR_FD": ddr_fd},
-                         {"DMASIM_DDR_SIZE": str(ddr_size), "DMASIM_CLOCK_NS": str(clock_ns),
-                          "DMASIM_SPIN_US": str(round(SPIN_S * 1e6)),
-                          "COCOTB_RESULTS_FILE": str(self.run_dir / "results.xml")})
+        env = _child_env({"DMASIM_DDR_FD": ddr.fd},
+                         {"DMASIM_DDR_SIZE": str(ddr.size), "DMASIM_CLOCK_NS": str(clock_ns),
+                          "DMASIM_SPIN_US": str(round(SPIN_S * 1e6))})
         try:
             with open(self.log_path, "wb") as log:
                 self.proc = subprocess.Popen(
                     args, cwd=self.run_dir, env=env, stdin=subprocess.DEVNULL, stdout=log,
-                    stderr=subprocess.STDOUT, pass_fds=(cmd_r, rsp_w, ddr_fd),
+                    stderr=subprocess.STDOUT, pass_fds=(ddr.fd,),
                     start_new_session=True, preexec_fn=_die_with_parent,
                 )
         except OSError as exc:
-            for fd in (cmd_r, cmd_w, rsp_r, rsp_w):
-                os.close(fd)
             raise TargetError(f"cannot start the rtl simulator {build.binary}: {exc}") from exc
-        os.close(cmd_r)
-        os.close(rsp_w)
-        os.set_blocking(rsp_r, False)
-        self._cmd = cmd_w
-        self._rsp = rsp_r
         _LIVE.add(self)
         self._started = time.monotonic()
         self._starting = True  # the first reply answers an OP_STATUS sent at start-up
@@ -182,6 +187,34 @@ class SimProcess:
             f"Log tail:\n{self.log_tail()}"
         )
 
+    def _futex(self, offset: int, op: int, value: int, timeout_s: float = 0.0) -> None:
+        """FUTEX_WAIT (while the word still holds ``value``) or FUTEX_WAKE on a mailbox word."""
+        if _SYS_FUTEX is None:  # another architecture: a short sleep instead of a futex
+            if op == _FUTEX_WAIT:
+                time.sleep(min(timeout_s, 50e-6))
+            return
+        ts = _Timespec(int(timeout_s), int((timeout_s % 1) * 1e9))
+        _LIBC.syscall(_SYS_FUTEX, ctypes.c_void_p(self._addr + offset), op, value,
+                      ctypes.byref(ts) if op == _FUTEX_WAIT else None, None, 0)
+
+    def _send(self, op: int, a32: int, a64: int) -> int:
+        """Write a command into the mailbox and wake the simulator if it sleeps; its number."""
+        if self.broken is not None:
+            raise TargetError(f"rtl simulator is unusable: {self.broken}")
+        self._last = (op, a32, a64)
+        mb = self._mb
+        p.CMD.pack_into(mb, _CMD, op, 0, 0, a32, a64)
+        self._seq = seq = (self._seq + 1) & 0xFFFF_FFFF
+        _U32.pack_into(mb, _CMD_SEQ, seq)  # after the record: x86-64 keeps stores in order
+        if _U32.unpack_from(mb, _SIM_SLEEPING)[0]:
+            try:
+                self._futex(_CMD_SEQ, _FUTEX_WAKE, 1)
+            except BaseException:  # Ctrl-C with a command in flight: retire the simulator
+                self.broken = "interrupted while sending a command"
+                self.kill()
+                raise
+        return seq
+
     def request(self, op: int, a32: int = 0, a64: int = 0, *,
                 timeout_s: float | None = None) -> int:
         """Send one command and wait for its reply; return its value.
@@ -189,27 +222,19 @@ class SimProcess:
         One at a time, always waited for: a simulator running while the host touches buffers
         would make runs depend on wall-clock timing.
         """
-        if self.broken is not None:
-            raise TargetError(f"rtl simulator is unusable: {self.broken}")
-        self._last = (op, a32, a64)
-        try:
-            os.write(self._cmd, p.CMD.pack(op, 0, 0, a32, a64))
-        except BrokenPipeError:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.proc.wait(timeout=2.0)
-            raise self._fail(f"exited before {self._what()}") from None
-        except OSError as exc:
-            raise self._fail(f"stopped reading commands ({exc})") from None
-        try:
-            data = self._read_replies(p.RECORD, timeout_s or COMMAND_TIMEOUT_S)
-        except TargetError:
-            raise
-        except BaseException:
-            # e.g. Ctrl-C: the reply still due would answer the next command; retire it
-            self.broken = "interrupted while waiting for a reply"
-            self.kill()
-            raise
-        status, _flags, _pad, value, ns = p.REPLY.unpack_from(data, 0)
+        seq = self._send(op, a32, a64)
+        mb = self._mb
+        if _U32.unpack_from(mb, _RSP_SEQ)[0] != seq:
+            try:
+                self._wait_reply(seq, timeout_s or COMMAND_TIMEOUT_S)
+            except TargetError:
+                raise
+            except BaseException:
+                # e.g. Ctrl-C: the reply still due would answer the next command; retire it
+                self.broken = "interrupted while waiting for a reply"
+                self.kill()
+                raise
+        status, _flags, _pad, value, ns = p.REPLY.unpack_from(mb, _RSP)
         if status != p.ST_OK:
             if status == p.ST_AXI_TIMEOUT:
                 raise self._fail(
@@ -220,36 +245,40 @@ class SimProcess:
         self.last_ns = ns
         return int(value)
 
-    def _read_replies(self, need: int, limit: float) -> bytearray:
-        """``need`` bytes of replies: poll briefly, then sleep on the pipe until ``limit``."""
-        data = bytearray()
-        spin_until = time.perf_counter() + SPIN_S
-        deadline = 0.0
-        while len(data) < need:
-            try:
-                chunk = os.read(self._rsp, need - len(data))
-            except BlockingIOError:
-                now = time.perf_counter()
-                if now < spin_until:
-                    os.sched_yield()  # polite when processes compete for the CPUs
-                    continue
-                if not deadline:
-                    deadline = now + limit
-                left = deadline - now
-                if left <= 0 or not select.select([self._rsp], [], [], left)[0]:
-                    raise self._fail(
-                        f"did not answer {self._what()} within {limit:.0f} s of wall-clock "
-                        "time (hung?)"
-                    ) from None
-                continue
-            except OSError as exc:
-                raise self._fail(f"reply pipe failed ({exc})") from None
-            if not chunk:
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    self.proc.wait(timeout=2.0)
+    def _wait_reply(self, seq: int, limit: float) -> None:
+        """Poll for reply ``seq`` briefly, then sleep on it in short futex waits.
+
+        At most ``limit`` seconds in all; between sleeps, check that the simulator lives.
+        """
+        mb = self._mb
+        if self._spin_skip:
+            self._spin_skip -= 1
+        else:
+            spin_until = time.perf_counter() + SPIN_S
+            while time.perf_counter() < spin_until:  # no sched_yield: see SPIN_S
+                if _U32.unpack_from(mb, _RSP_SEQ)[0] == seq:
+                    self._spin_misses = 0
+                    return
+            self._spin_misses += 1
+            if self._spin_misses >= SPIN_MISSES:
+                self._spin_skip, self._spin_misses = SPIN_PAUSE, 0
+        deadline = time.monotonic() + limit
+        while True:
+            _U32.pack_into(mb, _HOST_SLEEPING, 1)
+            now_seq = _U32.unpack_from(mb, _RSP_SEQ)[0]
+            if now_seq != seq:
+                # the kernel re-checks the word: a reply written meanwhile ends the wait
+                self._futex(_RSP_SEQ, _FUTEX_WAIT, now_seq, SLEEP_S)
+            _U32.pack_into(mb, _HOST_SLEEPING, 0)
+            if _U32.unpack_from(mb, _RSP_SEQ)[0] == seq:
+                return
+            if self.proc.poll() is not None:
                 raise self._fail(f"exited during {self._what()}")
-            data += chunk
-        return data
+            if time.monotonic() > deadline:
+                raise self._fail(
+                    f"did not answer {self._what()} within {limit:.0f} s of wall-clock "
+                    "time (hung?)"
+                )
 
     # --- stopping ------------------------------------------------------------------------
 
@@ -260,28 +289,16 @@ class SimProcess:
         with contextlib.suppress(OSError, subprocess.TimeoutExpired):
             self.proc.kill()
             self.proc.wait(timeout=5.0)
-        self._close_fds()
-
-    def _close_fds(self) -> None:
-        for name in ("_cmd", "_rsp"):
-            fd = getattr(self, name, -1)
-            if fd >= 0:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-                setattr(self, name, -1)
 
     def close(self, timeout_s: float = 10.0) -> None:
         """End the simulation cleanly (closing the wave file), killing it if it lingers."""
         if self.proc.poll() is None:
-            with contextlib.suppress(OSError):
-                if self._cmd >= 0 and self.broken is None:
-                    os.write(self._cmd, p.CMD.pack(p.OP_QUIT, 0, 0, 0, 0))
-            self._close_fds()
+            if self.broken is None:
+                self._send(p.OP_QUIT, 0, 0)  # no reply: the simulator exits
             try:
                 self.proc.wait(timeout=timeout_s)
             except subprocess.TimeoutExpired:
                 self.kill()
-        self._close_fds()
         _LIVE.discard(self)
         if self._own_run_dir and self.broken is None:
             import shutil

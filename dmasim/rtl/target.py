@@ -61,8 +61,7 @@ class _Slot:
         if self.sim is not None:
             self.sim.close()
             self.sim = None
-        self.sim = SimProcess(self.build, self.ddr.fd, self.ddr.size, clock_ns=self.clock_ns,
-                              wave_file=wave_file)
+        self.sim = SimProcess(self.build, self.ddr, clock_ns=self.clock_ns, wave_file=wave_file)
         return self.sim
 
     def close(self) -> None:

@@ -3,10 +3,11 @@
 //
 // DDR is a file (a memfd) that the host process maps too (MAP_SHARED), so the
 // host's numpy buffers are the simulated DDR: no copies, no messages per word.
-// Layout of the file (kept in step with dmasim/rtl/shared.py):
-//   [0, ddr_size)                  DDR bytes, physical address = offset
-//   [ddr_size, ddr_size + 4096)    control page: injected fault regions
-// The host writes the control page only while the simulator waits for a
+// Layout of the file (dmasim_sim_shared.h, generated from dmasim/rtl/shared.py):
+//   [0, ddr_size)                          DDR bytes, physical address = offset
+//   [ddr_size, ddr_size + kCONTROL_SIZE)   control area: injected fault regions,
+//                                          then the host's mailbox (dmasim_sim_host.cpp)
+// The host writes the fault table only while the simulator waits for a
 // command, so no locking is needed.
 
 #include <fcntl.h>
@@ -18,12 +19,16 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstddef>
 #include <cstring>
+
+#include "dmasim_sim_shared.h"
 
 namespace {
 
-constexpr uint32_t kCtlMagic = 0x444d4153;  // "DMAS"
-constexpr int kMaxFaults = 128;
+namespace s = dmasim_shared;
+constexpr uint32_t kCtlMagic = s::kCTL_MAGIC;
+constexpr int kMaxFaults = static_cast<int>(s::kMAX_FAULTS);
 constexpr int kRespOkay = 0;
 constexpr int kRespDecerr = 3;
 
@@ -40,7 +45,9 @@ struct Control {
     uint64_t pad;
     Fault faults[kMaxFaults];
 };
-static_assert(sizeof(Control) <= 4096, "control page overflows");
+static_assert(sizeof(Fault) == s::kFAULT_BYTES, "fault region layout");
+static_assert(offsetof(Control, faults) == s::kFAULT_REGIONS, "fault table layout");
+static_assert(s::kFAULTS + sizeof(Control) <= s::kMAILBOX, "fault page overflows");
 
 uint8_t* g_ddr = nullptr;
 uint64_t g_ddr_size = 0;
@@ -54,7 +61,7 @@ const volatile Control* g_ctl = nullptr;
 
 // Map the DDR file on first use: the inherited descriptor DMASIM_DDR_FD, or
 // the file DMASIM_DDR_PATH (for running the simulator by hand); DMASIM_DDR_SIZE
-// bytes of DDR followed by the control page.
+// bytes of DDR followed by the control area.
 void open_ddr() {
     const char* fd_text = std::getenv("DMASIM_DDR_FD");
     const char* path = std::getenv("DMASIM_DDR_PATH");
@@ -66,11 +73,12 @@ void open_ddr() {
     g_ddr_size = std::strtoull(size, nullptr, 0);
     const int fd = fd_text != nullptr ? std::atoi(fd_text) : ::open(path, O_RDWR);
     if (fd < 0) die(path != nullptr ? path : "DMASIM_DDR_FD");
-    void* p = ::mmap(nullptr, g_ddr_size + 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    void* p = ::mmap(nullptr, g_ddr_size + s::kCONTROL_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+                     fd, 0);
     if (p == MAP_FAILED) die("mmap of the DDR file");
     ::close(fd);
     g_ddr = static_cast<uint8_t*>(p);
-    g_ctl = reinterpret_cast<const volatile Control*>(g_ddr + g_ddr_size);
+    g_ctl = reinterpret_cast<const volatile Control*>(g_ddr + g_ddr_size + s::kFAULTS);
 }
 
 // AXI response for the bytes [addr, addr + n): DECERR outside DDR, else the
@@ -93,6 +101,12 @@ inline int response(uint64_t addr, uint64_t n) {
 }  // namespace
 
 extern "C" {
+
+// The control area after DDR (mapping it on first use), for the host mailbox.
+unsigned char* dmasim_mem_control() {
+    if (g_ddr == nullptr) open_ddr();
+    return g_ddr + g_ddr_size;
+}
 
 // One read beat: the bus word holding `addr` (nbytes = bus width, 4 or 8).
 int dmasim_mem_read(unsigned long long addr, int nbytes, unsigned long long* data) {

@@ -6,7 +6,7 @@
 namespace dmasim_protocol {
 constexpr int kRECORD_BYTES = 16;  // bytes per command and per reply
 constexpr int kMONITOR_WORDS = 4;  // counters per stream link
-constexpr int kOP_QUIT = 0;  // end the simulation (the server also ends on end of file of its command pipe)
+constexpr int kOP_QUIT = 0;  // end the simulation (no reply; the simulator also ends when its parent does)
 constexpr int kOP_READ = 1;  // AXI-Lite read of physical address arg64[31:0], arg64[63:32] clocks after the previous access (the bus access time); reply value = data
 constexpr int kOP_WRITE = 2;  // AXI-Lite write of arg32 to physical address arg64[31:0], timed as READ
 constexpr int kOP_DELAY = 3;  // let arg64 ns pass

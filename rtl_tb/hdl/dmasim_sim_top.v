@@ -2,42 +2,29 @@
  * dmasim (simulation only): the rtl target's simulation top.
  *
  * Wraps the design (dmasim_design, generated from the block design by
- * dmasim/rtl/generate.py) with what the PS side of a PYNQ-Z2 gives it: a
- * clock, a power-on reset, an AXI-Lite master (dmasim_sim_axil_master) on
- * physical addresses and DDR behind the design's memory port
- * (dmasim_sim_mem_rd / dmasim_sim_mem_wr, storage shared with the host
- * process through C).
+ * dmasim/rtl/generate.py) with what the PS side of a PYNQ-Z2 gives it: an
+ * AXI-Lite master (dmasim_sim_axil_master) on physical addresses and DDR
+ * behind the design's memory port (dmasim_sim_mem_rd / dmasim_sim_mem_wr,
+ * storage shared with the host process through C).
  *
- * The host loop below serves the rtl target's commands (see
- * dmasim/rtl/protocol.py) through DPI-C (dmasim_sim_host.cpp): it blocks in
- * C on the command pipe, so simulated time stands still between commands,
- * and a register access, a delay or a reset runs entirely in HDL and C with
- * no Python per command or per clock. The clock is generated here
- * (Verilator --timing) rather than by cocotb, which costs a VPI callback per
- * edge. The cocotb test (rtl_tb/dmasim_server.py) only waits for `finished`,
- * raised when the host closes the pipe.
+ * The clock, the reset and the register command are ports: the simulator's
+ * C++ main (dmasim_sim_host.cpp) toggles the clock in a plain loop and serves
+ * the rtl target's commands (dmasim/rtl/protocol.py) between clock edges, so
+ * a register access, a delay or a reset runs in C++ and HDL alone, with no
+ * timing scheduler, no VPI and no Python. Simulated time stands still
+ * between commands.
  *
- * Bus access time: a READ or WRITE command carries in arg64[63:32] the
- * clocks one access of the simulated CPU takes (the rtl target's
- * bus_access_ns; 0 for none). The access is then started late enough that
- * its address/data handshake comes that many clocks after the previous
- * access's handshake (one access per bus access time, as the model counts),
- * or as soon as the bus allows when that is later.
+ * Bus access time: axil_hs is high in the clock before an AXI-Lite address
+ * handshake (AW or AR), so the C++ side can start each access late enough
+ * that its handshake comes the rtl target's bus access time after the
+ * previous one (dmasim_sim_clock.h).
  */
 
 `resetall
 `timescale 1ns / 1ps
 `default_nettype none
 
-// Simulation-only model: DPI results go through blocking temporaries, registers
-// start from initial values, and AXI side-band signals it has no use for are
-// left unread. The host loop drives the design with non-blocking assignments
-// (no race with the clock edge) and run-time delays (never zero: the clock
-// half period is at least 1 ns and a zero delay command is skipped).
-/* verilator lint_off BLKSEQ */
-/* verilator lint_off INITIALDLY */
-/* verilator lint_off ZERODLY */
-/* verilator lint_off PROCASSINIT */
+// AXI side-band signals the simulation has no use for are left unread.
 /* verilator lint_off UNUSEDSIGNAL */
 
 module dmasim_sim_top #
@@ -47,36 +34,24 @@ module dmasim_sim_top #
     parameter DATA_WIDTH = 32,
     // interrupt lines and stream monitor bits of dmasim_design
     parameter NUM_IRQ = 2,
-    parameter MON_BITS = 128,
-    // clocks of reset before the first command
-    parameter POWER_ON_RESET_CYCLES = 16,
-    // clock edges from starting an access to its address/data handshake as
-    // the wait below counts them (host loop, AXI-Lite master, the DMA's
-    // register slave); checked by tests/test_ip_rtl_rules.py against the model
-    parameter ACCESS_CLOCKS = 2
+    parameter MON_BITS = 128
 )
 (
-    output reg          finished /*verilator public_flat_rd*/
+    input  wire                 clk,
+    input  wire                 rst,
+    // register command to the AXI-Lite master: a toggle of cmd_seq starts it
+    input  wire                 cmd_seq,
+    input  wire                 cmd_write,
+    input  wire [31:0]          cmd_addr,
+    input  wire [31:0]          cmd_wdata,
+    output wire                 done,
+    output wire [31:0]          rsp_data,
+    output wire                 rsp_timeout,
+    output wire                 axil_hs,
+    // interrupt lines (bit i = line i of the design) and stream monitor counters
+    output wire [31:0]          irq_out,
+    output wire [MON_BITS-1:0]  mon
 );
-
-// command opcodes, reply status, monitor layout (generated from dmasim/rtl/protocol.py)
-`include "dmasim_sim_protocol.vh"
-
-import "DPI-C" function int dmasim_host_clock_ns();
-import "DPI-C" function int dmasim_host_next(output int unsigned a32,
-                                             output longint unsigned a64);
-import "DPI-C" function void dmasim_host_reply(input int status,
-                                               input int unsigned value,
-                                               input longint unsigned time_ns);
-
-reg clk = 1'b0;
-reg rst = 1'b1;
-// register command to the AXI-Lite master (a toggle of cmd_seq starts it)
-reg cmd_seq = 1'b0;
-reg cmd_write = 1'b0;
-reg [31:0] cmd_addr = 32'd0;
-reg [31:0] cmd_wdata = 32'd0;
-wire done;
 
 localparam STRB_WIDTH = DATA_WIDTH/8;
 
@@ -134,88 +109,10 @@ wire                  wr_bvalid;
 wire                  wr_bready;
 
 wire [NUM_IRQ-1:0] irq;
-wire [MON_BITS-1:0] mon;
-wire [31:0] rsp_data;
 wire [1:0] rsp_resp;
-wire rsp_timeout;
 
-/*
- * Clock and host command loop
- */
-integer half_period_ns;
-
-initial begin
-    half_period_ns = dmasim_host_clock_ns() / 2;
-    if (half_period_ns < 1) half_period_ns = 1;
-    forever #(half_period_ns) clk = ~clk;
-end
-
-integer op;
-integer status;
-reg [31:0] arg32;
-reg [63:0] arg64;
-reg [31:0] value;
-reg seq = 1'b0;
-
-// bus access time: clock edges, and the edge of the last AXI-Lite address handshake
-reg [63:0] edge_cnt = 64'd0;
-reg [63:0] last_hs = 64'd0;
-always @(posedge clk) begin
-    edge_cnt <= edge_cnt + 64'd1;
-    if ((axil_awvalid && axil_awready) || (axil_arvalid && axil_arready)) begin
-        last_hs <= edge_cnt;
-    end
-end
-
-initial begin
-    finished = 1'b0;
-    rst = 1'b1;
-    repeat (POWER_ON_RESET_CYCLES) @(posedge clk);
-    rst <= 1'b0;
-    @(posedge clk);
-    while (!finished) begin
-        op = dmasim_host_next(arg32, arg64);
-        status = ST_OK;
-        value = 32'd0;
-        case (op)
-            OP_READ, OP_WRITE: begin
-                while (edge_cnt + ACCESS_CLOCKS < last_hs + {32'd0, arg64[63:32]}) begin
-                    @(posedge clk);
-                end
-                seq = !seq;
-                cmd_write <= op == OP_WRITE;
-                cmd_addr <= arg64[31:0];
-                cmd_wdata <= arg32;
-                cmd_seq <= seq;
-                @(posedge clk);
-                while (!done) @(posedge clk);
-                if (rsp_timeout) begin
-                    status = ST_AXI_TIMEOUT;
-                    value = arg64[31:0];
-                end else begin
-                    value = rsp_data;
-                end
-            end
-            OP_DELAY: begin
-                if (arg64 != 64'd0) #(arg64);
-            end
-            OP_RESET: begin
-                rst <= 1'b1;
-                repeat (arg32 == 32'd0 ? 1 : arg32) @(posedge clk);
-                rst <= 1'b0;
-                @(posedge clk);
-            end
-            OP_STATUS: value = {{(32 > NUM_IRQ ? 32 - NUM_IRQ : 0){1'b0}}, irq};
-            OP_MONITOR: begin
-                if (arg64 < MON_BITS / 32) value = mon[arg64[15:0]*32 +: 32];
-                else status = ST_BAD_COMMAND;
-            end
-            OP_QUIT: finished = 1'b1;
-            default: status = ST_BAD_COMMAND;
-        endcase
-        if (!finished) dmasim_host_reply(status, value, $time);
-    end
-end
+assign axil_hs = (axil_awvalid && axil_awready) || (axil_arvalid && axil_arready);
+assign irq_out = {{(32 > NUM_IRQ ? 32 - NUM_IRQ : 0){1'b0}}, irq};
 
 dmasim_sim_axil_master #(
     .ADDR_WIDTH(32)
@@ -348,10 +245,6 @@ mem_wr_inst (
 
 endmodule
 
-/* verilator lint_on BLKSEQ */
-/* verilator lint_on INITIALDLY */
-/* verilator lint_on ZERODLY */
-/* verilator lint_on PROCASSINIT */
 /* verilator lint_on UNUSEDSIGNAL */
 
 `resetall

@@ -119,10 +119,10 @@ def test_generated_module_lints_clean(which: str, tmp_path: Path) -> None:
                    "one_way_sg": (_sg(one_way_design()), {"adder_0": adder_rtl()})}[which]
     top = tmp_path / "dmasim_design.v"
     top.write_text(generate(design, rtl).text)
-    hw, tb = source_dirs()
+    hw, sim = source_dirs()
     files = [*sorted(hw.glob("dmasim_dma*.v")), *sorted(hw.glob("dmasim_axis_*.v")),
-             *sorted((tb / "hdl").glob("dmasim_sim_stream_monitor.v")),
-             *sorted((tb / "hdl").glob("dmasim_sim_axi_arbiter.v")),
+             *sorted(sim.glob("dmasim_sim_stream_monitor.v")),
+             *sorted(sim.glob("dmasim_sim_axi_arbiter.v")),
              *(f for src in rtl.values() for f in src.files)]
     cmd = [exe, "--lint-only", "-Wall", f"-I{hw}", "--top-module", "dmasim_design", str(top),
            *map(str, files)]

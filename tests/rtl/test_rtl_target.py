@@ -144,13 +144,13 @@ def test_build_is_cached_per_source_hash(rtl_enabled: None, tmp_path: Path,
     assert not again.built_now and again.binary == first.binary
     assert build.build_key(generate(Design.loopback({"c_sg_length_width": 14}), {})) != first.key
     # a changed RTL file is a different build
-    rtl, tb = build.source_dirs()
+    rtl, sim = build.source_dirs()
     root = tmp_path / "root"
     (root / "hw").mkdir(parents=True)
     (root / "hw" / "rtl").symlink_to(rtl, target_is_directory=True)
     (root / "rtl_tb").mkdir()
     (root / "rtl_tb" / "hdl").mkdir()
-    for f in (tb / "hdl").iterdir():
+    for f in (f for f in sim.iterdir() if f.is_file()):
         (root / "rtl_tb" / "hdl" / f.name).write_bytes(f.read_bytes())
     monkeypatch.setenv("DMASIM_ROOT", str(root))
     assert build.build_key(params) == first.key
@@ -303,10 +303,21 @@ def test_interrupted_wait_retires_the_simulator(rtl_enabled: None,
     with dmasim.open_target("rtl") as t:
         pid = t._sim.proc.pid
         os.kill(pid, signal.SIGSTOP)  # so the reply is still due when Ctrl-C comes
-        monkeypatch.setattr(process.select, "select", interrupted)
+        monkeypatch.setattr(process.SimProcess, "_futex", interrupted)  # the host's sleep
         with pytest.raises(KeyboardInterrupt):
             t.ip_mmio().read(MM2S.DMASR)
         monkeypatch.undo()
         assert _wait_gone(pid)  # its late reply can never answer a later command
         t.reset()
         assert t.ip_mmio().read(MM2S.DMASR) == 1
+
+
+def test_the_simulators_limit_runs_a_bare_loopback(rtl_enabled: None) -> None:
+    """``dmasim_sim_top --bare`` (the limit ``dmasim bench --target rtl`` compares against)
+    streams loopbacks without DMA errors, at no more than the bus width a clock."""
+    from dmasim.rtl.bench import limit_figures
+
+    with dmasim.open_target("rtl") as t:
+        fig = limit_figures(t, nbytes=4096, seconds=0.05, repeat=1)
+    assert fig["limit_clocks_per_s"] > 0
+    assert 0.5 < fig["limit_bytes_per_clock"] <= 4.0  # 4096 bytes take ~1,100 clocks
