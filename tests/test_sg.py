@@ -899,3 +899,16 @@ def test_model_batched_sg_path_takes_a_steady_chain():
     (step, step_pairs), (batch, batch_pairs) = results
     assert step_pairs == 0 and batch_pairs > n // 4
     assert step == batch
+
+
+def test_describe_shows_the_sg_registers(sg_target):
+    """A target's description of an SG-mode DMA decodes CURDESC/TAILDESC and the SG DMASR."""
+    t = sg_target
+    m = regs(t)
+    ring = Ring(t, 1)
+    start(m, S2MM, ring.addr(0))
+    text = t.describe()
+    for name in ("MM2S_CURDESC", "S2MM_CURDESC", "S2MM_TAILDESC", "SGIncld=1",
+                 "IRQThresholdSts=1"):
+        assert name in text, f"{name} missing from:\n{text}"
+    assert f"S2MM_CURDESC   0x{ring.addr(0):08x}" in text

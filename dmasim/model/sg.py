@@ -42,6 +42,7 @@ _FAULT_BIT = {"slverr": _R.DMASR_SLV_ERR, "decerr": _R.DMASR_DEC_ERR}
 _SG_FAULT_BIT = {"slverr": _R.DMASR_SG_SLV_ERR, "decerr": _R.DMASR_SG_DEC_ERR}
 _BD_FAULT_BIT = {"slverr": _R.BD_STATUS.field("DMASlvErr").mask,
                  "decerr": _R.BD_STATUS.field("DMADecErr").mask}
+_BATCH_MIN_PAIRS = 4  # a batch costs about as much as a few step-by-step BD pairs
 _BD_INT_ERR = _R.BD_STATUS.field("DMAIntErr").mask
 
 
@@ -495,7 +496,7 @@ class SgEngine:
             if msb:
                 nxt |= (blk[:, 1] & msb) << 32
                 buf |= (blk[:, _BUFFER_WORD + 1] & msb) << 32
-            bad = (blk[:, _STATUS_WORD] & _R.BD_CMPLT != 0) | np.isin(at, seen)
+            bad = (blk[:, _STATUS_WORD] & _R.BD_CMPLT != 0) | (at[:, None] == seen).any(axis=1)
             stop = (at == tail) | (nxt != at + _BD.SIZE)
             first_bad = int(np.argmax(bad)) if bad.any() else rows
             first_stop = int(np.argmax(stop)) if stop.any() else rows
@@ -546,8 +547,8 @@ class SgEngine:
                 or m.xlen > s.xlen or s.xaddr != s.low):
             return False
         c = e.cycle
-        if c + -(-m.xlen // beat) > cycle:
-            return False
+        if c + _BATCH_MIN_PAIRS * -(-m.xlen // beat) > cycle:
+            return False  # too few pairs fit before ``cycle`` for a batch to pay off
         if ((msc.fetching and len(msc.queue) != constants.SG_PREFETCH_BDS)
                 or (ssc.fetching and len(ssc.queue) != constants.SG_PREFETCH_BDS)):
             return False  # not the steady state (the fetcher still fills a queue)
@@ -562,7 +563,7 @@ class SgEngine:
         sw, s_tail = self._walk(ssc, limit, srows[:, 0])
         mall, sall = np.concatenate((mrows, mw)), np.concatenate((srows, sw))
         m_addr, s_addr = mall[:, 0], sall[:, 0]
-        if np.isin(m_addr, s_addr).any():  # a BD on both chains
+        if not set(m_addr.tolist()).isdisjoint(s_addr.tolist()):  # a BD on both chains
             return self._batch_failed()
         lmask = e.length_mask
         mb, sb = mall[:, 2].copy(), sall[:, 2].copy()
