@@ -131,33 +131,59 @@ def model_figures(quick: bool = False) -> dict[str, float]:
 def sg_figures(quick: bool = False, size: int = 1 << 20, bds: int = 256) -> dict[str, float]:
     """The model in SG mode against simple mode (goal: at most 2x the simple-mode time).
 
-    ``size`` bytes go through ``bds`` BDs per channel, programmed at register level, compared
-    with the same bytes in one simple-mode loopback transfer of the python driver.
+    ``size`` bytes go through ``bds`` BDs per channel, programmed at register level and waited
+    for as the drivers wait (sleep for the transfer's likely time, then poll DMASR):
+
+    - ``sg_..._us``: the kicks and the wait, BD rings already built (the engine's share);
+      compared with one simple-mode transfer at register level (``simple_regs_...``).
+    - ``sg_..._e2e_us``: also writing both BD rings, as a driver does for each transfer;
+      compared with the python driver's simple-mode loopback (``simple_1mib_...``).
+    - ``..._stepwise_...``: the same with the model's batched SG path switched off.
+
+    Every figure also comes as CPU time (``_cpu_us``), which a loaded machine distorts less.
     """
-    from . import regmap
+    from . import constants, regmap
     from .target import open_target
 
     R = regmap  # noqa: N806 - the register map's short name, as elsewhere
 
     out: dict[str, float] = {}
     chunk = size // bds
+    repeat = 2 if quick else 5
+    poll_first = constants.POLL_NS_PER_BYTE * size
+
+    def timed(name: str, fn: Callable[[], Any]) -> None:
+        out[f"{name}_us"] = best_of(fn, repeat=repeat) * 1e6
+        out[f"{name}_cpu_us"] = best_of(fn, repeat=repeat, clock=time.process_time) * 1e6
+
+    def wait_idle(t: Target, regs: Any, ch: Any) -> None:
+        t.delay(poll_first)
+        step = 1000
+        while not regs.read(ch.DMASR) & R.DMASR_IDLE:
+            t.delay(step)
+            step *= 2
+
     with open_target("model", parameters={"c_include_sg": 1}) as t:
         regs = t.ip_mmio()
         src = t.allocate(size, "u1")
         dst = t.allocate(size, "u1")
         src[:] = np.random.default_rng(1).integers(0, 256, size, dtype=np.uint8)
-        rings = []
-        for buf in (src, dst):
-            ring = t.allocate((bds, 16), "u4")
+        idx = np.arange(bds)
+        rings = [t.allocate((bds, 16), "u4") for _ in range(2)]
+
+        def build() -> None:
+            for buf, ring, ctl in ((src, rings[0], chunk | R.BD_TXSOF | R.BD_TXEOF),
+                                   (dst, rings[1], chunk)):
+                base = ring.physical_address
+                ring[:, R.BD.NXTDESC // 4] = base + ((idx + 1) % bds) * R.BD_SIZE
+                ring[:, R.BD.BUFFER_ADDRESS // 4] = buf.physical_address + idx * chunk
+                ring[:, R.BD.CONTROL // 4] = ctl  # one packet per BD
+                ring[:, R.BD.STATUS // 4] = 0
+
+        for ring in rings:
             ring[:] = 0
-            base = ring.physical_address
-            idx = np.arange(bds)
-            ring[:, R.BD.NXTDESC // 4] = base + ((idx + 1) % bds) * R.BD_SIZE
-            ring[:, R.BD.BUFFER_ADDRESS // 4] = buf.physical_address + idx * chunk
-            ring[:, R.BD.CONTROL // 4] = chunk
-            rings.append(ring)
+        build()
         tx, rx = rings
-        tx[:, R.BD.CONTROL // 4] |= R.BD_TXSOF | R.BD_TXEOF  # one packet per BD
         for ch, ring in ((R.S2MM, rx), (R.MM2S, tx)):
             regs.write(ch.CURDESC, ring.physical_address)
             regs.write(ch.DMACR, R.DMACR_RS | R.DMACR_IRQEN_ALL)
@@ -166,32 +192,47 @@ def sg_figures(quick: bool = False, size: int = 1 << 20, bds: int = 256) -> dict
             for ch, ring in ((R.S2MM, rx), (R.MM2S, tx)):
                 ring[:, R.BD.STATUS // 4] = 0
                 regs.write(ch.TAILDESC, ring.physical_address + (bds - 1) * R.BD_SIZE)
-            t.delay(size * 2)  # about the transfer's own time, then poll
-            step = 1000
-            while not regs.read(R.S2MM.DMASR) & R.DMASR_IDLE:
-                t.delay(step)
-                step *= 2
+            wait_idle(t, regs, R.S2MM)
             regs.write(R.S2MM.DMASR, R.DMASR_IRQS)
             regs.write(R.MM2S.DMASR, R.DMASR_IRQS)
+
+        def e2e() -> None:
+            build()
+            run()
 
         run()
         if not (np.asarray(dst) == np.asarray(src)).all():
             raise AssertionError("SG benchmark: the data did not arrive intact")
-        out[f"sg_1mib_{bds}bd_us"] = best_of(run, repeat=2 if quick else 5) * 1e6
-        out[f"sg_1mib_{bds}bd_cpu_us"] = best_of(run, repeat=2 if quick else 5,
-                                                 clock=time.process_time) * 1e6
+        timed(f"sg_1mib_{bds}bd", run)
+        timed(f"sg_1mib_{bds}bd_e2e", e2e)
+        sg = getattr(getattr(t, "engine", None), "sg", None)  # the model's SG engine
+        if sg is not None:
+            sg.batched = False
+            timed(f"sg_1mib_{bds}bd_stepwise", run)
+            sg.batched = True
     with open_target("model") as t:
         dma = t.driver("python")
+        regs = t.ip_mmio()
         a = t.allocate(size, "u1")
         b = t.allocate(size, "u1")
         _loopback(dma, a, b)
-        out["simple_1mib_us"] = best_of(lambda: _loopback(dma, a, b),
-                                        repeat=2 if quick else 5) * 1e6
-        out["simple_1mib_cpu_us"] = best_of(lambda: _loopback(dma, a, b),
-                                            repeat=2 if quick else 5,
-                                            clock=time.process_time) * 1e6
-    out["sg_vs_simple"] = out[f"sg_1mib_{bds}bd_us"] / out["simple_1mib_us"]
-    out["sg_vs_simple_cpu"] = out[f"sg_1mib_{bds}bd_cpu_us"] / out["simple_1mib_cpu_us"]
+        timed("simple_1mib", lambda: _loopback(dma, a, b))
+
+        def simple_regs() -> None:
+            for ch, buf in ((R.S2MM, b), (R.MM2S, a)):
+                regs.write(ch.DMACR, R.DMACR_RS | R.DMACR_IRQEN_ALL)
+                regs.write(ch.ADDR, buf.physical_address)
+                regs.write(ch.LENGTH, size)
+            wait_idle(t, regs, R.S2MM)
+            regs.write(R.S2MM.DMASR, R.DMASR_IRQS)
+            regs.write(R.MM2S.DMASR, R.DMASR_IRQS)
+
+        timed("simple_regs_1mib", simple_regs)
+    for clock in ("", "_cpu"):
+        out[f"sg_vs_simple{clock}"] = (out[f"sg_1mib_{bds}bd{clock}_us"]
+                                       / out[f"simple_regs_1mib{clock}_us"])
+        out[f"sg_e2e_vs_simple{clock}"] = (out[f"sg_1mib_{bds}bd_e2e{clock}_us"]
+                                           / out[f"simple_1mib{clock}_us"])
     return out
 
 

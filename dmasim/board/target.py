@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 import numpy as np
 
 from .. import regmap
+from ..design.params import includes_sg
 from ..errors import DmasimError, DmasimValueError, TargetError, pynq_missing
 from ..target import Target, iter_dma_ips
 from .devmem import DEVMEM, DevMem, open_devmem
@@ -459,7 +460,8 @@ class BoardTarget(Target):
             def read(off: int, base: int = base) -> int:
                 return self.bus.read32(base + off)
 
-            regs = {**regmap.read_channel(read, regmap.MM2S),
-                    **regmap.read_channel(read, regmap.S2MM)}
+            sg = includes_sg(self.ip_dict[name].get("parameters") or {})
+            regs = {**regmap.read_channel(read, regmap.MM2S, sg),
+                    **regmap.read_channel(read, regmap.S2MM, sg)}
             out.append(f"{name} @ 0x{base:08x}:\n{regmap.format_registers(regs)}")
         return "\n".join(out)

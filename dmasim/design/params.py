@@ -7,6 +7,7 @@ parses them from the .hwh, so pynq's own driver reads them unchanged.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from .. import regmap
@@ -105,3 +106,8 @@ def make_ip_dict(
 def dma_registers() -> dict[str, dict[str, Any]]:
     """Pynq's ``registers`` entry of an AXI DMA, generated from the register map."""
     return _registers()
+
+
+def includes_sg(params: Mapping[str, object]) -> bool:
+    """Whether an AXI DMA with these parameters is in scatter-gather mode (``c_include_sg``)."""
+    return str(params.get("c_include_sg", "0")) not in ("0", "false", "False")

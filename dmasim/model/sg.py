@@ -42,6 +42,7 @@ _FAULT_BIT = {"slverr": _R.DMASR_SLV_ERR, "decerr": _R.DMASR_DEC_ERR}
 _SG_FAULT_BIT = {"slverr": _R.DMASR_SG_SLV_ERR, "decerr": _R.DMASR_SG_DEC_ERR}
 _BD_FAULT_BIT = {"slverr": _R.BD_STATUS.field("DMASlvErr").mask,
                  "decerr": _R.BD_STATUS.field("DMADecErr").mask}
+_BATCH_MIN_PAIRS = 4  # a batch costs about as much as a few step-by-step BD pairs
 _BD_INT_ERR = _R.BD_STATUS.field("DMAIntErr").mask
 
 
@@ -92,6 +93,20 @@ class SgChannel:
         self.cur_lo, self.cur_hi = addr & 0xFFFF_FFFF, addr >> 32
 
 
+def _bd(row: list[int], ready_at: int) -> Bd:
+    """A :class:`Bd` from a batch row ``(addr, nxt, buf, control)``."""
+    return Bd(row[0], row[1], row[2], row[3], ready_at)
+
+
+def _coalesce(thr: int, reload: int, events: int) -> tuple[int, bool]:
+    """The threshold counter after ``events`` IOC events, and whether one set IOC_Irq."""
+    first = max(thr, 1)  # the event that reaches 1 sets IOC_Irq and reloads
+    if events < first:
+        return thr - events, False
+    rest = events - first
+    return reload - rest % max(reload, 1), True
+
+
 class SgEngine:
     """The SG half of one :class:`~dmasim.model.dma.AxiDmaModel` (both channels)."""
 
@@ -105,6 +120,10 @@ class SgEngine:
         self._ddr32 = engine.memory.ddr[:engine.memory.ddr.size & ~3].view("<u4")
         self._word = np.zeros(1, "<u4")
         self._word_bytes = self._word.view(np.uint8)
+        self.batched = True  # tests switch it off to compare with the step-by-step path
+        self._backoff = 0  # step iterations before the next batch attempt
+        self._backoff_next = 0
+        self.batched_pairs = 0  # BD pairs the batched path completed (statistics, tests)
 
     def reset(self) -> None:
         """Power-on / soft reset: pointers 0, prefetched BDs dropped, counters to reset."""
@@ -428,12 +447,240 @@ class SgEngine:
             e.cycle = e.reset_until
             e._finish_soft_reset()
         while e.cycle < cycle:
+            if self.batched:
+                if self._backoff:
+                    self._backoff -= 1
+                elif self._batch(cycle):
+                    continue
             nxt = self.timed(e.cycle)
             stop = cycle if nxt < 0 else min(cycle, nxt)
             if stop > e.cycle and (e.mm2s.busy or e.s2mm.busy) and e._step(stop - e.cycle):
                 continue
             e.cycle = stop  # nothing moves before the next timed event
         self.timed(e.cycle)
+
+    # --- the batched path -----------------------------------------------------------------
+
+    def _walk(self, sc: SgChannel, limit: int, seen: np.ndarray) -> tuple[np.ndarray, bool]:
+        """The BDs ``sc``'s fetcher reads next, as rows ``(addr, nxt, buf, control)``, read now.
+
+        Returns them and whether the walk reached the tail. It stops early, before a BD the
+        batch cannot take (outside DDR, Cmplt already set, in ``seen``) or at ``limit`` BDs.
+        Contiguous runs of BDs are read with one numpy slice each.
+        """
+        parts: list[np.ndarray] = []
+        if not sc.fetching:
+            return np.zeros((0, 4), np.int64), True
+        ddr32 = self._ddr32
+        size = ddr32.size * 4
+        tail = sc.tail & ~(_BD.ALIGN - 1)
+        msb = self.msb_mask
+        addr = sc.fetch_addr & ~(_BD.ALIGN - 1)
+        total = 0
+        while total < limit:
+            rows = limit - total
+            if tail >= addr:
+                rows = min(rows, (tail - addr) // _BD.SIZE + 1)
+            i = addr >> 2
+            if (size - addr) // _BD.SIZE >= rows:
+                blk = ddr32[i:i + rows * 16].reshape(rows, 16)[:, :_BD.FETCH_WORDS]
+            elif addr + _FETCH_BYTES <= size:
+                rows = 1
+                blk = ddr32[i:i + _BD.FETCH_WORDS].reshape(1, _BD.FETCH_WORDS)
+            else:
+                break
+            blk = blk.astype(np.int64)
+            at = addr + _BD.SIZE * np.arange(rows, dtype=np.int64)
+            nxt = blk[:, 0] & _R.DESC_ADDR_MASK
+            buf = blk[:, _BUFFER_WORD]
+            if msb:
+                nxt |= (blk[:, 1] & msb) << 32
+                buf |= (blk[:, _BUFFER_WORD + 1] & msb) << 32
+            bad = (blk[:, _STATUS_WORD] & _R.BD_CMPLT != 0) | (at[:, None] == seen).any(axis=1)
+            stop = (at == tail) | (nxt != at + _BD.SIZE)
+            first_bad = int(np.argmax(bad)) if bad.any() else rows
+            first_stop = int(np.argmax(stop)) if stop.any() else rows
+            take = min(first_bad, first_stop + 1, rows)
+            parts.append(np.stack((at[:take], nxt[:take], buf[:take],
+                                   blk[:take, _CONTROL_WORD]), axis=1))
+            total += take
+            if first_bad < first_stop + 1:
+                break
+            if first_stop < rows:
+                if at[first_stop] == tail:
+                    return np.concatenate(parts), True
+                addr = int(nxt[first_stop])
+                seen = np.concatenate((seen, at[:take]))
+            else:
+                addr = int(at[-1]) + _BD.SIZE
+                seen = np.concatenate((seen, at))
+        out = np.concatenate(parts) if parts else np.zeros((0, 4), np.int64)
+        return out, False
+
+    def _batch(self, cycle: int) -> bool:
+        """Jump over whole BD pairs of a steady loopback chain; True if it advanced.
+
+        It applies where every step-by-step iteration would be the memory-to-memory copy of
+        one MM2S BD (TXEOF) into one S2MM BD at least as long, followed by both channels
+        starting their next BD at once: no faults, no CPU cache model, no delay timer, no
+        cyclic or keyhole, data that overlaps no BD and no source. Then the fetch times, BD
+        starts and ends, STATUS words and the threshold counters follow from a loop over
+        integers, data moves in a few copies, and the engine is left exactly as the step loop
+        leaves it: the next BD pair started, nothing of it moved yet.
+        """
+        e = self.e
+        m, s = e.mm2s, e.s2mm
+        msc, ssc = self.mm2s, self.s2mm
+        mbd, ssbd = msc.bd, ssc.bd
+        mem = e.memory
+        tx = e.tx_packet
+        packets = e.stream.packets
+        beat = e.beat
+        if (mbd is None or ssbd is None or tx is None or not (m.busy and s.busy)
+                or m.done or s.done or not e.loopback or e.s2mm_discarding
+                or beat != e.s2mm_beat or m.fault_at >= 0 or s.fault_at >= 0
+                or m.keyhole or s.keyhole or m.stopping or s.stopping or not (m.rs and s.rs)
+                or m.err or s.err or msc.dly_start >= 0 or ssc.dly_start >= 0
+                or (m.cr | s.cr) & (_DELAY.mask | _R.DMACR_CYCLIC | _KEYHOLE)
+                or mem._faults or mem._cacheable or len(packets) != 1 or packets[0] is not tx
+                or tx.read or tx.complete or not mbd.control & _R.BD_TXEOF
+                or m.xlen > s.xlen or s.xaddr != s.low):
+            return False
+        c = e.cycle
+        if c + _BATCH_MIN_PAIRS * -(-m.xlen // beat) > cycle:
+            return False  # too few pairs fit before ``cycle`` for a batch to pay off
+        if ((msc.fetching and len(msc.queue) != constants.SG_PREFETCH_BDS)
+                or (ssc.fetching and len(ssc.queue) != constants.SG_PREFETCH_BDS)):
+            return False  # not the steady state (the fetcher still fills a queue)
+        prefetch = constants.SG_PREFETCH_BDS
+        # Enough BDs for the pairs that can end by ``cycle`` if they are like the first (a
+        # shorter walk only ends the batch sooner; the step loop then carries on).
+        limit = min(2 * (cycle - c) // -(-m.xlen // beat), 4096) + prefetch + 2
+        mq, sq = [mbd, *msc.queue], [ssbd, *ssc.queue]
+        mrows = np.array([(b.addr, b.nxt, b.buf, b.control) for b in mq], np.int64)
+        srows = np.array([(b.addr, b.nxt, b.buf, b.control) for b in sq], np.int64)
+        mw, m_tail = self._walk(msc, limit, mrows[:, 0])
+        sw, s_tail = self._walk(ssc, limit, srows[:, 0])
+        mall, sall = np.concatenate((mrows, mw)), np.concatenate((srows, sw))
+        m_addr, s_addr = mall[:, 0], sall[:, 0]
+        if not set(m_addr.tolist()).isdisjoint(s_addr.tolist()):  # a BD on both chains
+            return self._batch_failed()
+        lmask = e.length_mask
+        mb, sb = mall[:, 2].copy(), sall[:, 2].copy()
+        mb[0], sb[0] = m.xaddr, s.xaddr
+        m_ctl = mall[:, 3]
+        ml, sl = m_ctl & lmask, sall[:, 3] & lmask
+        # Data written must overlap no BD and no source: then order does not matter.
+        dlo, dhi = int(sb.min()), int((sb + sl).max())
+        slots = np.concatenate((m_addr, s_addr))
+        if (((slots < dhi) & (slots + _BD.SIZE > dlo)).any()
+                or ((mb - beat < dhi) & (mb + ml + beat > dlo)).any()):
+            return self._batch_failed()
+        size = mem.size
+        fetch = constants.SG_BD_FETCH_CYCLES
+        n_m, n_s = len(m_addr), len(s_addr)
+        last = min(n_m, n_s) - 1  # completions that could start a next pair
+        if last < 1:
+            return self._batch_failed()
+        # Completion j (1..last) ends pair j-1 at ce[j-1] and starts pair j.
+        ce = c + np.cumsum(-(-ml[:last] // beat))
+        jj = np.arange(1, last + 1)
+        fm = jj + prefetch < n_m  # MM2S fetches BD j+prefetch at completion j
+        fs = jj + prefetch < n_s
+        ff_after = ce + fetch * (fm.astype(np.int64) + fs)
+        ff_before = np.concatenate(([self.fetch_free], ff_after[:-1]))
+        m_ready = np.zeros(n_m, np.int64)
+        m_ready[:len(mq)] = [b.ready_at for b in mq]
+        m_ready[jj[fm] + prefetch] = ce[fm] + fetch
+        s_ready = np.zeros(n_s, np.int64)
+        s_ready[:len(sq)] = [b.ready_at for b in sq]
+        s_ready[jj[fs] + prefetch] = ce[fs] + fetch * (1 + fm[fs])
+        mbj, mlj = mb[1:last + 1], ml[1:last + 1]
+        sbj, slj = sb[1:last + 1], sl[1:last + 1]
+        mend = mbj + mlj
+        ok = ((ce <= cycle) & (ff_before <= ce)
+              & (m_ready[1:last + 1] <= ce) & (s_ready[1:last + 1] <= ce)
+              & (mlj > 0) & (m_ctl[1:last + 1] & _R.BD_TXEOF != 0)
+              & (mbj - mbj % beat >= 0) & (mend + (-mend % beat) <= size)
+              & (slj >= mlj) & (sbj >= 0) & (sbj + slj <= size))
+        if not e.mm2s_dre:
+            ok &= mbj % beat == 0
+        if not e.s2mm_dre:
+            ok &= sbj % beat == 0
+        if msc.fetching and not m_tail:  # the walk stopped short of the tail
+            ok &= jj + prefetch < n_m
+        if ssc.fetching and not s_tail:
+            ok &= jj + prefetch < n_s
+        n = last if ok.all() else int(np.argmin(ok))
+        if not n:
+            return self._batch_failed()
+        self._backoff_next = 0
+        self.batched_pairs += n
+        c = int(ce[n - 1])
+        ff = int(ff_after[n - 1])
+        mn, sn = min(len(mq) + n, n_m), min(len(sq) + n, n_s)
+        mf = msc.fetching and not (m_tail and mn == n_m)
+        sf = ssc.fetching and not (s_tail and sn == n_s)
+        mthr, mioc = _coalesce(msc.thr, _THRESHOLD.get(m.cr), n)
+        sthr, sioc = _coalesce(ssc.thr, _THRESHOLD.get(s.cr), n)
+        mirq = m.irq | (_R.DMASR_IOC_IRQ if mioc else 0)
+        sirq = s.irq | (_R.DMASR_IOC_IRQ if sioc else 0)
+        m_ready_l, s_ready_l = m_ready.tolist(), s_ready.tolist()
+        # Memory: the data of pairs 0..n-1 (runs that continue each other in one copy), then
+        # the STATUS words (no overlap, so the order is free).
+        # A pair starts a new copy unless both its addresses continue the previous pair's.
+        new_run = np.ones(n, bool)
+        new_run[1:] = (mb[1:n] != mb[:n - 1] + ml[:n - 1]) | (sb[1:n] != sb[:n - 1] + ml[:n - 1])
+        starts = np.flatnonzero(new_run)
+        ends = np.append(starts[1:], n)
+        csum = np.concatenate(([0], np.cumsum(ml[:n])))
+        for src, dst, nbytes in zip(mb[starts].tolist(), sb[starts].tolist(),
+                                    (csum[ends] - csum[starts]).tolist(), strict=True):
+            mem.copy(dst, src, nbytes)
+        ddr32 = self._ddr32
+        ln = ml[:n].astype(np.uint32)
+        ddr32[(m_addr[:n] + _BD.STATUS) >> 2] = (
+            _R.BD_CMPLT | (m_ctl[:n] & _R.BD_LENGTH_MASK)).astype(np.uint32)
+        sstat = _R.BD_CMPLT | _R.BD_RXEOF | _R.BD_RXSOF | ln
+        if not ssbd.sof:
+            sstat[0] &= ~_R.BD_RXSOF & 0xFFFF_FFFF
+        ddr32[(s_addr[:n] + _BD.STATUS) >> 2] = sstat
+        moved = int(ml[:n].sum())
+        # The channels: BD pair n started at cycle c, nothing of it moved yet.
+        for ch, sc, q, rows, ready, nf, fetching, thr, irq in (
+                (m, msc, mq, mall, m_ready_l, mn, mf, mthr, mirq),
+                (s, ssc, sq, sall, s_ready_l, sn, sf, sthr, sirq)):
+            sent = len(q)
+            bds = [q[k] if k < sent else _bd(rows[k].tolist(), ready[k]) for k in range(n, nf)]
+            bd = bds[0]
+            sc.bd = bd
+            sc.queue = deque(bds[1:])
+            if nf > sent:
+                sc.fetch_addr = bds[-1].nxt
+                sc.last_fetched = bds[-1].addr
+            sc.fetching = fetching
+            sc.set_cur(bd.addr)
+            sc.bds_done += n
+            sc.thr = thr
+            ch.irq = irq
+            ch.xaddr = ch.low = bd.buf
+            ch.xlen = bd.control & lmask
+            ch.moved += moved
+            ch.transfers += n
+        ssc.bd.sof = True  # type: ignore[union-attr]
+        ssc.sof_next = False
+        self.fetch_free = ff
+        packets.clear()
+        e.tx_packet = Packet()
+        packets.append(e.tx_packet)
+        e.cycle = c
+        return True
+
+    def _batch_failed(self) -> bool:
+        """Back off (1, 3, 7, ... up to 63 step iterations) after a batch that could not run."""
+        self._backoff_next = min(2 * self._backoff_next + 1, 63)
+        self._backoff = self._backoff_next
+        return False
 
     def describe(self) -> list[str]:
         """Fetcher state and the BD in flight per channel, as lines of a target description."""

@@ -27,6 +27,7 @@ from typing import Any
 
 from .. import constants, regmap
 from ..design import DMA_BASE, Design, check_design, design_option
+from ..design.params import includes_sg
 from ..errors import DesignError, DmasimValueError, TargetError
 from ..memory import CMA_BASE, CMA_SIZE, DDR_SIZE, Memory
 from ..target import Target
@@ -424,9 +425,11 @@ class RtlTarget(Target):
                 def read(off: int) -> int:
                     return self._sim.request(p.OP_READ, 0, self._base + off)
 
+                sg = any(includes_sg(ip.get("parameters") or {}) for ip in self.ip_dict.values()
+                         if int(ip.get("phys_addr", -1)) == self._base)
                 out.append(regmap.format_registers(
-                    {**regmap.read_channel(read, regmap.MM2S),
-                     **regmap.read_channel(read, regmap.S2MM)}
+                    {**regmap.read_channel(read, regmap.MM2S, sg),
+                     **regmap.read_channel(read, regmap.S2MM, sg)}
                 ))
                 out.append(f"time {self.now_ns} ns; interrupts {self.interrupts()}")
             except TargetError as exc:
