@@ -26,6 +26,10 @@ __all__ = [
     "POLL_NS_PER_BYTE",
     "POLL_WALL_GUARD_NS",
     "S2MM_SKID_BEATS",
+    "SG_BD_FETCH_CYCLES",
+    "SG_DELAY_EXTRA_TICKS",
+    "SG_DLYTMR_RESOLUTION",
+    "SG_PREFETCH_BDS",
     "c_header",
     "mm2s_fifo_beats",
     "readahead_bytes",
@@ -41,6 +45,21 @@ MM2S_SF_MIN_BEATS = 128
 S2MM_SKID_BEATS = 2
 """Beats S2MM's input skid buffer takes before LENGTH is written (the IP takes 4: a known
 departure, see the behaviour document)."""
+
+# --- scatter-gather engine (rules SG-*) ---------------------------------------------------
+
+SG_PREFETCH_BDS = 2
+"""BDs a channel's fetcher reads ahead of the one in the data mover (uncertain: the IP's
+depth is read as 1-2; settle by reading CURDESC on a board while S2MM waits for data)."""
+SG_BD_FETCH_CYCLES = 24
+"""SG clocks one BD fetch takes: an 8-beat read burst plus about 16 clocks of DDR latency
+(uncertain: settle by vendor-RTL simulation of a BD fetch on the PYNQ-Z2's HP port)."""
+SG_DLYTMR_RESOLUTION = 125
+"""Default ``c_dlytmr_resolution``: SG clocks per delay-timer tick."""
+SG_DELAY_EXTRA_TICKS = 1
+"""Dly_Irq sets (IRQDelay + this) ticks after a packet's end. Read from the IP's RTL as 1;
+PG021 says IRQDelay ticks, i.e. 0 (uncertain: settle by vendor-RTL simulation or board
+timing of IRQDelay=1 against IRQDelay=2)."""
 
 # --- driver polling (rules POLL-*) -------------------------------------------------------
 
@@ -93,6 +112,10 @@ def _constants() -> list[tuple[str, int, str]]:
         ("MM2S_SF_BURSTS", MM2S_SF_BURSTS, "MM2S FIFO: this many bursts, next power of two"),
         ("MM2S_SF_MIN_BEATS", MM2S_SF_MIN_BEATS, "MM2S FIFO: at least this many beats"),
         ("S2MM_SKID_BEATS", S2MM_SKID_BEATS, "S2MM input skid buffer, beats"),
+        ("SG_PREFETCH_BDS", SG_PREFETCH_BDS, "SG: BDs fetched ahead of the data mover"),
+        ("SG_BD_FETCH_CYCLES", SG_BD_FETCH_CYCLES, "SG: clocks per BD fetch"),
+        ("SG_DLYTMR_RESOLUTION", SG_DLYTMR_RESOLUTION, "SG: default clocks per delay tick"),
+        ("SG_DELAY_EXTRA_TICKS", SG_DELAY_EXTRA_TICKS, "SG: Dly_Irq after IRQDelay+this"),
         ("POLL_FIRST_BACKOFF_NS", POLL_FIRST_BACKOFF_NS, "first pause between polls"),
         ("POLL_MAX_BACKOFF_NS", POLL_MAX_BACKOFF_NS, "pauses double up to this"),
         ("POLL_NS_PER_BYTE", POLL_NS_PER_BYTE, "wait_idle sleeps this per byte first"),

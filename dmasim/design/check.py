@@ -20,22 +20,37 @@ class DesignWarning(UserWarning):
     """Something in a design that works but may surprise: the message says when and why."""
 
 SUPPORTED_DMA: dict[str, tuple[str, ...]] = {
-    "c_include_sg": ("0",),
+    "c_include_sg": ("0", "1"),
     "c_micro_dma": ("0",),
     "c_enable_multi_channel": ("0",),
     "c_sg_include_stscntrl_strm": ("0",),
 }
 """DMA parameters whose other values dmasim does not model yet (value as in the .hwh)."""
 
+TARGET_UNSUPPORTED_DMA: dict[str, dict[str, tuple[str, str]]] = {
+    "rtl": {"c_include_sg": ("1", "the open RTL implements only direct-register (simple) mode "
+                                  "so far; use the model target for scatter-gather")},
+}
+"""Per target: DMA parameter values that target cannot realise yet, with the reason."""
 
-def _check_dma(inst: Instance) -> None:
+_WHY = {
+    "c_sg_include_stscntrl_strm": " (the SG status/control streams and BD APP words; PYNQ "
+                                  "designs set it to 0)",
+}
+
+
+def _check_dma(inst: Instance, target: str) -> None:
     for name, allowed in SUPPORTED_DMA.items():
         value = str(inst.parameters.get(name, inst.parameters.get(name.upper(), allowed[0])))
         if value not in allowed:
             raise DesignError(
-                f"{inst.name} ({inst.vlnv}): {name}={value} is not modelled by dmasim "
-                f"(supported: {', '.join(allowed)})"
+                f"{inst.name} ({inst.vlnv}): {name}={value} is not modelled by dmasim"
+                f"{_WHY.get(name, '')} (supported: {', '.join(allowed)})"
             )
+    for name, (bad, why) in TARGET_UNSUPPORTED_DMA.get(target, {}).items():
+        if str(inst.parameters.get(name, inst.parameters.get(name.upper(), ""))) == bad:
+            raise DesignError(f"{inst.name} ({inst.vlnv}): {name}={bad} is not supported by the "
+                              f"{target} target yet: {why}")
     known = {k: v for k, v in inst.parameters.items() if k.lower() in _DMA_CHECKED}
     try:
         check_parameters({k.lower(): v for k, v in known.items()})
@@ -66,7 +81,7 @@ def check_design(
     if not design.dmas:
         raise DesignError(f"design {design.name!r} has no AXI DMA (xilinx.com:ip:axi_dma)")
     for inst in design.dmas:
-        _check_dma(inst)
+        _check_dma(inst, target)
     seen: list[tuple[Instance, Window]] = []
     for inst, win in design.windows():
         for other, owin in seen:

@@ -36,7 +36,7 @@ DEFAULT_PARAMETERS: dict[str, str] = {
 }
 
 _RANGES: dict[str, tuple[int, ...]] = {
-    "c_include_sg": (0,),
+    "c_include_sg": (0, 1),
     "c_sg_length_width": tuple(range(regmap.MIN_LENGTH_WIDTH, regmap.MAX_LENGTH_WIDTH + 1)),
     "c_m_axi_mm2s_data_width": (32, 64),
     "c_m_axis_mm2s_tdata_width": (32, 64),

@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import constants, regmap
 from ..memory import Memory
+from .sg import SgEngine
 from .stream import Packet, StreamFifo
 
 __all__ = ["AxiDmaModel", "ChannelModel", "Diagnostic"]
@@ -143,6 +144,8 @@ class AxiDmaModel:
         """The design's stream fabric when this engine is one part of a larger design."""
         self.tx_packet: Packet | None = None
         """The packet MM2S is sending (the newest in its outgoing link while it is busy)."""
+        self.sg: SgEngine | None = SgEngine(self, params) if params.get("c_include_sg") else None
+        """The scatter-gather engine (rules SG-*), None in simple mode."""
         self.power_on_reset()
 
     # --- state --------------------------------------------------------------------------
@@ -155,7 +158,8 @@ class AxiDmaModel:
     @property
     def active(self) -> bool:
         """Anything that time can change: a transfer in flight or a reset in progress."""
-        return self.mm2s.busy or self.s2mm.busy or self.reset_until >= 0
+        return (self.mm2s.busy or self.s2mm.busy or self.reset_until >= 0
+                or self.sg is not None)
 
     def _mm2s_busy(self) -> bool:
         return self.mm2s.busy
@@ -186,6 +190,8 @@ class AxiDmaModel:
                 rx.popleft()
         self.tx_packet = None
         self.reset_until = -1
+        if self.sg is not None:
+            self.sg.reset()
 
     def interrupts(self) -> tuple[bool, bool]:
         """(mm2s_introut, s2mm_introut): registered levels, 0 during a soft reset."""
@@ -204,6 +210,8 @@ class AxiDmaModel:
         """Value of the register at window ``offset`` (reserved offsets read 0)."""
         ch = self.mm2s if offset < _R.S2MM.base else self.s2mm
         rel = offset - (0 if ch is self.mm2s else _R.S2MM.base)
+        if self.sg is not None and rel != 0x00:
+            return self.sg.dmasr(ch) if rel == 0x04 else self.sg.read(ch, rel)
         if rel == 0x04:
             return ch.dmasr
         if rel == 0x00:
@@ -226,6 +234,8 @@ class AxiDmaModel:
             ch.irq &= ~(value & _R.DMASR_IRQS)
         elif self.reset_until >= 0:
             return  # registers return to reset values when the reset completes
+        elif self.sg is not None:
+            self.sg.write(ch, rel, value)  # SA/DA/LENGTH are reserved in SG mode
         elif rel == 0x18:
             ch.addr = value
         elif rel == 0x1C:
@@ -243,19 +253,27 @@ class AxiDmaModel:
         stored = value & DMACR_STORED
         if not THRESHOLD.get(stored):
             stored = THRESHOLD.put(stored, 1)
+        old_cr, was_rs = ch.cr, ch.rs
         ch.cr = stored
         if value & _R.DMACR_RS:
             if self.mm2s.err or self.s2mm.err:
+                if self.sg is not None:
+                    self.sg.dmacr_written(ch, old_cr, value, was_rs)
                 return  # RS is held at 0 while any error bit is set
             ch.rs = True
             ch.stopping = False
             ch.halted = False
         elif ch.rs or not ch.halted:
             ch.rs = False
+            if self.sg is not None:
+                self.sg.dmacr_written(ch, old_cr, value, was_rs)
             if ch.busy:
                 ch.stopping = True
             else:
                 self._halt(ch)
+            return
+        if self.sg is not None:
+            self.sg.dmacr_written(ch, old_cr, value, was_rs)
 
     def _halt(self, ch: ChannelModel) -> None:
         ch.halted = True
@@ -327,7 +345,10 @@ class AxiDmaModel:
             c.busy = False
             if was_running:
                 self._halt(c)
-                c.irq |= _R.DMASR_IOC_IRQ  # (inferred) the halt reports through completion
+                if self.sg is None:  # SG mode: an error halt sets no IOC_Irq (SG-ERR-HALT)
+                    c.irq |= _R.DMASR_IOC_IRQ  # (inferred) the halt reports through completion
+        if self.sg is not None:
+            self.sg.halt_all()
 
     def _complete(self, ch: ChannelModel) -> None:
         ch.busy = False
@@ -348,6 +369,9 @@ class AxiDmaModel:
             return
         if self.fabric is not None:
             self.fabric.run_until(cycle)
+            return
+        if self.sg is not None:
+            self.sg.run_until(cycle)
             return
         if self.reset_until >= 0:
             if cycle >= self.reset_until:
@@ -496,6 +520,8 @@ class AxiDmaModel:
 
     def _mm2s_events(self) -> bool:
         """MM2S ends or faults; True if a fault halted the engine."""
+        if self.sg is not None:
+            return self.sg.mm2s_events()
         m = self.mm2s
         if m.busy:
             if m.fault_at >= 0 and m.done >= m.fault_at:
@@ -509,6 +535,9 @@ class AxiDmaModel:
 
     def _s2mm_events(self) -> None:
         """S2MM completes at TLAST, overflows its LENGTH, or faults."""
+        if self.sg is not None:
+            self.sg.s2mm_events()
+            return
         s = self.s2mm
         link = self.in_link
         packets = link.packets

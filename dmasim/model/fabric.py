@@ -212,6 +212,11 @@ class Fabric:
                     e._finish_soft_reset()
                 elif nxt < 0 or e.reset_until < nxt:
                     nxt = e.reset_until
+            if e.sg is not None and e.reset_until < 0:
+                e.cycle = c
+                t = e.sg.timed(c)
+                if t >= 0 and (nxt < 0 or t < nxt):
+                    nxt = t
         for n in self.nodes.values():
             if n.pending:
                 n.release(c)

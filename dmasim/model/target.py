@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .. import regmap
+from .. import constants, regmap
 from ..design import DEFAULT_PARAMETERS, DMA_BASE, Design, Instance, check_design, check_parameters
 from ..errors import DesignError, DmasimValueError
 from ..ip.base import StreamIP
@@ -32,6 +32,7 @@ WindowOps = tuple[Callable[..., int], Callable[[int, int], None]]
 def _dma_params(inst: Instance) -> dict[str, int]:
     """The engine's integer parameters: the defaults overridden by the instance's."""
     params = dict(DEFAULT_PARAMETERS)
+    params["c_dlytmr_resolution"] = str(constants.SG_DLYTMR_RESOLUTION)
     for key, value in inst.parameters.items():
         if key.lower() in params:
             params[key.lower()] = value
@@ -258,7 +259,7 @@ class ModelTarget(Target):
             self.fabric.run_until(cycle)
             return
         dma = self.engine
-        if dma.reset_until >= 0 or dma.mm2s.busy or dma.s2mm.busy:
+        if dma.reset_until >= 0 or dma.mm2s.busy or dma.s2mm.busy or dma.sg is not None:
             dma.run_until(cycle)
         else:
             dma.cycle = cycle
@@ -283,7 +284,7 @@ class ModelTarget(Target):
         lo, _, name = found
         delta = mmio.base_addr - lo
         if name in self.engines:
-            if self.fabric is None:
+            if self.fabric is None and self.engine.sg is None:
                 return self._loopback_ops(mmio, delta)
             return self._engine_ops(mmio, delta, self.engines[name])
         return self._ip_ops(mmio, delta, self.models.get(name))
@@ -329,8 +330,8 @@ class ModelTarget(Target):
 
     def _engine_ops(self, mmio: MMIO, delta: int, dma: AxiDmaModel) -> WindowOps:
         wlen, trace, target = mmio.length, self.trace, self
-        fabric = self.fabric
-        assert fabric is not None
+        # The loopback in SG mode comes here too: the engine steps itself.
+        run_until = self.fabric.run_until if self.fabric is not None else dma.run_until
         clock_ns = self.clock_ns
 
         def read(offset: int, length: int = 4) -> int:
@@ -338,7 +339,7 @@ class ModelTarget(Target):
                 offset = mmio.check_offset(offset, length)
             off = offset + delta
             target._now = now = target._now + target.bus_access_ns
-            fabric.run_until(now // clock_ns)
+            run_until(now // clock_ns)
             value = dma.read(off) if off < 0x60 else 0
             trace.append((now, "R", off, value))
             return value
@@ -350,7 +351,7 @@ class ModelTarget(Target):
                 value = mmio.check_value(offset, value)
             off = offset + delta
             target._now = now = target._now + target.bus_access_ns
-            fabric.run_until(now // clock_ns)
+            run_until(now // clock_ns)
             if off < 0x60:
                 dma.write(off, value)
             trace.append((now, "W", off, value))
@@ -441,7 +442,7 @@ class ModelTarget(Target):
 
     def format_trace(self, last: int = 32) -> str:
         """The last DMA register accesses, decoded, with modelled timestamps."""
-        return regmap.format_accesses(self.trace, last)
+        return regmap.format_accesses(self.trace, last, self.engine.sg is not None)
 
     def describe(self) -> str:
         """Decoded registers, bytes moved, data in flight on every link, and diagnostics."""
@@ -450,9 +451,12 @@ class ModelTarget(Target):
         for name, d in self.engines.items():
             if many:
                 out.append(f"{name}:")
+            sg = d.sg is not None
             out.append(regmap.format_registers(
-                {**regmap.read_channel(d.read, regmap.MM2S),
-                 **regmap.read_channel(d.read, regmap.S2MM)}))
+                {**regmap.read_channel(d.read, regmap.MM2S, sg),
+                 **regmap.read_channel(d.read, regmap.S2MM, sg)}))
+            if d.sg is not None:
+                out.extend(d.sg.describe())
             held = f"stream holds {d.stream.nbytes} B" if self.fabric is None else (
                 f"MM2S -> {d.out_link.name.rpartition(' -> ')[2]}")
             out.append(

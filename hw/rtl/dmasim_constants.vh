@@ -4,6 +4,10 @@
 `define DMASIM_MM2S_SF_BURSTS 6  // MM2S FIFO: this many bursts, next power of two
 `define DMASIM_MM2S_SF_MIN_BEATS 128  // MM2S FIFO: at least this many beats
 `define DMASIM_S2MM_SKID_BEATS 2  // S2MM input skid buffer, beats
+`define DMASIM_SG_PREFETCH_BDS 2  // SG: BDs fetched ahead of the data mover
+`define DMASIM_SG_BD_FETCH_CYCLES 24  // SG: clocks per BD fetch
+`define DMASIM_SG_DLYTMR_RESOLUTION 125  // SG: default clocks per delay tick
+`define DMASIM_SG_DELAY_EXTRA_TICKS 1  // SG: Dly_Irq after IRQDelay+this
 `define DMASIM_POLL_FIRST_BACKOFF_NS 100  // first pause between polls
 `define DMASIM_POLL_MAX_BACKOFF_NS 100000  // pauses double up to this
 `define DMASIM_POLL_NS_PER_BYTE 2  // wait_idle sleeps this per byte first

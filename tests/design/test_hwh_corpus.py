@@ -229,7 +229,8 @@ def test_check_design_on_the_corpus(corpus: Path) -> None:
                                           r"modelled.*models=\{'divide6_0'"):
         check_design(load(0), supplied=[])
     check_design(load(0), supplied=["divide6_0"])
-    with pytest.raises(DesignError, match=r"axi_dma_0 .*c_include_sg=1 is not modelled"):
+    with pytest.raises(DesignError,
+                       match=r"axi_dma_0 .*c_sg_include_stscntrl_strm=1 is not modelled"):
         check_design(load(4))
     with pytest.warns(DesignWarning, match=r"axi_dma_0.M_AXIS_MM2S has TKEEP but "
                                            r"AXIMasterSlaveStream_0.s00_axis has none"):

@@ -93,7 +93,16 @@ def test_a_reversed_address_range() -> None:
         parse_hwh(text)
 
 
-@pytest.mark.parametrize("param", ["c_include_sg", "c_micro_dma"])
+def test_sg_design_from_hwh_is_modelled_and_named_on_rtl() -> None:
+    old = '<PARAMETER NAME="c_include_sg" VALUE="0" />'
+    design = parse_hwh(render().replace(old, '<PARAMETER NAME="c_include_sg" VALUE="1" />'))
+    check_design(design)  # the model realises scatter-gather
+    with pytest.raises(DesignError, match=r"axi_dma_0 \(xilinx.com:ip:axi_dma:7.1\): "
+                                          r"c_include_sg=1 is not supported by the rtl target"):
+        check_design(design, target="rtl")
+
+
+@pytest.mark.parametrize("param", ["c_micro_dma"])
 def test_unmodelled_dma_configuration_names_parameter_and_value(param: str) -> None:
     text = render()
     old = f'<PARAMETER NAME="{param}" VALUE="0" />'
