@@ -69,24 +69,31 @@ def test_c_core_and_python_write_the_same_ring(target, binding, count, first, nb
 
 @pytest.mark.parametrize("binding", ["pybind11", "cffi"])
 @given(statuses=st.lists(st.integers(0, 0xFFFF_FFFF), min_size=1, max_size=12),
-       s2mm=st.booleans(), width=st.integers(8, 26))
-def test_chain_result_is_the_same_in_c_and_python(target, binding, statuses, s2mm, width):
+       s2mm=st.booleans(), width=st.integers(8, 26), first=st.integers(0, 11),
+       n=st.integers(0, 12))
+def test_chain_result_is_the_same_in_c_and_python(target, binding, statuses, s2mm, width,
+                                                  first, n):
     fresh(target)
     dev = _device(target, binding)
-    ring = sg.BdRing(target, len(statuses))
+    count = len(statuses)
+    first %= count
+    n = min(n, count)
+    ring = sg.BdRing(target, count)
     ring.bds[:, W["STATUS"]] = np.array(statuses, dtype=np.uint32)
     eof = regmap.BD_RXEOF if s2mm else 0
     mask = (1 << width) - 1
-    want = ring.result(0, len(statuses), mask, eof)
-    assert dev.sg_result(ring.cpu_address, ring.count, 0, len(statuses), mask, eof) == want
+    want = ring.result(first, n, mask, eof)
+    assert dev.sg_result(ring.cpu_address, count, first, n, mask, eof) == want
     # Reference: complete up to the first EOF (or the last BD) when all before have Cmplt.
+    assert want == sg.chain_result(lambda i: statuses[(first + i) % count], n, mask, eof)
     total = 0
-    for i, s in enumerate(statuses):
+    for i in range(n):
+        s = statuses[(first + i) % count]
         if not s & regmap.BD_CMPLT:
             assert want == (False, total, i)
             break
         total += s & mask
-        if s & eof or i == len(statuses) - 1:
+        if s & eof or i == n - 1:
             assert want == (True, total, i)
             break
 
