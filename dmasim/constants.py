@@ -17,6 +17,7 @@ from ._views import print_view
 
 __all__ = [
     "CACHE_LINE",
+    "IRQ_WAIT_TIMEOUT_NS",
     "MM2S_SF_BURSTS",
     "MM2S_SF_MIN_BEATS",
     "PAGE",
@@ -60,6 +61,9 @@ SG_DELAY_EXTRA_TICKS = 1
 """Dly_Irq sets (IRQDelay + this) ticks after a packet's end. Read from the IP's RTL as 1;
 PG021 says IRQDelay ticks, i.e. 0 (uncertain: settle by vendor-RTL simulation or board
 timing of IRQDelay=1 against IRQDelay=2)."""
+
+IRQ_WAIT_TIMEOUT_NS = 1_000_000_000
+"""Target time ``Target.interrupt()`` waits for a line by default before it raises."""
 
 # --- driver polling (rules POLL-*) -------------------------------------------------------
 

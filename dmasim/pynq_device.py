@@ -20,7 +20,14 @@ back-off (as dmasim's own drivers do), so simulated hardware makes progress in f
 caller can :meth:`~SimulatedDevice.arm` a deadline in target time (and stop conditions on
 registers): a read past it raises :class:`RegisterPollTimeoutError` from inside pynq's loop.
 Unarmed, a register that keeps reading the same value for ``max_poll_s`` of target time
-raises :class:`RegisterPollTimeoutError` too, so a stuck pynq loop fails instead of hanging.
+raises :class:`RegisterPollTimeoutError` too, so a stuck pynq loop fails instead of hanging;
+when the register is a DMA's, the error carries both channels' decoded DMASR (``state``) and
+the likely cause (e.g. an S2MM packet shorter than the scatter-gather chain).
+
+Interrupts. :func:`overlay` gives pynq the DMA's interrupt pins (through an ``axi_intc`` in the
+.hwh it writes, as PYNQ designs have) and stands in for pynq's interrupt controller, so
+``pynq.interrupt.Interrupt`` and an unmodified ``await dma.recvchannel.wait_async()`` run in
+asyncio: the wait lets target time pass until the line is high (:meth:`Target.interrupt`).
 """
 
 from __future__ import annotations
@@ -31,8 +38,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import constants
-from .errors import DmasimError, DmasimValueError, DriverUnavailableError
+from . import constants, regmap
+from .errors import DmasimError, DmasimValueError, DmaState, DriverUnavailableError
 
 if TYPE_CHECKING:
     from .buffer import Buffer
@@ -44,6 +51,8 @@ __all__ = [
     "PynqUnavailableError",
     "RegisterPollTimeoutError",
     "SimulatedDevice",
+    "SimulatedIntc",
+    "dma_hang_cause",
     "overlay",
 ]
 
@@ -70,16 +79,49 @@ _NO_ADDR = -1
 
 
 class RegisterPollTimeoutError(DmasimError, TimeoutError):
-    """A register poll ran past its deadline (raised from inside the polling code)."""
+    """A register poll ran past its deadline (raised from inside the polling code).
 
-    def __init__(self, address: int, value: int, waited_ns: int):
+    ``state`` holds both channels' registers when the register belongs to a DMA, ``cause``
+    the likely reason it did not change.
+    """
+
+    def __init__(self, address: int, value: int, waited_ns: int,
+                 state: DmaState | None = None, cause: str = ""):
         self.address = address
         self.value = value
         self.waited_ns = waited_ns
-        super().__init__(
-            f"register 0x{address:08x} still read 0x{value:08x} after {waited_ns} ns of "
-            "target time: the polling loop was stopped"
-        )
+        self.state = state
+        self.cause = cause
+        text = (f"register 0x{address:08x} still read 0x{value:08x} after {waited_ns} ns of "
+                "target time: the polling loop was stopped")
+        if state is not None:
+            text += f" [{state.describe()}]"
+        if cause:
+            text += f" Likely cause: {cause}"
+        super().__init__(text)
+
+
+def dma_hang_cause(state: DmaState, sg: bool) -> str:
+    """Why a DMA's channel makes no progress, from its registers (``sg``: SG mode)."""
+    both = state.mm2s_dmasr | state.s2mm_dmasr
+    if both & regmap.DMASR_ALL_ERRORS:
+        bad = "MM2S" if state.mm2s_dmasr & regmap.DMASR_ALL_ERRORS else "S2MM"
+        return (f"{bad} stopped with an error ({regmap.describe_status(state.dmasr(bad))}); "
+                "the engine stays halted and RS cannot be set until a reset (DMACR.Reset); "
+                "pynq's channels do not reset on their own")
+    if sg:
+        s2mm = state.s2mm_dmasr
+        if not s2mm & (regmap.DMASR_HALTED | regmap.DMASR_IDLE) and \
+                state.mm2s_dmasr & (regmap.DMASR_IDLE | regmap.DMASR_HALTED):
+            return ("S2MM waits for stream data in a later BD while MM2S sends nothing: the "
+                    "packet (TLAST) ended before the last BD of the receive chain, so S2MM "
+                    "never reaches Idle; receive into a buffer no longer than the packet")
+        if state.mm2s_dmasr & regmap.DMASR_HALTED and s2mm & regmap.DMASR_HALTED:
+            return "both channels are halted: nothing was started, or a stop/reset came first"
+        return ("a channel has not reached its tail BD: S2MM not started or its chain too "
+                "short leaves MM2S back-pressured, or the tail BD was never kicked (TAILDESC "
+                "written while RS=0 is not remembered)")
+    return "see the DMASR fields: the channel neither finished nor failed"
 
 
 class PollStoppedError(DmasimError):
@@ -135,6 +177,28 @@ class SimulatedDevice(Device):
         self._wall_deadline = 0.0
         self._stops: Mapping[int, int] = {}
 
+    # --- decoded state of a stuck DMA ----------------------------------------------------
+
+    def _timeout(self, address: int, value: int, waited_ns: int) -> RegisterPollTimeoutError:
+        """The poll timeout for ``address``, with the DMA's decoded state when it is one."""
+        for info in self.target.ip_dict.values():
+            base, size = info.get("phys_addr"), info.get("addr_range")
+            if base is None or not size or not str(info.get("type", "")).startswith(
+                    "xilinx.com:ip:axi_dma:") or not base <= address < base + size:
+                continue
+            try:
+                state = DmaState(
+                    mm2s_dmasr=self._read32(base + regmap.MM2S.DMASR),
+                    s2mm_dmasr=self._read32(base + regmap.S2MM.DMASR),
+                    mm2s_dmacr=self._read32(base + regmap.MM2S.DMACR),
+                    s2mm_dmacr=self._read32(base + regmap.S2MM.DMACR))
+            except DmasimError:
+                break
+            sg = str(info.get("parameters", {}).get("c_include_sg", "0")) == "1"
+            return RegisterPollTimeoutError(address, value, waited_ns, state,
+                                            dma_hang_cause(state, sg))
+        return RegisterPollTimeoutError(address, value, waited_ns)
+
     # --- deadlines ---------------------------------------------------------------------
 
     def arm(self, timeout_ns: int, stop: Mapping[int, int] | None = None) -> None:
@@ -168,7 +232,7 @@ class SimulatedDevice(Device):
         if deadline is not None:
             now = self._clock.now_ns
             if now >= deadline or time.monotonic() > self._wall_deadline:
-                raise RegisterPollTimeoutError(address, value, now - self._armed_at_ns)
+                raise self._timeout(address, value, now - self._armed_at_ns)
 
     def _repeat(self, address: int, value: int) -> None:
         """Let target time pass: the CPU read the same value again, so it is polling."""
@@ -176,7 +240,7 @@ class SimulatedDevice(Device):
         deadline = self._deadline_ns
         if deadline is None and self._max_poll_ns is not None and \
                 now - self._run_start_ns >= self._max_poll_ns:
-            raise RegisterPollTimeoutError(address, value, now - self._run_start_ns)
+            raise self._timeout(address, value, now - self._run_start_ns)
         if not self._backoff:
             return
         step = self._step
@@ -325,6 +389,86 @@ class SimulatedDevice(Device):
         return f"<SimulatedDevice {self.name!r} on {self.target!r}>"
 
 
+class SimulatedIntc:
+    """Stands in for pynq's ``_InterruptController`` of an overlay's ``axi_intc``.
+
+    pynq's ``Interrupt.wait()`` calls :meth:`add_event`; the event is set once the line is high
+    on the target (:meth:`Target.interrupt`, which lets target time pass). A wait that runs
+    past ``timeout_ns`` of target time raises dmasim's timeout error in the waiting coroutine
+    instead of leaving it asleep forever.
+    """
+
+    def __init__(self, device: SimulatedDevice, name: str, lines: Mapping[int, tuple[str, str]],
+                 timeout_ns: int):
+        self.name = name
+        self.device = device
+        self.lines = dict(lines)
+        self.timeout_ns = timeout_ns
+        self._tasks: set[Any] = set()
+
+    def add_event(self, event: Any, number: int) -> None:
+        """Set ``event`` when input ``number`` is high (pynq's controller protocol)."""
+        import asyncio
+
+        task = asyncio.get_running_loop().create_task(self._watch(event, number))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _watch(self, event: Any, number: int) -> None:
+        ip, port = self.lines[number]
+        try:
+            await self.device.target.interrupt(ip, port, timeout_ns=self.timeout_ns)
+        except Exception as exc:  # deliver the timeout to whoever awaits the event
+            waiters = [f for f in getattr(event, "_waiters", ()) if not f.done()]
+            for fut in waiters:
+                fut.set_exception(exc)
+            if not waiters:
+                raise
+            return
+        event.set()
+
+
+def _with_intc(design: Any) -> tuple[Any, str | None, dict[int, tuple[str, str]]]:
+    """``design`` with its DMA interrupt lines on an ``axi_intc`` (pynq lists only those).
+
+    Returns the design for the .hwh, the controller's name and its inputs (index -> (ip,
+    port)); the design itself when it has an intc already or no DMA lines.
+    """
+    import copy
+    import dataclasses
+
+    from .design.ips import intc_instance
+    from .design.types import vlnv_name
+
+    intcs = [i.name for i in design.instances.values() if vlnv_name(i.vlnv) == "axi_intc"]
+    lines = [ln for ln in design.interrupt_lines if ln.controller is None]
+    if intcs:
+        name = intcs[0]
+        inputs = {ln.index: (ln.source.instance, ln.source.interface)
+                  for ln in design.interrupt_lines
+                  if ln.controller == name and ln.index is not None}
+        return design, name, inputs
+    if not lines:
+        return design, None, {}
+    out = copy.deepcopy(design)
+    name = "axi_intc_0"
+    base = 0x4180_0000
+    while any(w.base <= base < w.end or base <= w.base < base + 0x1_0000
+              for _, w in out.windows()):
+        base += 0x1_0000
+    out.instances[name] = intc_instance(name, base, len(lines))
+    inputs = {}
+    rewired = []
+    for ln in out.interrupt_lines:
+        if ln.controller is None:
+            i = len(inputs)
+            inputs[i] = (ln.source.instance, ln.source.interface)
+            ln = dataclasses.replace(ln, controller=name, index=i)
+        rewired.append(ln)
+    out.interrupt_lines = rewired
+    return out, name, inputs
+
+
 def overlay(target: Target, name: str = "dma_loopback_1", **device_options: Any) -> Any:
     """A real ``pynq.Overlay`` of the target's design: notebook code runs as is.
 
@@ -337,6 +481,11 @@ def overlay(target: Target, name: str = "dma_loopback_1", **device_options: Any)
         ol = dmasim.pynq_device.overlay(t)
         A = pynq.allocate((32,), "u4", target=ol.device)
         ol.axi_dma_0.sendchannel.transfer(A)
+
+    Interrupt lines reach pynq through an ``axi_intc`` added to the .hwh when the design wires
+    them straight to the PS (pynq lists only pins on a controller); the device becomes pynq's
+    active device (as a board's overlay is) and a :class:`SimulatedIntc` answers for that
+    controller, so ``await ol.axi_dma_0.recvchannel.wait_async()`` works unmodified.
     """
     import tempfile
     import warnings
@@ -345,15 +494,29 @@ def overlay(target: Target, name: str = "dma_loopback_1", **device_options: Any)
     import pynq
 
     from .board.hwh import write_overlay
+    from .design import Design
 
     folder = tempfile.TemporaryDirectory(prefix="dmasim-overlay-")
-    if target.design is not None:
-        bit = write_overlay(folder.name, name, design=target.design)
-    else:
-        bit = write_overlay(folder.name, name, target.ip_dict["axi_dma_0"].get("parameters", {}))
+    design = target.design
+    if design is None:
+        design = Design.loopback(target.ip_dict["axi_dma_0"].get("parameters", {}))
+    design, intc, inputs = _with_intc(design)
+    bit = write_overlay(folder.name, name, design=design)
     device = SimulatedDevice(target, **device_options)
+    if intc is not None:
+        pynq.Device.active_device = device  # pynq's Interrupt looks pins up on the active device
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # pynq warns about the placeholder bitstream's header
         ol = pynq.Overlay(str(bit), download=False, device=device)
     weakref.finalize(ol, folder.cleanup)
+    if intc is not None:
+        from pynq.interrupt import _InterruptController
+
+        limit = device._max_poll_ns or constants.IRQ_WAIT_TIMEOUT_NS
+        ctrl = SimulatedIntc(device, intc, inputs, limit)
+        registry = _InterruptController._controllers
+        registry[:] = [c for c in registry if c.name != intc]
+        registry.append(ctrl)
+        _InterruptController._last_timestamp = device.timestamp
+        ol.dmasim_intc = ctrl  # pynq keeps only a weak reference to its controllers
     return ol

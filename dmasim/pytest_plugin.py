@@ -3,7 +3,8 @@
 Load it from a ``conftest.py`` with ``pytest_plugins = ["dmasim.pytest_plugin"]``.
 
 - ``--target=model`` (default), ``rtl``, ``board`` or a comma-separated list: every test that
-  uses the ``target`` fixture runs once per target. Targets are opened once per session (per
+  uses the ``target`` fixture runs once per target. ``sg_target`` is the same with the loopback
+  in scatter-gather mode (``c_include_sg=1``). Targets are opened once per session (per
   xdist worker) and reset before every test.
 - ``--level=python,cffi`` picks driver levels for the ``dma`` fixture (default: all levels).
 - ``--differential-examples=N`` (or ``DMASIM_DIFF_EXAMPLES``): programs the model-vs-RTL
@@ -24,10 +25,10 @@ from typing import Any
 import pytest
 
 from .drivers import LEVELS
-from .errors import DriverUnavailableError, TargetError
+from .errors import DesignError, DriverUnavailableError, TargetError
 from .target import Target, open_target
 
-__all__ = ["fresh"]
+__all__ = ["SG_LOOPBACK", "fresh"]
 
 _CAPABILITY_REASONS = {
     "faults": "needs memory fault injection, which only simulated targets have",
@@ -108,7 +109,9 @@ def _names(option: str) -> list[str]:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Run target tests once per ``--target`` and ``dma`` tests once per ``--level``."""
     names = _names(metafunc.config.getoption("target"))
-    if "target" in metafunc.fixturenames:
+    for fixture in ("target", "sg_target"):
+        if fixture not in metafunc.fixturenames:
+            continue
         marker = metafunc.definition.get_closest_marker("targets")
         params = []
         for name in names:
@@ -117,7 +120,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
                 marks.append(pytest.mark.skip(
                     reason=f"only for targets {', '.join(marker.args)}"))
             params.append(pytest.param(name, marks=marks, id=name))
-        metafunc.parametrize("target", params, indirect=True, scope="function")
+        metafunc.parametrize(fixture, params, indirect=True, scope="function")
     if "dma" in metafunc.fixturenames:
         levels = _names(metafunc.config.getoption("level"))
         metafunc.parametrize("level", levels, scope="function")
@@ -226,9 +229,38 @@ def dmasim_design(request: pytest.FixtureRequest) -> DesignSpec:
 @pytest.fixture
 def target(request: pytest.FixtureRequest) -> Iterator[Target]:
     """The target under test, freshly reset (power-on reset; buffers freed between tests)."""
+    spec: DesignSpec = request.getfixturevalue("dmasim_design")
+    yield from _pooled_target(request, spec)
+
+
+def _sg_loopback() -> Any:
+    from .design import Design
+
+    return Design.loopback(parameters={"c_include_sg": 1})
+
+
+SG_LOOPBACK = _sg_loopback()
+"""The default loopback with its DMA in scatter-gather mode (the ``sg_target`` design)."""
+
+
+@pytest.fixture
+def sg_target(request: pytest.FixtureRequest) -> Iterator[Target]:
+    """Like ``target``, with the loopback's DMA in scatter-gather mode (``c_include_sg=1``).
+
+    Skips, with the target's reason, where a target cannot realise SG mode yet.
+    """
+    name = getattr(request, "param", None) or _names(request.config.getoption("target"))[0]
+    if name == "board":
+        pytest.skip("board: the scatter-gather tests need an overlay built with c_include_sg=1")
+    try:
+        yield from _pooled_target(request, {"design": SG_LOOPBACK})
+    except DesignError as exc:
+        pytest.skip(f"{name}: {exc}")
+
+
+def _pooled_target(request: pytest.FixtureRequest, spec: DesignSpec) -> Iterator[Target]:
     name = getattr(request, "param", None) or _names(request.config.getoption("target"))[0]
     pool = _pool(request.config)
-    spec: DesignSpec = request.getfixturevalue("dmasim_design")
     t = pool.get(name, request.config, spec)
     marker = request.node.get_closest_marker("needs")
     if marker is not None:

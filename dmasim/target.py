@@ -271,6 +271,82 @@ class Target:
         """
         return None
 
+    # --- interrupts --------------------------------------------------------------------
+
+    def interrupts(self) -> dict[str, bool]:
+        """Level of every interrupt line now, by ``"instance/port"`` (targets with "irq")."""
+        raise TargetError(f"the {self.name} target cannot observe interrupt lines")
+
+    def _irq_key(self, ip: str, port: str) -> str:
+        """The :meth:`interrupts` key of ``ip``'s line ``port``."""
+        levels = self.interrupts()
+        for key in (f"{ip}/{port}", port):
+            if key in levels and (key != port or ip == "axi_dma_0" or len(levels) <= 2):
+                return key
+        raise DmasimValueError(
+            f"no interrupt line {ip}/{port} in this design (lines: "
+            f"{', '.join(sorted(levels)) or 'none'})")
+
+    async def interrupt(self, ip: str = "axi_dma_0", port: str = "s2mm_introut", *,
+                        timeout_ns: int | None = None) -> None:
+        """Return once ``ip``'s interrupt line ``port`` is high (at once if it already is).
+
+        Meanwhile target time passes in growing steps (:meth:`delay`) and the event loop runs
+        between them, so other coroutines (e.g. pynq's ``wait_async``) progress too. Past
+        ``timeout_ns`` of target time (default ``constants.IRQ_WAIT_TIMEOUT_NS``) it raises
+        :class:`~dmasim.errors.DmaTimeoutError` with both channels' DMASR decoded.
+        """
+        import asyncio
+
+        from . import constants
+
+        self._check_open()
+        key = self._irq_key(ip, port)
+        limit = constants.IRQ_WAIT_TIMEOUT_NS if timeout_ns is None else check_delay(timeout_ns)
+        start = self.now_ns
+        deadline = start + limit
+        step = constants.POLL_FIRST_BACKOFF_NS
+        while not self.interrupts()[key]:
+            now = self.now_ns
+            if now >= deadline:
+                raise self._irq_timeout(ip, port, now - start)
+            self.delay(max(1, min(step, deadline - now)))
+            step = min(step * 2, constants.POLL_MAX_BACKOFF_NS)
+            await asyncio.sleep(0)
+
+    def _irq_timeout(self, ip: str, port: str, waited_ns: int) -> Exception:
+        """The timeout of :meth:`interrupt`: decoded DMASRs and the likely reason."""
+        from . import regmap
+        from .errors import DmaState, DmaTimeoutError
+
+        channel = "MM2S" if port.startswith("mm2s") else "S2MM"
+        try:
+            mmio = self.ip_mmio(ip)
+            read = mmio.read
+            state = DmaState(mm2s_dmasr=read(regmap.MM2S.DMASR), s2mm_dmasr=read(regmap.S2MM.DMASR),
+                             mm2s_dmacr=read(regmap.MM2S.DMACR), s2mm_dmacr=read(regmap.S2MM.DMACR))
+        except DmasimValueError:  # not a DMA: no registers to decode
+            return DmaTimeoutError(f"interrupt {ip}/{port} stayed low for {waited_ns} ns",
+                                   channel=channel, state=None)
+        cr, sr = (state.mm2s_dmacr, state.mm2s_dmasr) if channel == "MM2S" else (
+            state.s2mm_dmacr, state.s2mm_dmasr)
+        if not cr & regmap.DMACR_IRQEN_ALL:
+            cause = ("no interrupt is enabled on this channel: set IOC_IrqEn/Dly_IrqEn/"
+                     "Err_IrqEn (DMACR bits 12..14)")
+        elif sr & regmap.DMASR_IRQS:
+            cause = (f"{regmap.describe_status(sr)} is pending but its enable bit in DMACR "
+                     f"0x{cr:08x} is 0")
+        elif sr & regmap.DMASR_HALTED:
+            cause = "the channel is halted (never started, stopped, or reset): nothing can finish"
+        elif sr & regmap.DMASR_IDLE:
+            cause = ("the channel is idle and its IOC_Irq was already cleared, or the threshold "
+                     "counter (DMASR[23:16]) has not reached 1")
+        else:
+            cause = ("the transfer has not finished: no packet end yet (S2MM waits for data or "
+                     "TLAST; MM2S waits for the stream to drain)")
+        return DmaTimeoutError(f"interrupt {ip}/{port} stayed low for {waited_ns} ns of target "
+                               "time", channel=channel, state=state, cause=cause)
+
     def _close(self) -> None:
         """Release the target's resources (subclasses)."""
 

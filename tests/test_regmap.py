@@ -81,6 +81,7 @@ def test_diagnosis_names_the_designs_readahead():
         timeout_error("MM2S", state, pending, 0.1))
 
 
+@pytest.mark.rule("SG-REGS", "SG-BD-LAYOUT")
 def test_sg_offsets_and_bd_layout():
     assert (regmap.MM2S.CURDESC, regmap.MM2S.CURDESC_MSB, regmap.MM2S.TAILDESC,
             regmap.MM2S.TAILDESC_MSB) == (0x08, 0x0C, 0x10, 0x14)

@@ -1,0 +1,586 @@
+"""Scatter-gather mode at register level, through raw ``mmio`` and BDs in memory, on every target.
+
+The ``sg_target`` fixture is the loopback with ``c_include_sg=1``; targets that cannot realise
+SG mode yet skip with their reason. Every BD ring and every data buffer is guarded by 0xAA
+canaries: the engine may write nothing but a BD's STATUS word and its buffer's bytes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dmasim import regmap
+from dmasim.errors import DmaTimeoutError
+from dmasim.pytest_plugin import fresh
+from dmasim.regmap import BD, MM2S, S2MM, Channel
+from dmasim.target import MMIO, Target
+
+R = regmap
+CANARY = 0xAA
+CANARY_WORD = 0xAAAA_AAAA
+PAD = 16
+IRQEN = R.DMACR_IRQEN_ALL
+
+
+def regs(t: Target) -> MMIO:
+    """The DMA's register window."""
+    return t.ip_mmio("axi_dma_0")
+
+
+class Ring:
+    """``n`` BDs in one buffer with a canary BD before and after; row ``i`` is BD ``i``."""
+
+    def __init__(self, t: Target, n: int):
+        self.n = n
+        self.mem = t.allocate((n + 2, 16), "u4")
+        self.mem[:] = CANARY_WORD
+        self.base = self.mem.physical_address + BD.SIZE
+
+    def addr(self, i: int) -> int:
+        """Physical address of BD ``i``."""
+        return self.base + i * BD.SIZE
+
+    def set(self, i: int, buf: int, control: int, nxt: int | None = None) -> None:
+        """Write BD ``i``: buffer, CONTROL, STATUS=0, NXTDESC (default: the next BD, a ring)."""
+        row = self.mem[i + 1]
+        row[:] = 0
+        row[BD.NXTDESC // 4] = self.addr((i + 1) % self.n) if nxt is None else nxt
+        row[BD.BUFFER_ADDRESS // 4] = buf
+        row[BD.CONTROL // 4] = control
+        row[BD.STATUS // 4] = 0
+
+    def status(self, i: int) -> int:
+        """STATUS word of BD ``i`` as the engine left it."""
+        return int(self.mem[i + 1, BD.STATUS // 4])
+
+    def words(self, i: int) -> list[int]:
+        """All 16 words of BD ``i``."""
+        return [int(w) for w in self.mem[i + 1]]
+
+    def check_canaries(self, before: Sequence[Sequence[int]]) -> None:
+        """Only STATUS words changed, and the canary BDs around the ring are untouched."""
+        assert (np.asarray(self.mem[0]) == CANARY_WORD).all(), "canary BD before the ring hit"
+        assert (np.asarray(self.mem[-1]) == CANARY_WORD).all(), "canary BD after the ring hit"
+        for i in range(self.n):
+            now = self.words(i)
+            for w in range(16):
+                if w != BD.STATUS // 4:
+                    assert now[w] == before[i][w], f"BD {i} word {w} changed: {now[w]:#x}"
+
+
+def guarded(t: Target, nbytes: int, offset: int = 0):
+    """A byte buffer with PAD canaries around ``[PAD + offset, PAD + offset + nbytes)``."""
+    buf = t.allocate((PAD + offset + nbytes + PAD,), "u1")
+    buf[:] = CANARY
+    return buf
+
+
+def check_guarded(buf, start: int, nbytes: int) -> None:
+    """Canaries around ``[start, start + nbytes)`` intact."""
+    assert (np.asarray(buf[:start]) == CANARY).all(), "canary before a buffer overwritten"
+    assert (np.asarray(buf[start + nbytes:]) == CANARY).all(), "canary after a buffer overwritten"
+
+
+def wait_for(t: Target, cond: Callable[[], bool], what: str, timeout_ns: int = 20_000_000) -> int:
+    """Let target time pass until ``cond()``; the target time it took. Fails after the timeout."""
+    start = t.now_ns
+    step = 100
+    while not cond():
+        if t.now_ns - start > timeout_ns:
+            describe = getattr(t, "describe", None)
+            pytest.fail(f"{what}: not after {timeout_ns} ns\n{describe() if describe else ''}")
+        t.delay(step)
+        step = min(step * 2, 20_000)
+    return t.now_ns - start
+
+
+def start(m: MMIO, ch: Channel, first: int, cr: int = IRQEN) -> None:
+    """CURDESC while halted, then RS=1 (the order every driver uses)."""
+    m.write(ch.CURDESC, first & 0xFFFF_FFFF)
+    m.write(ch.CURDESC_MSB, first >> 32)
+    m.write(ch.DMACR, cr | R.DMACR_RS)
+
+
+def kick(m: MMIO, ch: Channel, tail: int) -> None:
+    """TAILDESC low then high (the MSB write kicks when addresses are wider than 32 bits)."""
+    m.write(ch.TAILDESC, tail & 0xFFFF_FFFF)
+    m.write(ch.TAILDESC_MSB, tail >> 32)
+
+
+def sr(m: MMIO, ch: Channel) -> int:
+    """DMASR of ``ch``."""
+    return m.read(ch.DMASR)
+
+
+def idle(m: MMIO, ch: Channel) -> Callable[[], bool]:
+    """Condition: ``ch`` reads Idle."""
+    return lambda: bool(sr(m, ch) & R.DMASR_IDLE)
+
+
+def expected_rx(packets: Sequence[int], rx_lens: Sequence[int]) -> list[int]:
+    """STATUS words S2MM must write: packets fill BDs in order, a packet end closes its BD.
+
+    BDs the packets do not reach keep STATUS 0.
+    """
+    out = [0] * len(rx_lens)
+    i = 0
+    for size in packets:
+        left, sof = size, True
+        while left and i < len(rx_lens):
+            take = min(left, rx_lens[i])
+            left -= take
+            eof = left == 0
+            out[i] = (R.BD_CMPLT | take | (R.BD_RXSOF if sof else 0)
+                      | (R.BD_RXEOF if eof else 0))
+            sof = False
+            i += 1
+    return out
+
+
+def run_chain(t: Target, tx_lens: Sequence[int], eofs: Sequence[bool],
+              rx_lens: Sequence[int], offsets: Sequence[int] = ()) -> dict[str, object]:
+    """Send one TX chain into one RX chain; check data, BD words and canaries; return counts."""
+    m = regs(t)
+    rng = np.random.default_rng(len(tx_lens) * 7919 + sum(tx_lens))
+    offs = list(offsets) or [0] * len(tx_lens)
+    srcs = []
+    tx = Ring(t, len(tx_lens))
+    sof = True
+    for i, n in enumerate(tx_lens):
+        b = guarded(t, n, offs[i])
+        b[PAD + offs[i]:PAD + offs[i] + n] = rng.integers(0, 256, n, dtype=np.uint8)
+        srcs.append((b, PAD + offs[i], n))
+        ctl = n | (R.BD_TXSOF if sof else 0) | (R.BD_TXEOF if eofs[i] else 0)
+        tx.set(i, b.physical_address + PAD + offs[i], ctl)
+        sof = eofs[i]
+    rx = Ring(t, len(rx_lens))
+    dsts = []
+    for i, n in enumerate(rx_lens):
+        b = guarded(t, n)
+        dsts.append(b)
+        rx.set(i, b.physical_address + PAD, n)
+    tx_before = [tx.words(i) for i in range(tx.n)]
+    rx_before = [rx.words(i) for i in range(rx.n)]
+    start(m, S2MM, rx.addr(0))
+    kick(m, S2MM, rx.addr(rx.n - 1))
+    start(m, MM2S, tx.addr(0))
+    kick(m, MM2S, tx.addr(tx.n - 1))
+    packets, size = [], 0
+    for n, eof in zip(tx_lens, eofs, strict=True):
+        size += n
+        if eof:
+            packets.append(size)
+            size = 0
+    want_rx = expected_rx(packets, rx_lens)
+    last = max((i for i, s in enumerate(want_rx) if s), default=-1)
+    wait_for(t, idle(m, MM2S), "MM2S Idle at the end of its chain")
+    wait_for(t, lambda: last < 0 or rx.status(last) & R.BD_CMPLT, "S2MM's last BD complete")
+    # MM2S: Cmplt and the CONTROL length, no other bit.
+    assert [tx.status(i) for i in range(tx.n)] == [R.BD_CMPLT | n for n in tx_lens]
+    assert [rx.status(i) for i in range(rx.n)] == want_rx
+    assert m.read(MM2S.CURDESC) == tx.addr(tx.n - 1) & 0xFFFF_FFFF  # the tail BD
+    data = np.concatenate([np.asarray(b[s:s + n]) for b, s, n in srcs])
+    got, k = [], 0
+    for i, s in enumerate(want_rx):
+        n = s & R.BD_STATUS.field("TRANSFERRED").mask
+        got.append(np.asarray(dsts[i][PAD:PAD + n]))
+        check_guarded(dsts[i], PAD, n)
+        k += n
+    assert (np.concatenate(got) == data[:k]).all() if got else k == 0
+    for b, s, n in srcs:
+        check_guarded(b, s, n)
+    tx.check_canaries(tx_before)
+    rx.check_canaries(rx_before)
+    s2mm_idle = bool(sr(m, S2MM) & R.DMASR_IDLE)
+    assert s2mm_idle == (want_rx[-1] != 0), "S2MM Idle exactly when its whole chain was used"
+    assert not (sr(m, MM2S) | sr(m, S2MM)) & R.DMASR_ALL_ERRORS
+    return {"packets": len(packets), "rx": rx, "tx": tx, "m": m}
+
+
+# --- registers ---------------------------------------------------------------------------
+
+
+@pytest.mark.rule("SG-REGS")
+def test_sg_register_map_and_reset_values(sg_target):
+    m = regs(sg_target)
+    for ch in R.CHANNELS:
+        assert m.read(ch.DMACR) == 0x0001_0002
+        assert m.read(ch.DMASR) == 0x0001_0009  # Halted, SGIncld, threshold counter 1
+        for off in (ch.CURDESC, ch.CURDESC_MSB, ch.TAILDESC, ch.TAILDESC_MSB):
+            assert m.read(off) == 0
+        for off in (ch.ADDR, ch.ADDR_MSB, ch.LENGTH):  # simple-mode registers are reserved
+            m.write(off, 0x1000)
+            assert m.read(off) == 0
+    assert m.read(MM2S.DMASR) == 0x0001_0009  # a LENGTH write started nothing
+
+
+@pytest.mark.rule("SG-CURDESC")
+def test_curdesc_drops_low_bits_and_is_written_only_while_halted(sg_target):
+    m = regs(sg_target)
+    ring = Ring(sg_target, 2)
+    m.write(S2MM.CURDESC, ring.addr(1) + 0x3C)  # misaligned: bits 5:0 are not stored
+    assert m.read(S2MM.CURDESC) == ring.addr(1)
+    m.write(S2MM.DMACR, R.DMACR_RS)
+    assert not sr(m, S2MM) & (R.DMASR_HALTED | R.DMASR_IDLE)
+    m.write(S2MM.CURDESC, ring.addr(0))  # running: ignored
+    assert m.read(S2MM.CURDESC) == ring.addr(1)
+    m.write(S2MM.TAILDESC, ring.addr(0) + 0x11)
+    assert m.read(S2MM.TAILDESC) == ring.addr(0)
+
+
+@pytest.mark.rule("SG-TAIL-KICK")
+def test_a_kick_while_halted_is_not_remembered(sg_target):
+    t = sg_target
+    m = regs(t)
+    tx = Ring(t, 1)
+    src = guarded(t, 64)
+    tx.set(0, src.physical_address + PAD, 64 | R.BD_TXSOF | R.BD_TXEOF)
+    m.write(MM2S.CURDESC, tx.addr(0))
+    kick(m, MM2S, tx.addr(0))  # RS=0: stored, starts nothing
+    m.write(MM2S.DMACR, R.DMACR_RS)
+    t.delay(50_000)
+    assert tx.status(0) == 0 and not sr(m, MM2S) & R.DMASR_IDLE
+    assert m.read(MM2S.TAILDESC) == tx.addr(0)
+    kick(m, MM2S, tx.addr(0))  # again after RS=1: now it runs
+    wait_for(t, idle(m, MM2S), "MM2S Idle after the second kick")
+    assert tx.status(0) == R.BD_CMPLT | 64
+
+
+# --- chains ------------------------------------------------------------------------------
+
+
+@pytest.mark.rule("SG-BD-STATUS", "SG-MM2S-PACKETS", "SG-S2MM-PACKETS", "SG-IDLE")
+def test_one_packet_over_three_bds_into_two(sg_target):
+    out = run_chain(sg_target, [256, 100, 156], [False, False, True], [300, 300])
+    rx = out["rx"]
+    assert isinstance(rx, Ring)
+    assert rx.status(0) == R.BD_CMPLT | R.BD_RXSOF | 300
+    assert rx.status(1) == R.BD_CMPLT | R.BD_RXEOF | 212
+
+
+@pytest.mark.rule("SG-BD-STATUS", "SG-MM2S-PACKETS", "SG-S2MM-PACKETS", "SG-IDLE", "SG-IOC")
+@settings(max_examples=25)
+@given(data=st.data())
+def test_chains_of_random_bds_and_packets(sg_target, data):
+    t = fresh(sg_target)
+    beat = 4
+    n = data.draw(st.integers(1, 6), label="TX BDs")
+    tx_lens = data.draw(st.lists(st.integers(1, 64).map(lambda k: k * beat), min_size=n,
+                                 max_size=n), label="TX lengths")
+    eofs = data.draw(st.lists(st.booleans(), min_size=n, max_size=n), label="TXEOF")
+    eofs[-1] = True
+    offsets = data.draw(st.lists(st.integers(0, 7).map(lambda k: k * beat), min_size=n,
+                                 max_size=n), label="source offsets")
+    total = sum(tx_lens)
+    rx_lens: list[int] = []
+    while sum(rx_lens) < total:
+        rx_lens.append(data.draw(st.integers(1, 96).map(lambda k: k * beat), label="RX length"))
+    rx_lens += data.draw(st.lists(st.integers(1, 32).map(lambda k: k * beat), max_size=2),
+                         label="spare RX BDs")
+    m = regs(t)
+    iocs_before = sr(m, S2MM) & R.DMASR_IOC_IRQ
+    out = run_chain(t, tx_lens, eofs, rx_lens, offsets)
+    assert not iocs_before
+    # IOC events are per packet (threshold 1): both channels raise IOC_Irq.
+    assert sr(m, MM2S) & R.DMASR_IOC_IRQ and sr(m, S2MM) & R.DMASR_IOC_IRQ
+    assert out["packets"] == sum(eofs)
+
+
+@pytest.mark.rule("SG-S2MM-PACKETS", "SG-IDLE", "SG-TAIL-KICK")
+def test_packet_longer_than_the_rx_chain_waits_for_the_next_kick(sg_target):
+    t = sg_target
+    m = regs(t)
+    src = guarded(t, 512)
+    src[PAD:PAD + 512] = np.arange(512, dtype=np.uint32).astype(np.uint8)
+    tx = Ring(t, 1)
+    tx.set(0, src.physical_address + PAD, 512 | R.BD_TXSOF | R.BD_TXEOF)
+    rx = Ring(t, 3)
+    dst = guarded(t, 512)
+    for i, (off, n) in enumerate([(0, 128), (128, 128), (256, 256)]):
+        rx.set(i, dst.physical_address + PAD + off, n)
+    start(m, S2MM, rx.addr(0))
+    kick(m, S2MM, rx.addr(1))  # only 256 bytes of room
+    start(m, MM2S, tx.addr(0))
+    kick(m, MM2S, tx.addr(0))
+    wait_for(t, idle(m, S2MM), "S2MM Idle with its two BDs full")
+    assert [rx.status(i) for i in range(3)] == [R.BD_CMPLT | R.BD_RXSOF | 128,
+                                                R.BD_CMPLT | 128, 0]
+    assert not sr(m, S2MM) & R.DMASR_IOC_IRQ  # no packet end yet: no IOC event
+    assert not (sr(m, MM2S) | sr(m, S2MM)) & R.DMASR_ALL_ERRORS
+    kick(m, S2MM, rx.addr(2))  # extend: the rest continues, RXSOF=0
+    wait_for(t, lambda: bool(rx.status(2) & R.BD_CMPLT), "the third BD")
+    assert rx.status(2) == R.BD_CMPLT | R.BD_RXEOF | 256
+    assert (np.asarray(dst[PAD:PAD + 512]) == np.asarray(src[PAD:PAD + 512])).all()
+    check_guarded(dst, PAD, 512)
+    assert m.read(S2MM.CURDESC) == rx.addr(2)
+
+
+@pytest.mark.rule("SG-S2MM-PACKETS", "SG-IDLE")
+def test_packet_shorter_than_the_rx_chain_leaves_s2mm_busy(sg_target):
+    out = run_chain(sg_target, [64], [True], [128, 128])
+    m, rx = out["m"], out["rx"]
+    assert isinstance(m, MMIO) and isinstance(rx, Ring)
+    assert rx.status(0) == R.BD_CMPLT | R.BD_RXSOF | R.BD_RXEOF | 64 and rx.status(1) == 0
+    assert not sr(m, S2MM) & (R.DMASR_IDLE | R.DMASR_HALTED)  # waits for the next packet
+
+
+@pytest.mark.rule("SG-TAIL-KICK", "SG-CURDESC")
+def test_extending_the_tail_while_running(sg_target):
+    t = sg_target
+    m = regs(t)
+    n = 6
+    src = guarded(t, n * 1024)
+    src[PAD:PAD + n * 1024] = np.arange(n * 1024, dtype=np.uint32).astype(np.uint8) ^ 0x5A
+    dst = guarded(t, n * 1024)
+    tx, rx = Ring(t, n), Ring(t, n)
+    for i in range(n):
+        tx.set(i, src.physical_address + PAD + i * 1024, 1024 | R.BD_TXSOF | R.BD_TXEOF)
+        rx.set(i, dst.physical_address + PAD + i * 1024, 1024)
+    start(m, S2MM, rx.addr(0))
+    kick(m, S2MM, rx.addr(n - 1))
+    start(m, MM2S, tx.addr(0))
+    kick(m, MM2S, tx.addr(1))
+    kick(m, MM2S, tx.addr(3))  # while the first BDs run: only the stop point moves
+    wait_for(t, idle(m, MM2S), "MM2S Idle at BD 3")
+    assert m.read(MM2S.CURDESC) == tx.addr(3)
+    assert tx.status(4) == 0
+    kick(m, MM2S, tx.addr(n - 1))  # resumes at BD 3's NXTDESC
+    wait_for(t, idle(m, S2MM), "S2MM Idle")
+    assert [tx.status(i) for i in range(n)] == [R.BD_CMPLT | 1024] * n
+    assert (np.asarray(dst[PAD:PAD + n * 1024]) == np.asarray(src[PAD:PAD + n * 1024])).all()
+    check_guarded(dst, PAD, n * 1024)
+
+
+# --- errors ------------------------------------------------------------------------------
+
+
+def _halted_with(m: MMIO, ch: Channel, bit: int) -> None:
+    """``ch`` shows ``bit`` and Err_Irq; both channels halted, the other without errors."""
+    other = S2MM if ch is MM2S else MM2S
+    assert sr(m, ch) & (bit | R.DMASR_ERR_IRQ | R.DMASR_HALTED) == (
+        bit | R.DMASR_ERR_IRQ | R.DMASR_HALTED), R.describe_status(sr(m, ch))
+    assert not sr(m, ch) & R.DMASR_IOC_IRQ  # an SG error halt sets no IOC_Irq
+    assert sr(m, other) & R.DMASR_HALTED and not sr(m, other) & R.DMASR_ALL_ERRORS
+    assert not m.read(ch.DMACR) & R.DMACR_RS and not m.read(other.DMACR) & R.DMACR_RS
+
+
+def _one_bd_run(t: Target, length: int = 64, status: int = 0, cr: int = IRQEN,
+                buf: int | None = None) -> tuple[MMIO, Ring, object]:
+    m = regs(t)
+    src = guarded(t, max(length, 4))
+    tx = Ring(t, 2)
+    for i in range(2):
+        tx.set(i, src.physical_address + PAD if buf is None else buf,
+               length | R.BD_TXSOF | R.BD_TXEOF)
+    tx.mem[1, BD.STATUS // 4] = status  # BD 0 (row 0 is the canary BD)
+    m.write(S2MM.DMACR, R.DMACR_RS)
+    start(m, MM2S, tx.addr(0), cr)
+    kick(m, MM2S, tx.addr(1))
+    return m, tx, src
+
+
+@pytest.mark.rule("SG-ERR-STALE", "SG-ERR-LATCH")
+def test_a_completed_bd_is_sgint_err(sg_target):
+    m, tx, _ = _one_bd_run(sg_target, status=R.BD_CMPLT | 64)
+    wait_for(sg_target, lambda: bool(sr(m, MM2S) & R.DMASR_HALTED), "the error halt")
+    _halted_with(m, MM2S, R.DMASR_SG_INT_ERR)
+    assert tx.status(0) == R.BD_CMPLT | 64  # the stale BD is not rewritten (software's word)
+    assert tx.status(1) == 0  # never reached
+    assert m.read(MM2S.CURDESC) == tx.addr(0)
+    # Latched: CURDESC cannot be rewritten and RS cannot be set until a reset.
+    m.write(MM2S.CURDESC, tx.addr(1))
+    m.write(MM2S.DMACR, R.DMACR_RS)
+    assert m.read(MM2S.CURDESC) == tx.addr(0) and not m.read(MM2S.DMACR) & R.DMACR_RS
+    m.write(MM2S.DMACR, R.DMACR_RESET)
+    wait_for(sg_target, lambda: not m.read(MM2S.DMACR) & R.DMACR_RESET, "soft reset")
+    assert m.read(MM2S.DMASR) == 0x0001_0009 and m.read(MM2S.CURDESC) == 0
+
+
+@pytest.mark.rule("SG-ERR-STALE", "SG-CYCLIC")
+def test_cyclic_mode_ignores_cmplt(sg_target):
+    t = sg_target
+    m = regs(t)
+    src = guarded(t, 64)
+    tx = Ring(t, 2)
+    for i in range(2):
+        tx.set(i, src.physical_address + PAD, 64 | R.BD_TXSOF | R.BD_TXEOF)
+        tx.mem[i + 1, BD.STATUS // 4] = R.BD_CMPLT | 0x123  # stale from an earlier lap
+    rx = Ring(t, 8)
+    dst = guarded(t, 8 * 64)
+    for i in range(8):
+        rx.set(i, dst.physical_address + PAD + 64 * i, 64)
+    start(m, S2MM, rx.addr(0))
+    kick(m, S2MM, rx.addr(7))
+    start(m, MM2S, tx.addr(0), IRQEN | R.DMACR_CYCLIC)
+    kick(m, MM2S, tx.addr(0) + 0x1000)  # a tail outside the ring: it cycles
+    wait_for(t, idle(m, S2MM), "S2MM Idle after 8 packets (4 laps)")
+    assert [rx.status(i) for i in range(8)] == [R.BD_CMPLT | R.BD_RXSOF | R.BD_RXEOF | 64] * 8
+    assert [tx.status(i) for i in range(2)] == [R.BD_CMPLT | 64] * 2
+    assert not sr(m, MM2S) & (R.DMASR_IDLE | R.DMASR_ALL_ERRORS)  # still cycling
+    check_guarded(dst, PAD, 8 * 64)
+    m.write(MM2S.DMACR, R.DMACR_RESET)  # how drivers stop a cyclic channel
+    wait_for(t, lambda: not m.read(MM2S.DMACR) & R.DMACR_RESET, "soft reset")
+    assert sr(m, MM2S) == 0x0001_0009 and m.read(MM2S.DMACR) & R.DMACR_CYCLIC == 0
+
+
+@pytest.mark.rule("SG-ERR-ZERO")
+def test_a_zero_length_bd_is_dmainterr_with_status(sg_target):
+    m, tx, _ = _one_bd_run(sg_target, length=0)
+    wait_for(sg_target, lambda: bool(sr(m, MM2S) & R.DMASR_HALTED), "the error halt")
+    _halted_with(m, MM2S, R.DMASR_INT_ERR)
+    assert tx.status(0) == R.BD_CMPLT | R.BD_STATUS.field("DMAIntErr").mask
+
+
+@pytest.mark.needs("faults")
+@pytest.mark.rule("SG-ERR-DATA")
+@pytest.mark.parametrize("kind", ["slverr", "decerr"])
+def test_a_data_fault_is_written_to_the_bd(sg_target, kind):
+    t = sg_target
+    src = guarded(t, 256)
+    t.faults.add_fault(src.physical_address + PAD + 128, 4, kind)
+    m, tx, _ = _one_bd_run(t, length=256, buf=src.physical_address + PAD)
+    wait_for(t, lambda: bool(sr(m, MM2S) & R.DMASR_HALTED), "the error halt")
+    bit = R.DMASR_SLV_ERR if kind == "slverr" else R.DMASR_DEC_ERR
+    _halted_with(m, MM2S, bit)
+    bd_bit = R.BD_STATUS.field("DMASlvErr" if kind == "slverr" else "DMADecErr").mask
+    assert tx.status(0) & (R.BD_CMPLT | bd_bit) == R.BD_CMPLT | bd_bit
+    assert tx.status(0) & R.BD_STATUS.field("TRANSFERRED").mask <= 256
+
+
+@pytest.mark.needs("faults")
+@pytest.mark.rule("SG-ERR-FETCH")
+@pytest.mark.parametrize("kind", ["slverr", "decerr"])
+def test_a_bd_fetch_fault_is_sg_error(sg_target, kind):
+    t = sg_target
+    m = regs(t)
+    tx = Ring(t, 2)
+    src = guarded(t, 64)
+    for i in range(2):
+        tx.set(i, src.physical_address + PAD, 64 | R.BD_TXSOF | R.BD_TXEOF)
+    t.faults.add_fault(tx.addr(1) + BD.CONTROL, 4, kind)
+    m.write(S2MM.DMACR, R.DMACR_RS)
+    start(m, MM2S, tx.addr(0))
+    kick(m, MM2S, tx.addr(1))
+    wait_for(t, lambda: bool(sr(m, MM2S) & R.DMASR_HALTED), "the error halt")
+    _halted_with(m, MM2S, R.DMASR_SG_SLV_ERR if kind == "slverr" else R.DMASR_SG_DEC_ERR)
+    assert m.read(MM2S.CURDESC) == tx.addr(1)  # the BD whose fetch failed
+    assert tx.status(1) == 0
+
+
+@pytest.mark.rule("SG-ERR-FETCH")
+def test_curdesc_outside_ddr_is_sgdecerr(sg_target):
+    m = regs(sg_target)
+    m.write(S2MM.DMACR, R.DMACR_RS)
+    start(m, MM2S, 0xF000_0000)
+    kick(m, MM2S, 0xF000_0000)
+    wait_for(sg_target, lambda: bool(sr(m, MM2S) & R.DMASR_HALTED), "the error halt")
+    _halted_with(m, MM2S, R.DMASR_SG_DEC_ERR)
+    assert m.read(MM2S.CURDESC) == 0xF000_0000
+
+
+@pytest.mark.rule("SG-RS-STOP")
+def test_rs0_halts_and_restart_from_curdesc(sg_target):
+    t = sg_target
+    m = regs(t)
+    rx = Ring(t, 2)
+    dst = guarded(t, 128)
+    for i in range(2):
+        rx.set(i, dst.physical_address + PAD + 64 * i, 64)
+    start(m, S2MM, rx.addr(0))
+    kick(m, S2MM, rx.addr(1))
+    t.delay(10_000)
+    assert m.read(S2MM.CURDESC) == rx.addr(0)
+    m.write(S2MM.DMACR, 0)  # a command waits for stream data: Halted stays 0
+    t.delay(10_000)
+    assert not sr(m, S2MM) & R.DMASR_HALTED
+    m.write(S2MM.DMACR, R.DMACR_RESET)
+    wait_for(t, lambda: not m.read(S2MM.DMACR) & R.DMACR_RESET, "soft reset")
+    assert sr(m, S2MM) == 0x0001_0009 and m.read(S2MM.TAILDESC) == 0
+
+
+# --- interrupts --------------------------------------------------------------------------
+
+
+@pytest.mark.rule("SG-COALESCE-THRESHOLD", "SG-IOC")
+@settings(max_examples=10)
+@given(threshold=st.integers(1, 5), packets=st.integers(1, 8))
+def test_threshold_counts_packets(sg_target, threshold, packets):
+    t = fresh(sg_target)
+    m = regs(t)
+    src = guarded(t, 64)
+    dst = guarded(t, 64 * packets)
+    tx, rx = Ring(t, packets), Ring(t, packets)
+    for i in range(packets):
+        tx.set(i, src.physical_address + PAD, 64 | R.BD_TXSOF | R.BD_TXEOF)
+        rx.set(i, dst.physical_address + PAD + 64 * i, 64)
+    thr = R.DMACR.field("IRQThreshold").put(0, threshold)
+    start(m, S2MM, rx.addr(0), IRQEN | thr)
+    assert R.DMASR.field("IRQThresholdSts").get(sr(m, S2MM)) == threshold
+    kick(m, S2MM, rx.addr(packets - 1))
+    start(m, MM2S, tx.addr(0), IRQEN)
+    kick(m, MM2S, tx.addr(packets - 1))
+    wait_for(t, idle(m, S2MM), "S2MM Idle")
+    status = sr(m, S2MM)
+    fired = packets >= threshold
+    assert bool(status & R.DMASR_IOC_IRQ) == fired
+    left = threshold - packets % threshold if packets % threshold else threshold
+    assert R.DMASR.field("IRQThresholdSts").get(status) == left
+    assert t.interrupts()["s2mm_introut"] == fired
+    check_guarded(dst, PAD, 64 * packets)
+
+
+@pytest.mark.rule("SG-COALESCE-DELAY")
+@pytest.mark.parametrize("delay", [1, 3])
+def test_delay_timer_fires_after_the_packet_end(sg_target, delay):
+    t = sg_target
+    m = regs(t)
+    clock_ns = int(getattr(t, "clock_ns", 10))
+    resolution = int(t.ip_dict["axi_dma_0"]["parameters"].get("c_dlytmr_resolution", 125))
+    src, dst = guarded(t, 64), guarded(t, 64)
+    tx, rx = Ring(t, 1), Ring(t, 1)
+    tx.set(0, src.physical_address + PAD, 64 | R.BD_TXSOF | R.BD_TXEOF)
+    rx.set(0, dst.physical_address + PAD, 64)
+    cr = (IRQEN | R.DMACR.field("IRQThreshold").put(0, 10)
+          | R.DMACR.field("IRQDelay").put(0, delay))
+    start(m, S2MM, rx.addr(0), cr)
+    kick(m, S2MM, rx.addr(0))
+    start(m, MM2S, tx.addr(0), IRQEN)
+    kick(m, MM2S, tx.addr(0))
+    tick = resolution * clock_ns
+    step = 200
+    deadline = t.now_ns + 1_000_000
+    while not rx.status(0) & R.BD_CMPLT and t.now_ns < deadline:
+        t.delay(step)
+    ended = t.now_ns  # the packet ended within the last step
+    assert not sr(m, S2MM) & R.DMASR_IOC_IRQ  # threshold 10: no IOC
+    while not sr(m, S2MM) & R.DMASR_DLY_IRQ and t.now_ns < ended + (delay + 4) * tick:
+        t.delay(step)
+    waited = t.now_ns - ended
+    assert sr(m, S2MM) & R.DMASR_DLY_IRQ, f"no Dly_Irq {waited} ns after the packet"
+    # About (IRQDelay + 1) ticks after the packet's end (PG021 says IRQDelay ticks).
+    assert delay * tick - 2 * step <= waited <= (delay + 1) * tick + 4 * step
+    # Dly_Irq with Dly_IrqEn reloads the threshold counter and raises the line.
+    assert R.DMASR.field("IRQThresholdSts").get(sr(m, S2MM)) == 10
+    assert t.interrupts()["s2mm_introut"]
+
+
+@pytest.mark.needs("irq")
+@pytest.mark.rule("SG-IOC", "IRQ-AWAIT")
+def test_await_interrupt_and_its_timeout(sg_target):
+    t = sg_target
+    out = run_chain(t, [128], [True], [128])
+    m = out["m"]
+    assert isinstance(m, MMIO)
+    asyncio.run(t.interrupt("axi_dma_0", "s2mm_introut", timeout_ns=1_000))
+    m.write(S2MM.DMASR, R.DMASR_IRQS)  # W1C: the line falls
+    before = t.now_ns
+    with pytest.raises(DmaTimeoutError, match=r"S2MM_DMASR=0x[0-9a-f]{8} \(") as exc:
+        asyncio.run(t.interrupt("axi_dma_0", "s2mm_introut", timeout_ns=200_000))
+    assert 200_000 <= t.now_ns - before < 400_000
+    assert "MM2S_DMASR" in str(exc.value)
