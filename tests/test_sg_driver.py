@@ -21,6 +21,7 @@ from test_loopback import test_short_packet_reports_bytes_written as _short_pack
 from dmasim import DmasimValueError, open_target, regmap
 from dmasim.drivers import sg
 from dmasim.errors import (
+    DesignError,
     DmaBusyError,
     DmaDecodeError,
     DmaInternalError,
@@ -56,8 +57,12 @@ def narrow(sg_target, _narrow_targets):
         pytest.skip(f"{sg_target.name}: a narrow length field needs another bitstream")
     t = _narrow_targets.get(sg_target.name)
     if t is None:
-        t = _narrow_targets[sg_target.name] = open_target(
-            sg_target.name, parameters={"c_include_sg": 1, "c_sg_length_width": NARROW})
+        try:
+            t = open_target(sg_target.name,
+                            parameters={"c_include_sg": 1, "c_sg_length_width": NARROW})
+        except DesignError as exc:
+            pytest.skip(f"{sg_target.name}: {exc}")
+        _narrow_targets[sg_target.name] = t
     return fresh(t)
 
 
@@ -333,14 +338,3 @@ def test_submit_checks_the_chain_first(sg_target, level):
     b = sg_target.allocate(64, "u1")
     loopback(dma, src[:64], b)  # the ring transfers resume after the user chain
     assert (b == 0x77).all()
-
-
-@pytest.mark.parametrize("level", LEVELS)
-def test_interrupt_wait_needs_the_capability(sg_target, level):
-    dma = _driver(sg_target, level)
-    if "irq" in sg_target.capabilities:
-        pytest.skip(f"{sg_target.name} has interrupt lines (the wait is tested above)")
-    dst = sg_target.allocate(64, "u1")
-    dma.recvchannel.transfer(dst)
-    with pytest.raises(DmasimValueError, match="allowed: targets with 'irq'"):
-        dma.recvchannel.wait(interrupt=True)

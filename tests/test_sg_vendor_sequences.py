@@ -18,7 +18,6 @@ Reproduced in our own words from how the drivers behave (see docs/axi-dma-behavi
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from helpers import PAD, check_canaries, dma_regs, guarded
 
 from dmasim import regmap
@@ -355,12 +354,3 @@ def test_xaxidma_bdring_sequence(sg_target):
     regs.write(MM2S.DMACR, R.DMACR_RESET)
     _poll(t, regs, MM2S.DMACR, R.DMACR_RESET, want_set=False)
     assert regs.read(MM2S.DMASR) == 0x0001_0009  # Halted, SGIncld, threshold counter 1
-
-
-@pytest.mark.parametrize("misaligned", [0x08, 0x20, 0x3C])
-def test_curdesc_ignores_low_bits(sg_target, misaligned):
-    """What the drivers' alignment checks guard against: bits 5:0 are simply not stored."""
-    regs = dma_regs(sg_target)
-    ring = sg.BdRing(sg_target, 1)
-    regs.write(S2MM.CURDESC, ring.address(0) + misaligned)
-    assert regs.read(S2MM.CURDESC) == ring.address(0)

@@ -657,6 +657,10 @@ class SgChannelMixin(ChannelBase):
             irq = mmio.read(ch.DMASR) & regmap.DMASR_IRQS
             if irq:
                 mmio.write(ch.DMASR, irq)  # W1C, as the interrupt handlers of both drivers do
+        if sr is not None:  # done: acknowledge the completion so the next wait sleeps again
+            irq = mmio.read(ch.DMASR) & (regmap.DMASR_IOC_IRQ | regmap.DMASR_DLY_IRQ)
+            if irq:
+                mmio.write(ch.DMASR, irq)
         self._finish(sr, timeout)
 
     def _wait_now(self) -> int | None:
