@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -43,10 +44,11 @@ from ..errors import (
     DmaInternalError,
     DmasimValueError,
     DmaSlaveError,
+    DmaTimeoutError,
 )
 from . import registers
 from .base import ChannelBase, _ns
-from .diagnose import error_for
+from .diagnose import error_for, timeout_error
 from .python import PythonChannel
 from .registers import Clock, Window
 
@@ -675,8 +677,7 @@ class SgChannelMixin(ChannelBase):
 
     def _finish(self, sr: int | None, timeout: float) -> None:
         if sr is None:
-            state = self._driver.state()
-            raise self._driver.timeout_error(self.name, state, timeout)
+            raise self._timeout(timeout)
         if self._chain is None:
             if sr & (_SG_ALL_ERRORS | regmap.DMASR_HALTED) or not sr & regmap.DMASR_IDLE:
                 self._raise_state("wait", timeout)
@@ -693,6 +694,35 @@ class SgChannelMixin(ChannelBase):
         if (self._ch is regmap.S2MM and buf is not None and getattr(buf, "cacheable", False)
                 and self._driver.target.owns(buf)):
             buf.invalidate()
+
+    def _timeout(self, timeout: float) -> DmaTimeoutError:
+        """The timeout with the target's account, else one in SG terms (the first pending BD)."""
+        d = self._driver
+        state = d.state()
+        cause = None
+        with suppress(Exception):  # a diagnosis must never hide the timeout itself
+            cause = d.target.stall_cause(d.ip_name, self.name)
+        if cause is None:
+            other = d.recvchannel if self._ch is regmap.MM2S else d.sendchannel
+            where = ""
+            if self._chain is not None and self._chain[0].alive:
+                ring, first, n = self._chain
+                end = self._sg_result(ring, first, n)[2]
+                words = [int(w) for w in ring.words(first + end)]
+                where = (f"; BD {end + 1} of {n} has not completed: "
+                         f"{regmap.decode_bd(words, at=ring.address(first + end))}")
+            if self._ch is regmap.MM2S and not other._pending.active:
+                cause = (f"S2MM has no BDs queued, so the stream back-pressures MM2S once about "
+                         f"{d.config['readahead']} bytes are read ahead: start the receive "
+                         f"(recvchannel.transfer) before waiting on the send{where}")
+            elif self._ch is regmap.S2MM and not other._pending.active:
+                cause = ("S2MM waits for a stream packet and no send was started "
+                         f"(sendchannel.transfer){where}")
+            else:
+                cause = (f"the chain ({self._pending.nbytes} bytes) did not complete in {timeout} "
+                         f"s: the timeout may be too short for this length, or the stream is "
+                         f"stalled{where}")
+        return timeout_error(self.name, state, d.pending, timeout, cause)
 
     def _drop_rest(self, left: int) -> None:
         """A short S2MM packet ended the chain ``left`` BDs early: the engine still holds them.
