@@ -69,6 +69,7 @@ def narrow(sg_target, _narrow_targets):
 # --- the simple-mode properties, in SG mode --------------------------------------------------
 
 
+@pytest.mark.rule("DRV-SG-RING")
 @pytest.mark.parametrize("level", LEVELS)
 def test_loopback_property_in_sg_mode(sg_target, level):
     """test_loopback's property (any length, offsets, data; canaries; transferred) in SG mode."""
@@ -77,6 +78,7 @@ def test_loopback_property_in_sg_mode(sg_target, level):
     _loopback_property(target=sg_target, dma=dma)
 
 
+@pytest.mark.rule("DRV-SG-RING")
 @pytest.mark.parametrize("level", LEVELS)
 def test_loopback_property_split_into_chains(narrow, level):
     """The same property where every transfer over 1020 bytes is a chain of BDs."""
@@ -85,6 +87,7 @@ def test_loopback_property_split_into_chains(narrow, level):
     _loopback_property(target=narrow, dma=dma)
 
 
+@pytest.mark.rule("DRV-SG-RING")
 @pytest.mark.parametrize("level", LEVELS)
 def test_back_to_back_and_short_packet_in_sg_mode(sg_target, level):
     dma = _driver(sg_target, level)
@@ -106,6 +109,7 @@ def _check_ring(ch, before):
         f"the engine wrote BD words other than STATUS: {changed.tolist()}")
 
 
+@pytest.mark.rule("DRV-SG-RING")
 @pytest.mark.parametrize("level", LEVELS)
 @settings(max_examples=15)
 @given(data=st.data())
@@ -136,6 +140,7 @@ def test_chains_of_random_lengths_and_offsets_wrap_the_ring(narrow, level, data)
         assert len(dma.sendchannel.bds) == -(-n // dma.sendchannel.bd_max)
 
 
+@pytest.mark.rule("DRV-SG-RING")
 @pytest.mark.parametrize("level", LEVELS)
 def test_per_bd_status_after_wait(narrow, level):
     dma = _driver(narrow, level)
@@ -158,6 +163,7 @@ def test_per_bd_status_after_wait(narrow, level):
     assert np.array_equal(src, dst)
 
 
+@pytest.mark.rule("DRV-SG-RING")
 @pytest.mark.parametrize("level", LEVELS)
 def test_short_packet_into_a_chain_ends_at_rxeof_and_the_next_transfer_works(narrow, level):
     """A packet ending in BD 1 of a 4-BD receive: wait returns, the rest is dropped safely."""
@@ -187,6 +193,7 @@ def test_short_packet_into_a_chain_ends_at_rxeof_and_the_next_transfer_works(nar
 # --- cyclic ----------------------------------------------------------------------------------
 
 
+@pytest.mark.rule("DRV-SG-CYCLIC")
 @pytest.mark.parametrize("level", LEVELS)
 def test_cyclic_send_repeats_until_stopped_by_reset(sg_target, level):
     dma = _driver(sg_target, level)
@@ -216,6 +223,7 @@ def test_cyclic_send_repeats_until_stopped_by_reset(sg_target, level):
 # --- interrupts ------------------------------------------------------------------------------
 
 
+@pytest.mark.rule("DRV-SG-IRQ-WAIT")
 @pytest.mark.needs("irq")
 @pytest.mark.parametrize("level", LEVELS)
 def test_wait_on_the_interrupt_line(sg_target, level):
@@ -241,6 +249,7 @@ def test_wait_on_the_interrupt_line(sg_target, level):
     assert (dst == 4).all()
 
 
+@pytest.mark.rule("POLL-TIMEOUT")
 @pytest.mark.needs("irq")
 def test_interrupt_wait_times_out_with_both_channels_decoded(sg_target):
     dma = sg_target.driver("python")
@@ -253,6 +262,7 @@ def test_interrupt_wait_times_out_with_both_channels_decoded(sg_target):
 # --- errors and bad input ----------------------------------------------------------------------
 
 
+@pytest.mark.rule("POLL-TIMEOUT")
 @pytest.mark.parametrize("level", LEVELS)
 def test_timeout_decodes_both_channels_and_never_hangs(sg_target, level):
     dma = _driver(sg_target, level)
@@ -265,6 +275,7 @@ def test_timeout_decodes_both_channels_and_never_hangs(sg_target, level):
     assert "Likely cause" in text
 
 
+@pytest.mark.rule("DRV-ERRORS")
 @pytest.mark.needs("faults")
 @pytest.mark.parametrize("level", LEVELS)
 def test_error_halts_and_the_next_transfer_says_so_until_reset(sg_target, level):
@@ -284,6 +295,7 @@ def test_error_halts_and_the_next_transfer_says_so_until_reset(sg_target, level)
     loopback(dma, src, dst)  # usable again after the reset
 
 
+@pytest.mark.rule("DRV-ERRORS")
 @pytest.mark.parametrize("level", LEVELS)
 def test_stale_bd_is_sg_int_err_with_the_bd_decoded(sg_target, level):
     """A BD handed over with Cmplt=1 (raw registers, past the driver's checks): SGIntErr."""
@@ -303,6 +315,7 @@ def test_stale_bd_is_sg_int_err_with_the_bd_decoded(sg_target, level):
         dma.recvchannel.transfer(buf)
 
 
+@pytest.mark.rule("DRV-BAD-INPUT")
 @pytest.mark.parametrize("level", LEVELS)
 def test_submit_checks_the_chain_first(sg_target, level):
     dma = _driver(sg_target, level)

@@ -36,6 +36,7 @@ def _relative(ring):
     return words
 
 
+@pytest.mark.rule("DRV-SG-RING")
 @pytest.mark.parametrize("binding", ["pybind11", "cffi"])
 @given(count=st.integers(1, 40), first=st.integers(0, 39), nbytes=st.integers(1, 5000),
        bd_max=st.sampled_from([4, 60, 252, 1024, (1 << 26) - 4]), framing=st.booleans(),
@@ -67,6 +68,7 @@ def test_c_core_and_python_write_the_same_ring(target, binding, count, first, nb
     assert py_ring.guards_intact() and c_ring.guards_intact()
 
 
+@pytest.mark.rule("DRV-SG-RING")
 @pytest.mark.parametrize("binding", ["pybind11", "cffi"])
 @given(statuses=st.lists(st.integers(0, 0xFFFF_FFFF), min_size=1, max_size=12),
        s2mm=st.booleans(), width=st.integers(8, 26), first=st.integers(0, 11),
@@ -98,6 +100,7 @@ def test_chain_result_is_the_same_in_c_and_python(target, binding, statuses, s2m
             break
 
 
+@pytest.mark.rule("DRV-BAD-INPUT")
 def test_ring_rejects_bad_sizes_and_unaligned_buffers(target):
     for bad in (0, -1, sg.MAX_RING_BDS + 1, 2.5, True):
         with pytest.raises(DmasimValueError, match=r"allowed 1\.\."):

@@ -18,6 +18,7 @@ Reproduced in our own words from how the drivers behave (see docs/axi-dma-behavi
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from helpers import PAD, check_canaries, dma_regs, guarded
 
 from dmasim import regmap
@@ -114,6 +115,7 @@ class LinuxChan:
         return total
 
 
+@pytest.mark.rule("DRV-SG-VENDOR")
 def test_linux_xilinx_dma_sequence(sg_target):
     t = sg_target
     regs = dma_regs(t)
@@ -174,6 +176,7 @@ def test_linux_xilinx_dma_sequence(sg_target):
         assert regs.read(ch.DMASR) & R.DMASR_HALTED
 
 
+@pytest.mark.rule("DRV-SG-VENDOR")
 def test_linux_cyclic_with_a_separate_tail_bd(sg_target):
     """Cyclic prep: Cyclic by RMW while halted, TXSOF/TXEOF on the ring's ends, TAILDESC a BD
     outside the ring; stopped by terminate_all's soft reset."""
@@ -293,6 +296,7 @@ def set_coalesce(regs, ch, count, timer):
     regs.write(ch.DMACR, DELAY.put(THRESHOLD.put(cr, count), timer))
 
 
+@pytest.mark.rule("DRV-SG-VENDOR")
 def test_xaxidma_bdring_sequence(sg_target):
     t = sg_target
     regs = dma_regs(t)
