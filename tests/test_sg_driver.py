@@ -114,10 +114,13 @@ def _check_ring(ch, before):
 @settings(max_examples=15)
 @given(data=st.data())
 def test_chains_of_random_lengths_and_offsets_wrap_the_ring(narrow, level, data):
-    """Many transfers in a row (the ring wraps): data, canaries, BD words and transferred."""
+    """Many transfers in a row (the ring wraps), extending the ring or as separate chains:
+    data, canaries, BD words and transferred."""
     fresh(narrow)
     dma = _driver(narrow, level)
     count = data.draw(st.integers(1, 6), label="transfers")
+    mode = data.draw(st.sampled_from(["ring", "chain"]), label="mode")
+    dma.sendchannel.mode = dma.recvchannel.mode = mode
     for k in range(count):
         n = data.draw(st.integers(1, 12 * 1020), label=f"nbytes{k}")
         src_off = data.draw(st.integers(0, 8), label=f"src_off{k}") * 4
@@ -338,6 +341,8 @@ def test_submit_checks_the_chain_first(sg_target, level):
         ch.submit(ring, 0, 3)
     with pytest.raises(DmasimValueError, match=r"last=4 is not a BD of the ring: allowed 0\.\.3"):
         ch.submit(ring, 0, 4)
+    with pytest.raises(DmasimValueError, match=r"SG mode 'linux': allowed ring, chain"):
+        ch.mode = "linux"
     ring.link()
     for i in range(4):
         ring.set_bd(i, buf.physical_address + 64 * i, 64)

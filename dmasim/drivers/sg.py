@@ -437,6 +437,8 @@ class SgChannelMixin(ChannelBase):
         self._irq_bits = 0
         self._programmed_ns = 0
         self._restart = False  # the engine last ran a chain of another ring: rewrite CURDESC
+        self._old_loop: BdRing | None = None  # a stopped cyclic loop's ring, freed on the next
+        self._mode = "ring"
 
     # --- level primitives ---
 
@@ -481,6 +483,8 @@ class SgChannelMixin(ChannelBase):
     def _program(self, addr: int, nbytes: int) -> None:
         need = -(-nbytes // self.bd_max)
         ring = self._ring
+        if self._mode == "chain":
+            self._restart = True  # each transfer from a halted channel with a fresh CURDESC
         if ring is None or not ring.alive or ring.count < need or self._restart:
             # CURDESC can only change while halted: stop (nothing is in flight), new ring, start.
             if self._stop(_ns(1.0)) is None:
@@ -507,6 +511,24 @@ class SgChannelMixin(ChannelBase):
         return self._sg_wait(ring, first, n, self._pending.nbytes, timeout_ns)
 
     # --- the public API ---
+
+    MODES = ("ring", "chain")
+
+    @property
+    def mode(self) -> str:
+        """How transfers reach the engine: ``"ring"`` (default) or ``"chain"``.
+
+        ``"ring"`` extends the running ring by TAILDESC, as Linux does; ``"chain"`` starts each
+        transfer as its own chain (stop, CURDESC, RS, TAILDESC), as PYNQ's ``_SGDMAChannel`` and
+        XAxiDma's examples do.
+        """
+        return self._mode
+
+    @mode.setter
+    def mode(self, value: str) -> None:
+        if value not in self.MODES:
+            raise DmasimValueError(f"SG mode {value!r}: allowed {', '.join(self.MODES)}")
+        self._mode = value
 
     @property
     def transferred(self) -> int:
@@ -564,6 +586,9 @@ class SgChannelMixin(ChannelBase):
             self._clean_for_dma(buffer)
         if self._stop(_ns(1.0)) is None:  # CURDESC and Cyclic are set while halted
             self._raise_state("transfer")
+        if self._old_loop is not None:  # the previous loop's BDs, kept for bds until now
+            self._old_loop.release()
+            self._old_loop = None
         ring = BdRing(self._driver.target, -(-nbytes // self.bd_max))
         self._sg_link(ring)  # the ring closes the loop; its canary BD after it is the tail
         self._sg_fill(ring, 0, addr, nbytes, self._ch is regmap.MM2S)
@@ -591,6 +616,7 @@ class SgChannelMixin(ChannelBase):
         self._driver.mmio.write(self._ch.DMACR, cr & ~(regmap.DMACR_RS | regmap.DMACR_RESET))
         self._driver.reset(timeout)
         self._chain = (ring, 0, ring.count)  # bds shows the last lap until the next transfer
+        self._old_loop = ring
 
     def _submit(self, buffer: Buffer, start: int, addr: int, nbytes: int) -> None:
         sr = self._dmasr()
@@ -743,6 +769,7 @@ class SgChannelMixin(ChannelBase):
         """After a reset: no cyclic loop, no queued BDs; the ring is kept."""
         if self._cyclic is not None:
             self._chain = (self._cyclic, 0, self._cyclic.count)
+            self._old_loop = self._cyclic
         self._cyclic = None
         self._stale = 0
         self._irq_bits = 0
