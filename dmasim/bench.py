@@ -17,7 +17,7 @@ from .errors import DmasimError
 from .target import Target
 
 __all__ = ["LevelFigures", "best_of", "fir_figures", "level_figures", "model_figures",
-           "sg_figures"]
+           "sg_driver_figures", "sg_figures"]
 
 
 def best_of(fn: Callable[[], Any], repeat: int = 5, number: int = 1) -> float:
@@ -121,6 +121,67 @@ def model_figures(quick: bool = False) -> dict[str, float]:
     return out
 
 
+def sg_figures(quick: bool = False, size: int = 1 << 20, bds: int = 256) -> dict[str, float]:
+    """The model in SG mode against simple mode (goal: at most 2x the simple-mode time).
+
+    ``size`` bytes go through ``bds`` BDs per channel, programmed at register level, compared
+    with the same bytes in one simple-mode loopback transfer of the python driver.
+    """
+    from . import regmap
+    from .target import open_target
+
+    R = regmap  # noqa: N806 - the register map's short name, as elsewhere
+
+    out: dict[str, float] = {}
+    chunk = size // bds
+    with open_target("model", parameters={"c_include_sg": 1}) as t:
+        regs = t.ip_mmio()
+        src = t.allocate(size, "u1")
+        dst = t.allocate(size, "u1")
+        src[:] = np.random.default_rng(1).integers(0, 256, size, dtype=np.uint8)
+        rings = []
+        for buf in (src, dst):
+            ring = t.allocate((bds, 16), "u4")
+            ring[:] = 0
+            base = ring.physical_address
+            idx = np.arange(bds)
+            ring[:, R.BD.NXTDESC // 4] = base + ((idx + 1) % bds) * R.BD_SIZE
+            ring[:, R.BD.BUFFER_ADDRESS // 4] = buf.physical_address + idx * chunk
+            ring[:, R.BD.CONTROL // 4] = chunk
+            rings.append(ring)
+        tx, rx = rings
+        tx[:, R.BD.CONTROL // 4] |= R.BD_TXSOF | R.BD_TXEOF  # one packet per BD
+        for ch, ring in ((R.S2MM, rx), (R.MM2S, tx)):
+            regs.write(ch.CURDESC, ring.physical_address)
+            regs.write(ch.DMACR, R.DMACR_RS | R.DMACR_IRQEN_ALL)
+
+        def run() -> None:
+            for ch, ring in ((R.S2MM, rx), (R.MM2S, tx)):
+                ring[:, R.BD.STATUS // 4] = 0
+                regs.write(ch.TAILDESC, ring.physical_address + (bds - 1) * R.BD_SIZE)
+            t.delay(size * 2)  # about the transfer's own time, then poll
+            step = 1000
+            while not regs.read(R.S2MM.DMASR) & R.DMASR_IDLE:
+                t.delay(step)
+                step *= 2
+            regs.write(R.S2MM.DMASR, R.DMASR_IRQS)
+            regs.write(R.MM2S.DMASR, R.DMASR_IRQS)
+
+        run()
+        if not (np.asarray(dst) == np.asarray(src)).all():
+            raise AssertionError("SG benchmark: the data did not arrive intact")
+        out[f"sg_1mib_{bds}bd_us"] = best_of(run, repeat=2 if quick else 5) * 1e6
+    with open_target("model") as t:
+        dma = t.driver("python")
+        a = t.allocate(size, "u1")
+        b = t.allocate(size, "u1")
+        _loopback(dma, a, b)
+        out["simple_1mib_us"] = best_of(lambda: _loopback(dma, a, b),
+                                        repeat=2 if quick else 5) * 1e6
+    out["sg_vs_simple"] = out[f"sg_1mib_{bds}bd_us"] / out["simple_1mib_us"]
+    return out
+
+
 FIR_TAPS = 16
 
 
@@ -175,7 +236,7 @@ SG_NARROW_WIDTH = 8
 """c_sg_length_width of the SG benchmark's design: 252 bytes per BD, so 32 BDs are 8064 bytes."""
 
 
-def sg_figures(target: str = "model", quick: bool = False) -> dict[str, float]:
+def sg_driver_figures(target: str = "model", quick: bool = False) -> dict[str, float]:
     """A 32-BD chain (loopback, both directions) in SG mode, per driver level.
 
     PYNQ's own ``_SGDMAChannel`` (through :func:`dmasim.pynq_device.overlay`) against the
@@ -242,8 +303,8 @@ def sg_figures(target: str = "model", quick: bool = False) -> dict[str, float]:
     return out
 
 
-def format_sg(figures: dict[str, float], target: str = "model") -> str:
-    """:func:`sg_figures` as lines for ``dmasim bench``."""
+def format_sg_drivers(figures: dict[str, float], target: str = "model") -> str:
+    """:func:`sg_driver_figures` as lines for ``dmasim bench``."""
     lines = [f"scatter-gather, {target}: a {SG_CHAIN_BDS}-BD chain looped back "
              f"(c_sg_length_width={SG_NARROW_WIDTH})"]
     for level in ("pynq", "python", "pybind11", "cffi"):

@@ -93,7 +93,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.target == "model" and not args.levels_only:
         report["model"] = bench.model_figures(quick=args.quick)
         report["model"].update(bench.fir_figures(quick=args.quick))
-        report["sg"] = bench.sg_figures("model", quick=args.quick)
+        report["model"].update(bench.sg_figures(quick=args.quick))
+        report["sg_drivers"] = bench.sg_driver_figures("model", quick=args.quick)
     rows = []
     with _open(args) as t:
         levels = args.level.split(",") if args.level else list(LEVELS)
@@ -123,8 +124,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
               f"{m['fir_1mib_vs_convolve']:.1f}x np.convolve of the same data, 16 taps "
               f"({m['convolve_1mib_us']:.0f} us; goal <= 20x; model: MM2S -> Python FIR -> S2MM)")
         print()
-    if "sg" in report:
-        print(bench.format_sg(report["sg"]))
+    if "sg_drivers" in report:
+        print(bench.format_sg_drivers(report["sg_drivers"]))
         print()
     print(f"{'target':<7} {'level':<9} {'32 words us':>12} {'reg reads/s':>12} "
           f"{'bulk bytes':>11} {'bulk MB/s':>10}  note")

@@ -39,6 +39,10 @@ PARAM_SETS = {
         "S2MM_BURST_SIZE": 256,
         "ADDR_WIDTH": 40,
     },
+    "sg": {"INCLUDE_SG": 1},
+    "sg_wide": {"INCLUDE_SG": 1, "ADDR_WIDTH": 64, "DATA_WIDTH": 64, "LENGTH_WIDTH": 8,
+                "DLYTMR_RESOLUTION": 1},
+    "sg_addr40": {"INCLUDE_SG": 1, "ADDR_WIDTH": 40, "MM2S_BURST_SIZE": 256},
 }
 
 
@@ -113,8 +117,8 @@ def test_lint_module(module: str) -> None:
 SIM_HDL = ROOT / "rtl_tb" / "hdl"
 SIM_MODULES = {
     "dmasim_sim_stream_monitor": [{}],
-    "dmasim_sim_axi_rd_arbiter": [{}, {"PORTS": 3, "DATA_WIDTH": 64, "ADDR_WIDTH": 40}],
-    "dmasim_sim_axi_wr_arbiter": [{}, {"PORTS": 3, "DATA_WIDTH": 64, "ADDR_WIDTH": 40}],
+    "dmasim_sim_axi_arbiter": [{}, {"RD_PORTS": 3, "WR_PORTS": 1, "DATA_WIDTH": 64,
+                                    "ADDR_WIDTH": 40}, {"RD_PORTS": 1, "WR_PORTS": 4}],
 }
 STREAM_PARAMS = {
     "dmasim_axis_data_fifo": [{"PACKET_MODE": 1, "DEPTH": 2, "DATA_WIDTH": 8, "KEEP_WIDTH": 1},

@@ -27,10 +27,7 @@ SUPPORTED_DMA: dict[str, tuple[str, ...]] = {
 }
 """DMA parameters whose other values dmasim does not model yet (value as in the .hwh)."""
 
-TARGET_UNSUPPORTED_DMA: dict[str, dict[str, tuple[str, str]]] = {
-    "rtl": {"c_include_sg": ("1", "the open RTL implements only direct-register (simple) mode "
-                                  "so far; use the model target for scatter-gather")},
-}
+TARGET_UNSUPPORTED_DMA: dict[str, dict[str, tuple[str, str]]] = {}
 """Per target: DMA parameter values that target cannot realise yet, with the reason."""
 
 _WHY = {

@@ -34,6 +34,10 @@ _BD = regmap.BD
 _THRESHOLD = _R.DMACR.field("IRQThreshold")
 _DELAY = _R.DMACR.field("IRQDelay")
 _FETCH_BYTES = _BD.FETCH_WORDS * 4
+_KEYHOLE = _R.DMACR.field("Keyhole").mask
+_STATUS_WORD = _BD.STATUS // 4
+_CONTROL_WORD = _BD.CONTROL // 4
+_BUFFER_WORD = _BD.BUFFER_ADDRESS // 4
 _FAULT_BIT = {"slverr": _R.DMASR_SLV_ERR, "decerr": _R.DMASR_DEC_ERR}
 _SG_FAULT_BIT = {"slverr": _R.DMASR_SG_SLV_ERR, "decerr": _R.DMASR_SG_DEC_ERR}
 _BD_FAULT_BIT = {"slverr": _R.BD_STATUS.field("DMASlvErr").mask,
@@ -194,19 +198,18 @@ class SgEngine:
             if kind is not None:
                 self._sg_error(ch, _SG_FAULT_BIT[kind], addr)
                 return False
-            w = mem.read(addr, _FETCH_BYTES).view("<u4")
-            if w[_BD.STATUS // 4] & _R.BD_CMPLT and not ch.cr & _R.DMACR_CYCLIC:
+            w = mem.ddr[addr:addr + _FETCH_BYTES].view("<u4").tolist()  # Python ints: fast
+            if w[_STATUS_WORD] & _R.BD_CMPLT and not ch.cr & _R.DMACR_CYCLIC:
                 self._sg_error(ch, _R.DMASR_SG_INT_ERR, addr)
                 return False
-            wide = self.msb_mask != 0
-            nxt = int(w[0]) & _R.DESC_ADDR_MASK
-            buf = int(w[_BD.BUFFER_ADDRESS // 4])
-            if wide:
-                nxt |= (int(w[1]) & self.msb_mask) << 32
-                buf |= (int(w[_BD.BUFFER_ADDRESS_MSB // 4]) & self.msb_mask) << 32
+            nxt = w[0] & _R.DESC_ADDR_MASK
+            buf = w[_BUFFER_WORD]
+            if self.msb_mask:
+                nxt |= (w[1] & self.msb_mask) << 32
+                buf |= (w[_BUFFER_WORD + 1] & self.msb_mask) << 32
             done = max(self.e.cycle, self.fetch_free) + constants.SG_BD_FETCH_CYCLES
             self.fetch_free = done
-            sc.queue.append(Bd(addr, nxt, buf, int(w[_BD.CONTROL // 4]), done))
+            sc.queue.append(Bd(addr, nxt, buf, w[_CONTROL_WORD], done))
             sc.fetch_addr = nxt
             if addr == sc.tail & ~(_BD.ALIGN - 1):
                 sc.fetching = False  # stopped at the tail; resumes at its NXTDESC on a kick
@@ -250,7 +253,7 @@ class SgEngine:
                         "bytes and the design has no DRE: data lands in the wrong byte lanes")
             addr -= addr % beat
         ch.xaddr, ch.xlen, ch.done = addr, nbytes, 0
-        ch.keyhole = bool(ch.cr & _R.DMACR.field("Keyhole").mask)
+        ch.keyhole = bool(ch.cr & _KEYHOLE)
         fault = e.memory.first_fault(addr, min(nbytes, beat) if ch.keyhole else nbytes, beat,
                                      read=is_mm2s)
         ch.fault_at, ch.fault_kind = fault if fault else (-1, "")
@@ -275,7 +278,7 @@ class SgEngine:
         if kind is not None:
             self._sg_error(ch, _SG_FAULT_BIT[kind], sc.last_fetched)
             return False
-        self.e.memory.write(at, np.array([status], dtype="<u4").view(np.uint8))
+        self.e.memory.write(at, np.frombuffer(status.to_bytes(4, "little"), np.uint8))
         sc.bds_done += 1
         return True
 

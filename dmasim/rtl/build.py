@@ -58,6 +58,8 @@ _PARAMETER_MAP = {
     "c_s2mm_burst_size": "S2MM_BURST_SIZE",
     "c_include_mm2s_dre": "INCLUDE_MM2S_DRE",
     "c_include_s2mm_dre": "INCLUDE_S2MM_DRE",
+    "c_include_sg": "INCLUDE_SG",
+    "c_dlytmr_resolution": "DLYTMR_RESOLUTION",
 }
 _DATA_WIDTHS = (
     "c_m_axi_mm2s_data_width",
@@ -65,7 +67,7 @@ _DATA_WIDTHS = (
     "c_m_axi_s2mm_data_width",
     "c_s_axis_s2mm_tdata_width",
 )
-_MUST_BE = {"c_include_sg": 0, "c_include_mm2s": 1, "c_include_s2mm": 1,
+_MUST_BE = {"c_include_mm2s": 1, "c_include_s2mm": 1,
             "c_include_mm2s_sf": 1, "c_micro_dma": 0}
 
 

@@ -5,9 +5,10 @@ AXI-Lite master, DDR. What sits between is generated here, one readable Verilog 
 design: one wire per port of every instance (``<instance>__<port>``), one open DMA
 (``hw/rtl/dmasim_dma.v``) per DMA instance, dmasim's axis_data_fifo / axis_register_slice
 modules, the user's modules wired by the design's physical port names, an AXI-Lite decoder
-that routes the host's physical address to every window, an arbiter per direction putting
-all DMA masters on the one DDR port, a monitor on every stream link (beats, packets, beats
-of the open packet, clocks stalled) and the interrupt lines as one vector.
+that routes the host's physical address to every window, a round-robin arbiter putting
+every DMA master (MM2S, S2MM, and the SG engine's M_AXI_SG) on DDR's read and write ports,
+a monitor on every stream link (beats, packets, beats of the open packet, clocks stalled)
+and the interrupt lines as one vector.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ _DMA_PARAMS = {
     "c_s2mm_burst_size": "S2MM_BURST_SIZE",
     "c_include_mm2s_dre": "INCLUDE_MM2S_DRE",
     "c_include_s2mm_dre": "INCLUDE_S2MM_DRE",
+    "c_include_sg": "INCLUDE_SG",
+    "c_dlytmr_resolution": "DLYTMR_RESOLUTION",
 }
 _DMA_WIDTHS = ("c_m_axi_mm2s_data_width", "c_m_axis_mm2s_tdata_width",
                "c_m_axi_s2mm_data_width", "c_s_axis_s2mm_tdata_width")
@@ -200,6 +203,7 @@ def generate(design: Design, rtl: Mapping[str, RtlSources]) -> Generated:
     irqs: list[tuple[str, str]] = []
     rd_masters: list[str] = []
     wr_masters: list[str] = []
+    """Wire prefixes (``<instance>__m_axi_<port>``) of the masters on DDR's read / write port."""
     stream_wires: dict[tuple[str, str], dict[str, str]] = {}
     """(instance, interface) -> logical signal -> wire, for linking."""
 
@@ -255,6 +259,15 @@ def generate(design: Design, rtl: Mapping[str, RtlSources]) -> Generated:
                 conns.append((f"m_axi_mm2s_{sig}", wire(inst.name, f"m_axi_mm2s_{sig}", width)))
             for sig, width in wr:
                 conns.append((f"m_axi_s2mm_{sig}", wire(inst.name, f"m_axi_s2mm_{sig}", width)))
+            # M_AXI_SG: read and write; idle (and left off the arbiters) without SG
+            sg = prm.get("INCLUDE_SG", 0) != 0
+            for sig, width in [*rd, *wr]:
+                conns.append((f"m_axi_sg_{sig}", wire(inst.name, f"m_axi_sg_{sig}", width)))
+            if not sg:
+                for sig, width in (("arready", 1), ("rvalid", 1), ("rdata", dw), ("rresp", 2),
+                                   ("rlast", 1), ("awready", 1), ("wready", 1), ("bvalid", 1),
+                                   ("bresp", 2)):
+                    body(f"assign {inst.name}__m_axi_sg_{sig} = {width}'d0;")
             for ch in ("mm2s", "s2mm"):
                 conns.append((f"{ch}_introut", wire(inst.name, f"{ch}_introut", 1)))
             conns.append(("stream_rst", ""))
@@ -266,7 +279,7 @@ def generate(design: Design, rtl: Mapping[str, RtlSources]) -> Generated:
                 body(f"assign {ss['TKEEP']} = {sw}'d0;")
                 body(f"assign {ss['TLAST']} = 1'b0;")
             if has_mm2s:
-                rd_masters.append(inst.name)
+                rd_masters.append(f"{inst.name}__m_axi_mm2s")
             else:  # no MM2S channel in this configuration: its read master never gets data
                 body(f"assign {inst.name}__m_axi_mm2s_arready = 1'b0;")
                 body(f"assign {inst.name}__m_axi_mm2s_rvalid = 1'b0;")
@@ -274,12 +287,15 @@ def generate(design: Design, rtl: Mapping[str, RtlSources]) -> Generated:
                 body(f"assign {inst.name}__m_axi_mm2s_rresp = 2'd0;")
                 body(f"assign {inst.name}__m_axi_mm2s_rlast = 1'b0;")
             if has_s2mm:
-                wr_masters.append(inst.name)
+                wr_masters.append(f"{inst.name}__m_axi_s2mm")
             else:
                 body(f"assign {inst.name}__m_axi_s2mm_awready = 1'b0;")
                 body(f"assign {inst.name}__m_axi_s2mm_wready = 1'b0;")
                 body(f"assign {inst.name}__m_axi_s2mm_bvalid = 1'b0;")
                 body(f"assign {inst.name}__m_axi_s2mm_bresp = 2'd0;")
+            if sg:
+                rd_masters.append(f"{inst.name}__m_axi_sg")
+                wr_masters.append(f"{inst.name}__m_axi_sg")
             irqs += [(inst.name, i) for i in inst.interrupts]
             prm_text = ",\n".join(f"    .{k}({v})" for k, v in sorted(
                 {**prm, "AXIL_ADDR_WIDTH": DMA_AXIL_BITS}.items()))
@@ -405,15 +421,7 @@ def generate(design: Design, rtl: Mapping[str, RtlSources]) -> Generated:
 
     # --- DDR arbitration and interrupts -----------------------------------------------------
     body("/*\n * DDR: every DMA master onto the one memory port\n */")
-    _arbiter(body, "rd", rd_masters, "mm2s", [
-        ("araddr", aw, "o"), ("arlen", 8, "o"), ("arsize", 3, "o"), ("arburst", 2, "o"),
-        ("arvalid", 1, "o"), ("arready", 1, "i"), ("rdata", dw, "i"), ("rresp", 2, "i"),
-        ("rlast", 1, "i"), ("rvalid", 1, "i"), ("rready", 1, "o")], aw, dw)
-    _arbiter(body, "wr", wr_masters, "s2mm", [
-        ("awaddr", aw, "o"), ("awlen", 8, "o"), ("awsize", 3, "o"), ("awburst", 2, "o"),
-        ("awvalid", 1, "o"), ("awready", 1, "i"), ("wdata", dw, "o"), ("wstrb", sw, "o"),
-        ("wlast", 1, "o"), ("wvalid", 1, "o"), ("wready", 1, "i"), ("bresp", 2, "i"),
-        ("bvalid", 1, "i"), ("bready", 1, "o")], aw, dw)
+    _arbiter(body, rd_masters, wr_masters, aw, dw)
     if len(irqs) > MAX_IRQ:
         raise DesignError(f"the rtl target carries at most {MAX_IRQ} interrupt lines; the design "
                           f"has {len(irqs)}")
@@ -476,29 +484,45 @@ def generate(design: Design, rtl: Mapping[str, RtlSources]) -> Generated:
     return Generated("\n".join(out.lines) + "\n", windows, links, irqs, aw, dw, marks)
 
 
-def _arbiter(body: _Writer, kind: str, masters: list[str], port: str,
-             sigs: list[tuple[str, int, str]], aw: int, dw: int) -> None:
-    """The memory port ``m_axi_<kind>_*`` from the DMAs' ``m_axi_<port>_*`` masters.
+_RD_SIGS = [("araddr", "o"), ("arlen", "o"), ("arsize", "o"), ("arburst", "o"),
+            ("arvalid", "o"), ("arready", "i"), ("rdata", "i"), ("rresp", "i"), ("rlast", "i"),
+            ("rvalid", "i"), ("rready", "o")]
+_WR_SIGS = [("awaddr", "o"), ("awlen", "o"), ("awsize", "o"), ("awburst", "o"),
+            ("awvalid", "o"), ("awready", "i"), ("wdata", "o"), ("wstrb", "o"), ("wlast", "o"),
+            ("wvalid", "o"), ("wready", "i"), ("bresp", "i"), ("bvalid", "i"), ("bready", "o")]
 
-    A wire for one master, a round-robin arbiter for several, constants for none.
+
+def _arbiter(body: _Writer, rd: list[str], wr: list[str], aw: int, dw: int) -> None:
+    """DDR's ports ``m_axi_rd_*`` / ``m_axi_wr_*`` from the masters ``<prefix>_<signal>``.
+
+    Wires when each direction has at most one master; else one round-robin arbiter
+    (``dmasim_sim_axi_arbiter``) for both directions. A direction without masters reads
+    as idle.
     """
-    if not masters:
-        for sig, width, d in sigs:
-            if d == "o":
-                body(f"assign m_axi_{kind}_{sig} = {width}'d0;")
+    widths = {"araddr": aw, "awaddr": aw, "arlen": 8, "awlen": 8, "arsize": 3, "awsize": 3,
+              "arburst": 2, "awburst": 2, "rdata": dw, "wdata": dw, "wstrb": dw // 8,
+              "rresp": 2, "bresp": 2}
+    if len(rd) <= 1 and len(wr) <= 1:
+        for kind, masters, sigs in (("rd", rd, _RD_SIGS), ("wr", wr, _WR_SIGS)):
+            for sig, d in sigs:
+                a = f"m_axi_{kind}_{sig}"
+                if not masters:
+                    if d == "o":
+                        body(f"assign {a} = {widths.get(sig, 1)}'d0;")
+                    continue
+                b = f"{masters[0]}_{sig}"
+                body(f"assign {a} = {b};" if d == "o" else f"assign {b} = {a};")
         return
-    if len(masters) == 1:
-        m = masters[0]
-        for sig, _width, d in sigs:
-            a, b = f"m_axi_{kind}_{sig}", f"{m}__m_axi_{port}_{sig}"
-            body(f"assign {a} = {b};" if d == "o" else f"assign {b} = {a};")
-        return
-    n = len(masters)
     conns = [("clk", "clk"), ("rst", "rst")]
-    for sig, _width, _d in sigs:
-        conns.append((f"s_{sig}", "{" + ", ".join(f"{m}__m_axi_{port}_{sig}"
-                                                  for m in reversed(masters)) + "}"))
-        conns.append((f"m_{sig}", f"m_axi_{kind}_{sig}"))
-    body(f"dmasim_sim_axi_{kind}_arbiter #(\n    .PORTS({n}),\n    .ADDR_WIDTH({aw}),\n"
-         f"    .DATA_WIDTH({dw})\n)\n{kind}_arbiter (")
+    for kind, masters, sigs in (("rd", rd, _RD_SIGS), ("wr", wr, _WR_SIGS)):
+        for sig, d in sigs:
+            if masters:
+                src = "{" + ", ".join(f"{m}_{sig}" for m in reversed(masters)) + "}"
+            else:  # no master this way: one that never asks
+                src = f"{widths.get(sig, 1)}'d0" if d == "o" else ""
+            conns.append((f"s_{sig}", src))
+            conns.append((f"m_{sig}", f"m_axi_{kind}_{sig}"))
+    body(f"dmasim_sim_axi_arbiter #(\n    .RD_PORTS({max(len(rd), 1)}),\n"
+         f"    .WR_PORTS({max(len(wr), 1)}),\n    .ADDR_WIDTH({aw}),\n    .DATA_WIDTH({dw})\n)\n"
+         "ddr_arbiter (")
     body(",\n".join(f"    .{a}({b})" for a, b in conns) + "\n);")

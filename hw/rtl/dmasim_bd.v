@@ -30,7 +30,11 @@ module dmasim_bd #
     // c_include_s2mm_dre (only 0 is implemented)
     parameter INCLUDE_S2MM_DRE = 0,
     // extra FIFO between M_AXIS_MM2S and S_AXIS_S2MM; 0 = direct wire
-    parameter LOOPBACK_FIFO_DEPTH = 0
+    parameter LOOPBACK_FIFO_DEPTH = 0,
+    // c_include_sg: scatter-gather engine and its M_AXI_SG master
+    parameter INCLUDE_SG = 0,
+    // c_dlytmr_resolution (SG delay timer)
+    parameter DLYTMR_RESOLUTION = 125
 )
 (
     input  wire                     clk,
@@ -97,6 +101,39 @@ module dmasim_bd #
     output wire                     m_axi_s2mm_bready,
 
     /*
+     * AXI4 master (M_AXI_SG: BD fetches and status writes; idle when INCLUDE_SG = 0)
+     */
+    output wire [ADDR_WIDTH-1:0]    m_axi_sg_araddr,
+    output wire [7:0]               m_axi_sg_arlen,
+    output wire [2:0]               m_axi_sg_arsize,
+    output wire [1:0]               m_axi_sg_arburst,
+    output wire [3:0]               m_axi_sg_arcache,
+    output wire [2:0]               m_axi_sg_arprot,
+    output wire                     m_axi_sg_arvalid,
+    input  wire                     m_axi_sg_arready,
+    input  wire [DATA_WIDTH-1:0]    m_axi_sg_rdata,
+    input  wire [1:0]               m_axi_sg_rresp,
+    input  wire                     m_axi_sg_rlast,
+    input  wire                     m_axi_sg_rvalid,
+    output wire                     m_axi_sg_rready,
+    output wire [ADDR_WIDTH-1:0]    m_axi_sg_awaddr,
+    output wire [7:0]               m_axi_sg_awlen,
+    output wire [2:0]               m_axi_sg_awsize,
+    output wire [1:0]               m_axi_sg_awburst,
+    output wire [3:0]               m_axi_sg_awcache,
+    output wire [2:0]               m_axi_sg_awprot,
+    output wire                     m_axi_sg_awvalid,
+    input  wire                     m_axi_sg_awready,
+    output wire [DATA_WIDTH-1:0]    m_axi_sg_wdata,
+    output wire [DATA_WIDTH/8-1:0]  m_axi_sg_wstrb,
+    output wire                     m_axi_sg_wlast,
+    output wire                     m_axi_sg_wvalid,
+    input  wire                     m_axi_sg_wready,
+    input  wire [1:0]               m_axi_sg_bresp,
+    input  wire                     m_axi_sg_bvalid,
+    output wire                     m_axi_sg_bready,
+
+    /*
      * Interrupts
      */
     output wire                     mm2s_introut,
@@ -135,7 +172,9 @@ dmasim_dma #(
     .S2MM_BURST_SIZE(S2MM_BURST_SIZE),
     .INCLUDE_MM2S_DRE(INCLUDE_MM2S_DRE),
     .INCLUDE_S2MM_DRE(INCLUDE_S2MM_DRE),
-    .AXIL_ADDR_WIDTH(10)
+    .AXIL_ADDR_WIDTH(10),
+    .INCLUDE_SG(INCLUDE_SG),
+    .DLYTMR_RESOLUTION(DLYTMR_RESOLUTION)
 )
 dma_inst (
     .clk(clk),
@@ -188,6 +227,35 @@ dma_inst (
     .m_axi_s2mm_bresp(m_axi_s2mm_bresp),
     .m_axi_s2mm_bvalid(m_axi_s2mm_bvalid),
     .m_axi_s2mm_bready(m_axi_s2mm_bready),
+    .m_axi_sg_araddr(m_axi_sg_araddr),
+    .m_axi_sg_arlen(m_axi_sg_arlen),
+    .m_axi_sg_arsize(m_axi_sg_arsize),
+    .m_axi_sg_arburst(m_axi_sg_arburst),
+    .m_axi_sg_arcache(m_axi_sg_arcache),
+    .m_axi_sg_arprot(m_axi_sg_arprot),
+    .m_axi_sg_arvalid(m_axi_sg_arvalid),
+    .m_axi_sg_arready(m_axi_sg_arready),
+    .m_axi_sg_rdata(m_axi_sg_rdata),
+    .m_axi_sg_rresp(m_axi_sg_rresp),
+    .m_axi_sg_rlast(m_axi_sg_rlast),
+    .m_axi_sg_rvalid(m_axi_sg_rvalid),
+    .m_axi_sg_rready(m_axi_sg_rready),
+    .m_axi_sg_awaddr(m_axi_sg_awaddr),
+    .m_axi_sg_awlen(m_axi_sg_awlen),
+    .m_axi_sg_awsize(m_axi_sg_awsize),
+    .m_axi_sg_awburst(m_axi_sg_awburst),
+    .m_axi_sg_awcache(m_axi_sg_awcache),
+    .m_axi_sg_awprot(m_axi_sg_awprot),
+    .m_axi_sg_awvalid(m_axi_sg_awvalid),
+    .m_axi_sg_awready(m_axi_sg_awready),
+    .m_axi_sg_wdata(m_axi_sg_wdata),
+    .m_axi_sg_wstrb(m_axi_sg_wstrb),
+    .m_axi_sg_wlast(m_axi_sg_wlast),
+    .m_axi_sg_wvalid(m_axi_sg_wvalid),
+    .m_axi_sg_wready(m_axi_sg_wready),
+    .m_axi_sg_bresp(m_axi_sg_bresp),
+    .m_axi_sg_bvalid(m_axi_sg_bvalid),
+    .m_axi_sg_bready(m_axi_sg_bready),
     .m_axis_mm2s_tdata(mm2s_tdata),
     .m_axis_mm2s_tkeep(mm2s_tkeep),
     .m_axis_mm2s_tlast(mm2s_tlast),

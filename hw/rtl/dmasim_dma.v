@@ -1,8 +1,11 @@
 /*
- * dmasim: AXI DMA (simple / direct-register mode), register-compatible with
- * the MM2S and S2MM channels of PG021 v7.1: the register file, the MM2S
- * datamover (AXI4 read -> M_AXIS_MM2S) and the S2MM datamover
- * (S_AXIS_S2MM -> AXI4 write).
+ * dmasim: AXI DMA, register-compatible with the MM2S and S2MM channels of
+ * PG021 v7.1: the register file, the MM2S datamover (AXI4 read ->
+ * M_AXIS_MM2S), the S2MM datamover (S_AXIS_S2MM -> AXI4 write) and, with
+ * INCLUDE_SG = 1, the scatter-gather engine (dmasim_dma_sg) that fetches
+ * BDs and writes their status through the M_AXI_SG master. With
+ * INCLUDE_SG = 0 (simple / direct-register mode) the M_AXI_SG master is idle
+ * and the DMA behaves exactly as without it.
  *
  * stream_rst is the one-clock datapath reset at the end of a soft reset; a
  * block design routes it to whatever holds stream data between M_AXIS_MM2S
@@ -33,6 +36,10 @@ module dmasim_dma #
     parameter INCLUDE_S2MM_DRE = 0,
     // AXI-Lite address width (window-relative)
     parameter AXIL_ADDR_WIDTH = 10,
+    // scatter-gather engine (c_include_sg)
+    parameter INCLUDE_SG = 0,
+    // SG: clocks per delay-timer tick (c_dlytmr_resolution)
+    parameter DLYTMR_RESOLUTION = `DMASIM_SG_DLYTMR_RESOLUTION,
     // derived: byte lanes of the data path
     parameter STRB_WIDTH = DATA_WIDTH/8
 )
@@ -101,6 +108,39 @@ module dmasim_dma #
     output wire                        m_axi_s2mm_bready,
 
     /*
+     * AXI4 master (M_AXI_SG): BD fetches and status writes; idle when INCLUDE_SG = 0
+     */
+    output wire [ADDR_WIDTH-1:0]       m_axi_sg_araddr,
+    output wire [7:0]                  m_axi_sg_arlen,
+    output wire [2:0]                  m_axi_sg_arsize,
+    output wire [1:0]                  m_axi_sg_arburst,
+    output wire [3:0]                  m_axi_sg_arcache,
+    output wire [2:0]                  m_axi_sg_arprot,
+    output wire                        m_axi_sg_arvalid,
+    input  wire                        m_axi_sg_arready,
+    input  wire [DATA_WIDTH-1:0]       m_axi_sg_rdata,
+    input  wire [1:0]                  m_axi_sg_rresp,
+    input  wire                        m_axi_sg_rlast,
+    input  wire                        m_axi_sg_rvalid,
+    output wire                        m_axi_sg_rready,
+    output wire [ADDR_WIDTH-1:0]       m_axi_sg_awaddr,
+    output wire [7:0]                  m_axi_sg_awlen,
+    output wire [2:0]                  m_axi_sg_awsize,
+    output wire [1:0]                  m_axi_sg_awburst,
+    output wire [3:0]                  m_axi_sg_awcache,
+    output wire [2:0]                  m_axi_sg_awprot,
+    output wire                        m_axi_sg_awvalid,
+    input  wire                        m_axi_sg_awready,
+    output wire [DATA_WIDTH-1:0]       m_axi_sg_wdata,
+    output wire [STRB_WIDTH-1:0]       m_axi_sg_wstrb,
+    output wire                        m_axi_sg_wlast,
+    output wire                        m_axi_sg_wvalid,
+    input  wire                        m_axi_sg_wready,
+    input  wire [1:0]                  m_axi_sg_bresp,
+    input  wire                        m_axi_sg_bvalid,
+    output wire                        m_axi_sg_bready,
+
+    /*
      * AXI-Stream MM2S output
      */
     output wire [DATA_WIDTH-1:0]       m_axis_mm2s_tdata,
@@ -141,22 +181,204 @@ wire soft_rst;
 wire engine_rst = rst || soft_rst;
 wire stop;
 
-wire mm2s_start, mm2s_keyhole, mm2s_busy, mm2s_quiet, mm2s_done, mm2s_err_slv, mm2s_err_dec;
+// datamover ports
+wire mm2s_start, mm2s_keyhole, mm2s_eof, mm2s_busy, mm2s_quiet, mm2s_done, mm2s_err_slv, mm2s_err_dec;
 wire [ADDR_WIDTH-1:0] mm2s_addr;
 wire [LENGTH_WIDTH-1:0] mm2s_len;
 
-wire s2mm_start, s2mm_keyhole, s2mm_busy, s2mm_quiet, s2mm_done;
+wire s2mm_start, s2mm_keyhole, s2mm_busy, s2mm_quiet, s2mm_done, s2mm_done_last;
 wire s2mm_err_int, s2mm_err_slv, s2mm_err_dec;
 wire [ADDR_WIDTH-1:0] s2mm_addr;
 wire [LENGTH_WIDTH-1:0] s2mm_len;
 wire [LENGTH_WIDTH-1:0] s2mm_done_bytes;
 
+// the register file's commands (simple mode)
+wire reg_mm2s_start, reg_s2mm_start;
+wire [ADDR_WIDTH-1:0] reg_mm2s_addr, reg_s2mm_addr;
+wire [LENGTH_WIDTH-1:0] reg_mm2s_len, reg_s2mm_len;
+
+// what the register file sees of the datamovers
+wire rf_mm2s_done, rf_mm2s_err_int, rf_mm2s_err_slv, rf_mm2s_err_dec, rf_mm2s_quiet;
+wire rf_s2mm_done, rf_s2mm_err_int, rf_s2mm_err_slv, rf_s2mm_err_dec;
+
+// register file <-> SG engine
+wire [1:0] sg_rs, sg_cyclic, sg_halted, sg_cd_wr, sg_cd_msb_wr, sg_td_wr, sg_td_msb_wr;
+wire [31:0] sg_wr_val;
+wire [127:0] sg_curdesc, sg_taildesc;
+wire [1:0] sg_busy, sg_idle, sg_ioc, sg_err_int, sg_err_slv, sg_err_dec;
+wire [1:0] sg_dma_int, sg_dma_slv, sg_dma_dec;
+wire sg_quiet;
+
+// stream beats, for the SG delay timer (MM2S output, S2MM input)
+wire [1:0] strm_beat = {s_axis_s2mm_tvalid && s_axis_s2mm_tready,
+                        m_axis_mm2s_tvalid && m_axis_mm2s_tready};
+wire [1:0] strm_last = {s_axis_s2mm_tlast, m_axis_mm2s_tlast};
+
 assign stream_rst = soft_rst;
+
+generate
+    if (INCLUDE_SG != 0) begin : g_sg
+        wire sg_mm2s_start, sg_s2mm_start;
+        wire [ADDR_WIDTH-1:0] sg_mm2s_addr, sg_s2mm_addr;
+        wire [LENGTH_WIDTH-1:0] sg_mm2s_len, sg_s2mm_len;
+
+        dmasim_dma_sg #(
+            .ADDR_WIDTH(ADDR_WIDTH),
+            .DATA_WIDTH(DATA_WIDTH),
+            .LENGTH_WIDTH(LENGTH_WIDTH),
+            .PREFETCH_BDS(`DMASIM_SG_PREFETCH_BDS)  // dmasim/constants.py
+        )
+        sg_inst (
+            .clk(clk),
+            .rst(engine_rst),
+            .rs(sg_rs),
+            .cyclic(sg_cyclic),
+            .halted(sg_halted),
+            .stop(stop),
+            .cd_wr(sg_cd_wr),
+            .cd_msb_wr(sg_cd_msb_wr),
+            .td_wr(sg_td_wr),
+            .td_msb_wr(sg_td_msb_wr),
+            .wr_val(sg_wr_val),
+            .curdesc(sg_curdesc),
+            .taildesc(sg_taildesc),
+            .busy(sg_busy),
+            .idle(sg_idle),
+            .quiet(sg_quiet),
+            .ioc_event(sg_ioc),
+            .err_sg_int(sg_err_int),
+            .err_sg_slv(sg_err_slv),
+            .err_sg_dec(sg_err_dec),
+            .err_dma_int(sg_dma_int),
+            .err_dma_slv(sg_dma_slv),
+            .err_dma_dec(sg_dma_dec),
+            .mm2s_start(sg_mm2s_start),
+            .mm2s_addr(sg_mm2s_addr),
+            .mm2s_len(sg_mm2s_len),
+            .mm2s_eof(mm2s_eof),
+            .mm2s_busy(mm2s_busy),
+            .mm2s_err_slv(mm2s_err_slv),
+            .mm2s_err_dec(mm2s_err_dec),
+            .s2mm_start(sg_s2mm_start),
+            .s2mm_addr(sg_s2mm_addr),
+            .s2mm_len(sg_s2mm_len),
+            .s2mm_busy(s2mm_busy),
+            .s2mm_done_bytes(s2mm_done_bytes),
+            .s2mm_done_last(s2mm_done_last),
+            .s2mm_err_slv(s2mm_err_slv),
+            .s2mm_err_dec(s2mm_err_dec),
+            .m_axi_araddr(m_axi_sg_araddr),
+            .m_axi_arlen(m_axi_sg_arlen),
+            .m_axi_arsize(m_axi_sg_arsize),
+            .m_axi_arburst(m_axi_sg_arburst),
+            .m_axi_arcache(m_axi_sg_arcache),
+            .m_axi_arprot(m_axi_sg_arprot),
+            .m_axi_arvalid(m_axi_sg_arvalid),
+            .m_axi_arready(m_axi_sg_arready),
+            .m_axi_rdata(m_axi_sg_rdata),
+            .m_axi_rresp(m_axi_sg_rresp),
+            .m_axi_rlast(m_axi_sg_rlast),
+            .m_axi_rvalid(m_axi_sg_rvalid),
+            .m_axi_rready(m_axi_sg_rready),
+            .m_axi_awaddr(m_axi_sg_awaddr),
+            .m_axi_awlen(m_axi_sg_awlen),
+            .m_axi_awsize(m_axi_sg_awsize),
+            .m_axi_awburst(m_axi_sg_awburst),
+            .m_axi_awcache(m_axi_sg_awcache),
+            .m_axi_awprot(m_axi_sg_awprot),
+            .m_axi_awvalid(m_axi_sg_awvalid),
+            .m_axi_awready(m_axi_sg_awready),
+            .m_axi_wdata(m_axi_sg_wdata),
+            .m_axi_wstrb(m_axi_sg_wstrb),
+            .m_axi_wlast(m_axi_sg_wlast),
+            .m_axi_wvalid(m_axi_sg_wvalid),
+            .m_axi_wready(m_axi_sg_wready),
+            .m_axi_bresp(m_axi_sg_bresp),
+            .m_axi_bvalid(m_axi_sg_bvalid),
+            .m_axi_bready(m_axi_sg_bready)
+        );
+
+        // the engine commands the datamovers and reports their errors after the
+        // BD's status write; the register file's simple-mode path is unused
+        assign mm2s_start = sg_mm2s_start;
+        assign mm2s_addr = sg_mm2s_addr;
+        assign mm2s_len = sg_mm2s_len;
+        assign s2mm_start = sg_s2mm_start;
+        assign s2mm_addr = sg_s2mm_addr;
+        assign s2mm_len = sg_s2mm_len;
+        assign rf_mm2s_done = 1'b0;
+        assign rf_mm2s_err_int = sg_dma_int[0];
+        assign rf_mm2s_err_slv = sg_dma_slv[0];
+        assign rf_mm2s_err_dec = sg_dma_dec[0];
+        assign rf_s2mm_done = 1'b0;
+        assign rf_s2mm_err_int = sg_dma_int[1];
+        assign rf_s2mm_err_slv = sg_dma_slv[1];
+        assign rf_s2mm_err_dec = sg_dma_dec[1];
+        assign rf_mm2s_quiet = mm2s_quiet && sg_quiet;
+        wire unused_simple = ^{reg_mm2s_start, reg_mm2s_addr, reg_mm2s_len, reg_s2mm_start,
+            reg_s2mm_addr, reg_s2mm_len, mm2s_done, s2mm_done, s2mm_err_int};
+    end else begin : g_simple
+        assign mm2s_start = reg_mm2s_start;
+        assign mm2s_addr = reg_mm2s_addr;
+        assign mm2s_len = reg_mm2s_len;
+        assign mm2s_eof = 1'b1;
+        assign s2mm_start = reg_s2mm_start;
+        assign s2mm_addr = reg_s2mm_addr;
+        assign s2mm_len = reg_s2mm_len;
+        assign rf_mm2s_done = mm2s_done;
+        assign rf_mm2s_err_int = 1'b0;
+        assign rf_mm2s_err_slv = mm2s_err_slv;
+        assign rf_mm2s_err_dec = mm2s_err_dec;
+        assign rf_s2mm_done = s2mm_done;
+        assign rf_s2mm_err_int = s2mm_err_int;
+        assign rf_s2mm_err_slv = s2mm_err_slv;
+        assign rf_s2mm_err_dec = s2mm_err_dec;
+        assign rf_mm2s_quiet = mm2s_quiet;
+        assign sg_curdesc = 128'd0;
+        assign sg_taildesc = 128'd0;
+        assign sg_busy = 2'b00;
+        assign sg_idle = 2'b00;
+        assign sg_ioc = 2'b00;
+        assign sg_err_int = 2'b00;
+        assign sg_err_slv = 2'b00;
+        assign sg_err_dec = 2'b00;
+        assign sg_dma_int = 2'b00;
+        assign sg_dma_slv = 2'b00;
+        assign sg_dma_dec = 2'b00;
+        assign sg_quiet = 1'b1;
+        assign m_axi_sg_araddr = {ADDR_WIDTH{1'b0}};
+        assign m_axi_sg_arlen = 8'd0;
+        assign m_axi_sg_arsize = 3'd0;
+        assign m_axi_sg_arburst = 2'b01;
+        assign m_axi_sg_arcache = 4'b0011;
+        assign m_axi_sg_arprot = 3'b000;
+        assign m_axi_sg_arvalid = 1'b0;
+        assign m_axi_sg_rready = 1'b0;
+        assign m_axi_sg_awaddr = {ADDR_WIDTH{1'b0}};
+        assign m_axi_sg_awlen = 8'd0;
+        assign m_axi_sg_awsize = 3'd0;
+        assign m_axi_sg_awburst = 2'b01;
+        assign m_axi_sg_awcache = 4'b0011;
+        assign m_axi_sg_awprot = 3'b000;
+        assign m_axi_sg_awvalid = 1'b0;
+        assign m_axi_sg_wdata = {DATA_WIDTH{1'b0}};
+        assign m_axi_sg_wstrb = {STRB_WIDTH{1'b0}};
+        assign m_axi_sg_wlast = 1'b0;
+        assign m_axi_sg_wvalid = 1'b0;
+        assign m_axi_sg_bready = 1'b0;
+        wire unused_sg = ^{m_axi_sg_arready, m_axi_sg_rdata, m_axi_sg_rresp, m_axi_sg_rlast,
+            m_axi_sg_rvalid, m_axi_sg_awready, m_axi_sg_wready, m_axi_sg_bresp, m_axi_sg_bvalid,
+            sg_rs, sg_cyclic, sg_halted, sg_cd_wr, sg_cd_msb_wr, sg_td_wr, sg_td_msb_wr,
+            sg_wr_val, s2mm_done_last, sg_dma_int, sg_dma_slv, sg_dma_dec, sg_quiet};
+    end
+endgenerate
 
 dmasim_dma_regs #(
     .ADDR_WIDTH(ADDR_WIDTH),
     .LENGTH_WIDTH(LENGTH_WIDTH),
-    .AXIL_ADDR_WIDTH(AXIL_ADDR_WIDTH)
+    .AXIL_ADDR_WIDTH(AXIL_ADDR_WIDTH),
+    .INCLUDE_SG(INCLUDE_SG),
+    .DLYTMR_RESOLUTION(DLYTMR_RESOLUTION)
 )
 regs_inst (
     .clk(clk),
@@ -180,30 +402,49 @@ regs_inst (
     .s_axil_rresp(s_axil_rresp),
     .s_axil_rvalid(s_axil_rvalid),
     .s_axil_rready(s_axil_rready),
-    .mm2s_start(mm2s_start),
-    .mm2s_addr(mm2s_addr),
-    .mm2s_len(mm2s_len),
+    .mm2s_start(reg_mm2s_start),
+    .mm2s_addr(reg_mm2s_addr),
+    .mm2s_len(reg_mm2s_len),
     .mm2s_keyhole(mm2s_keyhole),
     .mm2s_busy(mm2s_busy),
-    .mm2s_quiet(mm2s_quiet),
-    .mm2s_done(mm2s_done),
-    .mm2s_err_slv(mm2s_err_slv),
-    .mm2s_err_dec(mm2s_err_dec),
-    .s2mm_start(s2mm_start),
-    .s2mm_addr(s2mm_addr),
-    .s2mm_len(s2mm_len),
+    .mm2s_quiet(rf_mm2s_quiet),
+    .mm2s_done(rf_mm2s_done),
+    .mm2s_err_int(rf_mm2s_err_int),
+    .mm2s_err_slv(rf_mm2s_err_slv),
+    .mm2s_err_dec(rf_mm2s_err_dec),
+    .s2mm_start(reg_s2mm_start),
+    .s2mm_addr(reg_s2mm_addr),
+    .s2mm_len(reg_s2mm_len),
     .s2mm_keyhole(s2mm_keyhole),
     .s2mm_busy(s2mm_busy),
     .s2mm_quiet(s2mm_quiet),
-    .s2mm_done(s2mm_done),
+    .s2mm_done(rf_s2mm_done),
     .s2mm_done_bytes(s2mm_done_bytes),
-    .s2mm_err_int(s2mm_err_int),
-    .s2mm_err_slv(s2mm_err_slv),
-    .s2mm_err_dec(s2mm_err_dec),
+    .s2mm_err_int(rf_s2mm_err_int),
+    .s2mm_err_slv(rf_s2mm_err_slv),
+    .s2mm_err_dec(rf_s2mm_err_dec),
     .stop(stop),
     .soft_rst(soft_rst),
     .mm2s_introut(mm2s_introut),
-    .s2mm_introut(s2mm_introut)
+    .s2mm_introut(s2mm_introut),
+    .sg_rs(sg_rs),
+    .sg_cyclic(sg_cyclic),
+    .sg_halted(sg_halted),
+    .sg_cd_wr(sg_cd_wr),
+    .sg_cd_msb_wr(sg_cd_msb_wr),
+    .sg_td_wr(sg_td_wr),
+    .sg_td_msb_wr(sg_td_msb_wr),
+    .sg_wr_val(sg_wr_val),
+    .sg_curdesc(sg_curdesc),
+    .sg_taildesc(sg_taildesc),
+    .sg_busy(sg_busy),
+    .sg_idle(sg_idle),
+    .sg_ioc(sg_ioc),
+    .sg_err_int(sg_err_int),
+    .sg_err_slv(sg_err_slv),
+    .sg_err_dec(sg_err_dec),
+    .strm_beat(strm_beat),
+    .strm_last(strm_last)
 );
 
 dmasim_dma_mm2s #(
@@ -219,6 +460,7 @@ mm2s_inst (
     .start_addr(mm2s_addr),
     .start_len(mm2s_len),
     .keyhole(mm2s_keyhole),
+    .start_eof(mm2s_eof),
     .stop(stop),
     .busy(mm2s_busy),
     .quiet(mm2s_quiet),
@@ -250,7 +492,8 @@ dmasim_dma_s2mm #(
     .DATA_WIDTH(DATA_WIDTH),
     .LENGTH_WIDTH(LENGTH_WIDTH),
     .BURST_SIZE(S2MM_BURST_SIZE),
-    .SKID_DEPTH(`DMASIM_S2MM_SKID_BEATS)  // rule FLOW-SKID, dmasim/constants.py
+    .SKID_DEPTH(`DMASIM_S2MM_SKID_BEATS),  // rule FLOW-SKID, dmasim/constants.py
+    .UP_TO(INCLUDE_SG)
 )
 s2mm_inst (
     .clk(clk),
@@ -264,6 +507,7 @@ s2mm_inst (
     .quiet(s2mm_quiet),
     .done(s2mm_done),
     .done_bytes(s2mm_done_bytes),
+    .done_last(s2mm_done_last),
     .err_int(s2mm_err_int),
     .err_slv(s2mm_err_slv),
     .err_dec(s2mm_err_dec),

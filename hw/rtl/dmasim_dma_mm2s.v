@@ -3,7 +3,9 @@
  *
  * On `start` it reads start_len bytes from start_addr with an AXI4 read
  * master and emits them as ONE AXI-Stream packet (TLAST on the last beat,
- * tkeep trimmed on a partial last beat).
+ * tkeep trimmed on a partial last beat). In scatter-gather mode a command
+ * is one BD: TLAST only when start_eof (TXEOF) was set; otherwise the next
+ * BD's bytes continue the packet.
  *
  * - INCR bursts of up to BURST_SIZE beats that never cross a 4 KiB boundary;
  *   FIXED bursts (at most 16 beats, address not advanced) when the keyhole
@@ -55,6 +57,7 @@ module dmasim_dma_mm2s #
     input  wire [ADDR_WIDTH-1:0]    start_addr,
     input  wire [LENGTH_WIDTH-1:0]  start_len,
     input  wire                     keyhole,
+    input  wire                     start_eof,  // TLAST at the end (always 1 in simple mode)
     input  wire                     stop,
     output wire                     busy,
     output wire                     quiet,
@@ -139,6 +142,7 @@ reg [CNT_WIDTH-1:0] issue_reg, issue_next;         // beats not yet requested
 reg [CNT_WIDTH-1:0] recv_reg, recv_next;           // beats not yet received
 reg [STRB_WIDTH-1:0] last_keep_reg, last_keep_next;
 reg keyhole_reg, keyhole_next;
+reg eof_reg, eof_next;
 reg err_reg, err_next;                             // an error beat in this transfer
 reg [CREDIT_WIDTH-1:0] credit_reg, credit_next;    // unreserved FIFO space
 
@@ -210,6 +214,7 @@ always @* begin
     recv_next = recv_reg;
     last_keep_next = last_keep_reg;
     keyhole_next = keyhole_reg;
+    eof_next = eof_reg;
     err_next = err_reg;
     credit_next = credit_reg;
 
@@ -236,6 +241,7 @@ always @* begin
             last_keep_next = start_len_rem == 0 ? {STRB_WIDTH{1'b1}}
                 : ~({STRB_WIDTH{1'b1}} << start_len_rem);
             keyhole_next = keyhole;
+            eof_next = start_eof;
             err_next = 1'b0;
         end
     end else begin
@@ -277,6 +283,7 @@ always @(posedge clk) begin
     recv_reg <= recv_next;
     last_keep_reg <= last_keep_next;
     keyhole_reg <= keyhole_next;
+    eof_reg <= eof_next;
     err_reg <= err_next;
     credit_reg <= credit_next;
 
@@ -312,7 +319,7 @@ sf_fifo_inst (
     .rst(rst),
     .s_axis_tdata(m_axi_rdata),
     .s_axis_tkeep(last_beat ? last_keep_reg : {STRB_WIDTH{1'b1}}),
-    .s_axis_tlast(last_beat),
+    .s_axis_tlast(last_beat && eof_reg),
     .s_axis_tvalid(m_axi_rvalid && busy_reg),
     .s_axis_tready(fifo_s_tready),
     .m_axis_tdata(m_axis_tdata),

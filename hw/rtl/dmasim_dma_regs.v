@@ -48,6 +48,7 @@
 `default_nettype none
 
 `include "dmasim_regmap.vh"
+`include "dmasim_constants.vh"
 
 module dmasim_dma_regs #
 (
@@ -56,7 +57,11 @@ module dmasim_dma_regs #
     // width of the LENGTH register in bits (c_sg_length_width)
     parameter LENGTH_WIDTH = 26,
     // width of the AXI-Lite address (window-relative)
-    parameter AXIL_ADDR_WIDTH = 10
+    parameter AXIL_ADDR_WIDTH = 10,
+    // scatter-gather mode (c_include_sg); 0 = simple mode, exactly as without SG
+    parameter INCLUDE_SG = 0,
+    // SG: clocks per delay-timer tick (c_dlytmr_resolution)
+    parameter DLYTMR_RESOLUTION = 125
 )
 (
     input  wire                        clk,
@@ -95,6 +100,7 @@ module dmasim_dma_regs #
     input  wire                        mm2s_busy,
     input  wire                        mm2s_quiet,
     input  wire                        mm2s_done,
+    input  wire                        mm2s_err_int,   // SG only: zero-length BD
     input  wire                        mm2s_err_slv,
     input  wire                        mm2s_err_dec,
 
@@ -123,11 +129,35 @@ module dmasim_dma_regs #
      * Interrupts
      */
     output wire                        mm2s_introut,
-    output wire                        s2mm_introut
+    output wire                        s2mm_introut,
+
+    /*
+     * Scatter-gather engine (INCLUDE_SG = 1; otherwise unused / constant)
+     */
+    output wire [1:0]                  sg_rs,
+    output wire [1:0]                  sg_cyclic,
+    output wire [1:0]                  sg_halted,
+    output wire [1:0]                  sg_cd_wr,       // CURDESC written (value: sg_wr_val)
+    output wire [1:0]                  sg_cd_msb_wr,
+    output wire [1:0]                  sg_td_wr,       // TAILDESC written
+    output wire [1:0]                  sg_td_msb_wr,
+    output wire [31:0]                 sg_wr_val,
+    input  wire [127:0]                sg_curdesc,     // {S2MM, MM2S}
+    input  wire [127:0]                sg_taildesc,
+    input  wire [1:0]                  sg_busy,
+    input  wire [1:0]                  sg_idle,
+    input  wire [1:0]                  sg_ioc,         // IOC events (EOF BD status written)
+    input  wire [1:0]                  sg_err_int,
+    input  wire [1:0]                  sg_err_slv,
+    input  wire [1:0]                  sg_err_dec,
+    input  wire [1:0]                  strm_beat,      // a beat on the channel's stream
+    input  wire [1:0]                  strm_last       // ... with TLAST
 );
 
 // upper address registers exist only above 32 address bits
 localparam HAS_MSB = ADDR_WIDTH > 32;
+// simple (direct-register) mode: SA/DA/LENGTH exist, CURDESC/TAILDESC do not
+localparam SIMPLE = INCLUDE_SG == 0;
 
 localparam [1:0]
     RST_IDLE = 2'd0,
@@ -189,6 +219,16 @@ reg [1:0] slv_err_reg, slv_err_next;
 reg [1:0] dec_err_reg, dec_err_next;
 reg [1:0] ioc_irq_reg, ioc_irq_next;
 reg [1:0] err_irq_reg, err_irq_next;
+reg [1:0] sgint_err_reg, sgint_err_next;
+reg [1:0] sgslv_err_reg, sgslv_err_next;
+reg [1:0] sgdec_err_reg, sgdec_err_next;
+reg [1:0] dly_irq_reg, dly_irq_next;
+// SG: this clock's DMACR write changes IRQThreshold / IRQDelay; CURDESC/TAILDESC writes
+reg [1:0] thr_wr, dly_wr;
+reg [1:0] cd_wr, cd_msb_wr, td_wr, td_msb_wr;
+// value of the addressed register after a write with byte strobes
+reg [31:0] wr_old;
+reg [31:0] wr_val;
 reg [63:0] addr_lo_reg, addr_lo_next;
 reg [63:0] addr_hi_reg, addr_hi_next;
 reg [2*LENGTH_WIDTH-1:0] len_reg, len_next;
@@ -208,15 +248,72 @@ reg [31:0] rdata_reg, rdata_next;
 // datamover inputs, per channel
 wire [1:0] busy_in = {s2mm_busy, mm2s_busy};
 wire [1:0] done_in = {s2mm_done, mm2s_done};
-wire [1:0] int_err_in = {s2mm_err_int, 1'b0};
+wire [1:0] int_err_in = {s2mm_err_int, mm2s_err_int};
 wire [1:0] slv_err_in = {s2mm_err_slv, mm2s_err_slv};
 wire [1:0] dec_err_in = {s2mm_err_dec, mm2s_err_dec};
-wire [1:0] busy_eff = busy_in | start_reg;
+wire [1:0] busy_eff = busy_in | start_reg | (INCLUDE_SG != 0 ? sg_busy : 2'b00);
 
 wire rst_busy = rst_state_reg != RST_IDLE;
 wire quiet_all = mm2s_quiet && s2mm_quiet;
-wire [1:0] ch_err = int_err_reg | slv_err_reg | dec_err_reg;
+wire [1:0] ch_err = int_err_reg | slv_err_reg | dec_err_reg
+    | sgint_err_reg | sgslv_err_reg | sgdec_err_reg;
 wire err_any = |ch_err;
+
+/*
+ * Scatter-gather: the engine's view of the registers, and the interrupt
+ * coalescing (threshold counter, delay timer) of each channel
+ */
+wire [1:0] sg_ioc_set;
+wire [1:0] sg_dly_set;
+wire [15:0] thr_count;
+wire [15:0] dly_count;
+
+assign sg_rs = rs_reg;
+assign sg_cyclic = cyclic_reg;
+assign sg_halted = halted_reg;
+assign sg_cd_wr = cd_wr;
+assign sg_cd_msb_wr = cd_msb_wr;
+assign sg_td_wr = td_wr;
+assign sg_td_msb_wr = td_msb_wr;
+assign sg_wr_val = wr_val;
+
+genvar gc;
+generate
+    if (INCLUDE_SG != 0) begin : g_sg
+        for (gc = 0; gc < 2; gc = gc + 1) begin : g_ch
+            dmasim_dma_sg_irq #(
+                .RESOLUTION(DLYTMR_RESOLUTION),
+                .EXTRA_TICKS(`DMASIM_SG_DELAY_EXTRA_TICKS)  // dmasim/constants.py
+            )
+            irq_inst (
+                .clk(clk),
+                .rst(rst || rst_state_reg == RST_FLUSH),
+                .threshold(irq_thr_reg[8*gc +: 8]),
+                .threshold_wr(thr_wr[gc]),
+                .delay(irq_dly_reg[8*gc +: 8]),
+                .delay_wr(dly_wr[gc]),
+                .rs(rs_reg[gc]),
+                .dly_irq(dly_irq_reg[gc]),
+                .dly_irq_en(dly_en_reg[gc]),
+                .ioc_event(sg_ioc[gc]),
+                .beat(strm_beat[gc]),
+                .last(strm_last[gc]),
+                .ioc_set(sg_ioc_set[gc]),
+                .dly_set(sg_dly_set[gc]),
+                .threshold_count(thr_count[8*gc +: 8]),
+                .delay_count(dly_count[8*gc +: 8])
+            );
+        end
+    end else begin : g_simple
+        assign sg_ioc_set = 2'b00;
+        assign sg_dly_set = 2'b00;
+        assign thr_count = 16'd0;
+        assign dly_count = 16'd0;
+        // the engine's inputs are not used in simple mode
+        wire unused_sg = ^{sg_curdesc, sg_taildesc, sg_busy, sg_idle, sg_ioc, sg_err_int,
+            sg_err_slv, sg_err_dec, strm_beat, strm_last, thr_wr, dly_wr};
+    end
+endgenerate
 
 // register values as read
 reg [63:0] dmacr_val;
@@ -295,6 +392,15 @@ always @* begin
         dmasr_val[32*i + `DMASIM_DMASR_DMADECERR_BIT] = dec_err_reg[i];
         dmasr_val[32*i + `DMASIM_DMASR_IOC_IRQ_BIT] = ioc_irq_reg[i];
         dmasr_val[32*i + `DMASIM_DMASR_ERR_IRQ_BIT] = err_irq_reg[i];
+        if (INCLUDE_SG != 0) begin
+            dmasr_val[32*i + `DMASIM_DMASR_SGINCLD_BIT] = 1'b1;
+            dmasr_val[32*i + `DMASIM_DMASR_SGINTERR_BIT] = sgint_err_reg[i];
+            dmasr_val[32*i + `DMASIM_DMASR_SGSLVERR_BIT] = sgslv_err_reg[i];
+            dmasr_val[32*i + `DMASIM_DMASR_SGDECERR_BIT] = sgdec_err_reg[i];
+            dmasr_val[32*i + `DMASIM_DMASR_DLY_IRQ_BIT] = dly_irq_reg[i];
+            dmasr_val[32*i + `DMASIM_DMASR_IRQTHRESHOLDSTS_BIT +: 8] = thr_count[8*i +: 8];
+            dmasr_val[32*i + `DMASIM_DMASR_IRQDELAYSTS_BIT +: 8] = dly_count[8*i +: 8];
+        end
     end
 end
 
@@ -306,17 +412,19 @@ always @* begin
         case (r_rel)
             `DMASIM_REG_DMACR: read_val = dmacr_val[32*r_ch +: 32];
             `DMASIM_REG_DMASR: read_val = dmasr_val[32*r_ch +: 32];
-            `DMASIM_REG_ADDR: read_val = addr_lo_reg[32*r_ch +: 32];
-            `DMASIM_REG_ADDR_MSB: read_val = HAS_MSB ? addr_hi_reg[32*r_ch +: 32] : 32'd0;
-            `DMASIM_REG_LENGTH: read_val = {{32-LENGTH_WIDTH{1'b0}}, len_reg[LENGTH_WIDTH*r_ch +: LENGTH_WIDTH]};
+            `DMASIM_REG_ADDR: read_val = SIMPLE ? addr_lo_reg[32*r_ch +: 32] : 32'd0;
+            `DMASIM_REG_ADDR_MSB: read_val = SIMPLE && HAS_MSB ? addr_hi_reg[32*r_ch +: 32] : 32'd0;
+            `DMASIM_REG_LENGTH: read_val = SIMPLE ? {{32-LENGTH_WIDTH{1'b0}}, len_reg[LENGTH_WIDTH*r_ch +: LENGTH_WIDTH]} : 32'd0;
+            `DMASIM_REG_CURDESC: read_val = SIMPLE ? 32'd0 : sg_curdesc[64*r_ch +: 32];
+            `DMASIM_REG_CURDESC_MSB: read_val = SIMPLE || !HAS_MSB ? 32'd0 : sg_curdesc[64*r_ch + 32 +: 32];
+            `DMASIM_REG_TAILDESC: read_val = SIMPLE ? 32'd0 : sg_taildesc[64*r_ch +: 32];
+            `DMASIM_REG_TAILDESC_MSB: read_val = SIMPLE || !HAS_MSB ? 32'd0 : sg_taildesc[64*r_ch + 32 +: 32];
             default: read_val = 32'd0;  // reserved, SG registers, SG_CTL
         endcase
     end
 end
 
-// value of the addressed register after a write with byte strobes
-reg [31:0] wr_old;
-reg [31:0] wr_val;
+// the LENGTH field of a write
 reg [LENGTH_WIDTH-1:0] wr_len;
 reg [1:0] err_now;
 
@@ -341,6 +449,16 @@ always @* begin
     len_next = len_reg;
     start_next = 2'b00;
     rst_state_next = rst_state_reg;
+    sgint_err_next = sgint_err_reg;
+    sgslv_err_next = sgslv_err_reg;
+    sgdec_err_next = sgdec_err_reg;
+    dly_irq_next = dly_irq_reg;
+    thr_wr = 2'b00;
+    dly_wr = 2'b00;
+    cd_wr = 2'b00;
+    cd_msb_wr = 2'b00;
+    td_wr = 2'b00;
+    td_msb_wr = 2'b00;
 
     // the old value merged with the written bytes
     case (w_rel)
@@ -348,6 +466,10 @@ always @* begin
         `DMASIM_REG_ADDR: wr_old = addr_lo_reg[32*w_ch +: 32];
         `DMASIM_REG_ADDR_MSB: wr_old = addr_hi_reg[32*w_ch +: 32];
         `DMASIM_REG_LENGTH: wr_old = {{32-LENGTH_WIDTH{1'b0}}, len_reg[LENGTH_WIDTH*w_ch +: LENGTH_WIDTH]};
+        `DMASIM_REG_CURDESC: wr_old = sg_curdesc[64*w_ch +: 32];
+        `DMASIM_REG_CURDESC_MSB: wr_old = sg_curdesc[64*w_ch + 32 +: 32];
+        `DMASIM_REG_TAILDESC: wr_old = sg_taildesc[64*w_ch +: 32];
+        `DMASIM_REG_TAILDESC_MSB: wr_old = sg_taildesc[64*w_ch + 32 +: 32];
         default: wr_old = 32'd0;
     endcase
     wr_val = (wr_old & ~wmask) | (s_axil_wdata & wmask);
@@ -372,6 +494,9 @@ always @* begin
                         irq_thr_next[8*w_ch +: 8] = wr_val[`DMASIM_DMACR_IRQTHRESHOLD_BIT +: 8];
                     end
                     irq_dly_next[8*w_ch +: 8] = wr_val[`DMASIM_DMACR_IRQDELAY_BIT +: 8];
+                    // SG: a changed field (raw comparison) reloads the counter / resets the timer
+                    thr_wr[w_ch] = wr_val[`DMASIM_DMACR_IRQTHRESHOLD_BIT +: 8] != irq_thr_reg[8*w_ch +: 8];
+                    dly_wr[w_ch] = wr_val[`DMASIM_DMACR_IRQDELAY_BIT +: 8] != irq_dly_reg[8*w_ch +: 8];
                 end
             end
             `DMASIM_REG_DMASR: begin
@@ -382,17 +507,26 @@ always @* begin
                 if (s_axil_wdata[`DMASIM_DMASR_ERR_IRQ_BIT] && s_axil_wstrb[`DMASIM_DMASR_ERR_IRQ_BIT/8]) begin
                     err_irq_next[w_ch] = 1'b0;
                 end
+                if (s_axil_wdata[`DMASIM_DMASR_DLY_IRQ_BIT] && s_axil_wstrb[`DMASIM_DMASR_DLY_IRQ_BIT/8]) begin
+                    dly_irq_next[w_ch] = 1'b0;
+                end
             end
             `DMASIM_REG_ADDR: begin
-                addr_lo_next[32*w_ch +: 32] = wr_val;
+                if (SIMPLE) begin
+                    addr_lo_next[32*w_ch +: 32] = wr_val;
+                end
             end
             `DMASIM_REG_ADDR_MSB: begin
-                if (HAS_MSB) begin
+                if (SIMPLE && HAS_MSB) begin
                     addr_hi_next[32*w_ch +: 32] = wr_val;
                 end
             end
+            `DMASIM_REG_CURDESC: cd_wr[w_ch] = !SIMPLE && s_axil_wstrb != 4'b0000;
+            `DMASIM_REG_CURDESC_MSB: cd_msb_wr[w_ch] = !SIMPLE && HAS_MSB && s_axil_wstrb != 4'b0000;
+            `DMASIM_REG_TAILDESC: td_wr[w_ch] = !SIMPLE && s_axil_wstrb != 4'b0000;
+            `DMASIM_REG_TAILDESC_MSB: td_msb_wr[w_ch] = !SIMPLE && HAS_MSB && s_axil_wstrb != 4'b0000;
             `DMASIM_REG_LENGTH: begin
-                if (s_axil_wstrb != 4'b0000) begin
+                if (SIMPLE && s_axil_wstrb != 4'b0000) begin
                     len_next[LENGTH_WIDTH*w_ch +: LENGTH_WIDTH] = wr_len;
                     if (rs_reg[w_ch] && !busy_eff[w_ch] && wr_len != 0) begin
                         start_next[w_ch] = 1'b1;
@@ -415,13 +549,21 @@ always @* begin
         int_err_next[i] = int_err_reg[i] | int_err_in[i];
         slv_err_next[i] = slv_err_reg[i] | slv_err_in[i];
         dec_err_next[i] = dec_err_reg[i] | dec_err_in[i];
+        if (!SIMPLE) begin
+            sgint_err_next[i] = sgint_err_reg[i] | sg_err_int[i];
+            sgslv_err_next[i] = sgslv_err_reg[i] | sg_err_slv[i];
+            sgdec_err_next[i] = sgdec_err_reg[i] | sg_err_dec[i];
+            if (sg_ioc_set[i]) ioc_irq_next[i] = 1'b1;
+            if (sg_dly_set[i]) dly_irq_next[i] = 1'b1;
+        end
     end
     if (s2mm_done) begin
         len_next[LENGTH_WIDTH +: LENGTH_WIDTH] = s2mm_done_bytes;
     end
 
     // Err_Irq on the rising edge of "any error bit of this channel"
-    err_now = int_err_next | slv_err_next | dec_err_next;
+    err_now = int_err_next | slv_err_next | dec_err_next
+        | sgint_err_next | sgslv_err_next | sgdec_err_next;
     for (i = 0; i < 2; i = i + 1) begin
         if (err_now[i] && !ch_err[i]) begin
             err_irq_next[i] = 1'b1;
@@ -442,7 +584,7 @@ always @* begin
         end
         if (!halted_reg[i] && halted_next[i]) begin
             idle_next[i] = 1'b0;
-            if (|err_now) begin
+            if (SIMPLE && |err_now) begin
                 // (inferred) a halt caused by an error is reported as completion;
                 // err_now, not err_any: a channel stopped by software (RS=0) whose
                 // in-flight transfer fails at its end halts in the very clock its
@@ -450,6 +592,11 @@ always @* begin
                 ioc_irq_next[i] = 1'b1;
             end
         end
+    end
+
+    // SG: Idle is the engine's (chain through, nothing pending)
+    if (!SIMPLE) begin
+        idle_next = sg_idle;
     end
 
     // soft reset sequence
@@ -474,6 +621,7 @@ always @* begin
     // interrupt outputs: registered levels, 0 while a soft reset runs
     for (i = 0; i < 2; i = i + 1) begin
         intr_next[i] = !rst_busy && ((ioc_irq_reg[i] && ioc_en_reg[i])
+            || (dly_irq_reg[i] && dly_en_reg[i])
             || (err_irq_reg[i] && err_en_reg[i]));
     end
 end
@@ -526,6 +674,10 @@ always @(posedge clk) begin
     dec_err_reg <= dec_err_next;
     ioc_irq_reg <= ioc_irq_next;
     err_irq_reg <= err_irq_next;
+    sgint_err_reg <= sgint_err_next;
+    sgslv_err_reg <= sgslv_err_next;
+    sgdec_err_reg <= sgdec_err_next;
+    dly_irq_reg <= dly_irq_next;
     addr_lo_reg <= addr_lo_next;
     addr_hi_reg <= addr_hi_next;
     len_reg <= len_next;
@@ -557,6 +709,10 @@ always @(posedge clk) begin
         dec_err_reg <= 2'b00;
         ioc_irq_reg <= IOC_IRQ_RESET;
         err_irq_reg <= ERR_IRQ_RESET;
+        sgint_err_reg <= 2'b00;
+        sgslv_err_reg <= 2'b00;
+        sgdec_err_reg <= 2'b00;
+        dly_irq_reg <= 2'b00;
         addr_lo_reg <= 64'd0;
         addr_hi_reg <= 64'd0;
         len_reg <= {2*LENGTH_WIDTH{1'b0}};

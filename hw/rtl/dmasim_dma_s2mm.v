@@ -22,7 +22,9 @@
  * - While `stop` is high nothing new is collected and no new AW is issued;
  *   once the issued bursts have their responses the channel goes not-busy
  *   without `done` (the soft reset flushes whatever data was left).
- * - It never completes without TLAST.
+ * - It never completes without TLAST, except with UP_TO (scatter-gather: a
+ *   command is one BD, "up to start_len bytes"): a full buffer completes
+ *   with done_last = 0 and the rest of the packet waits for the next BD.
  */
 
 `resetall
@@ -40,7 +42,9 @@ module dmasim_dma_s2mm #
     // maximum INCR burst length in beats (c_s2mm_burst_size)
     parameter BURST_SIZE = 16,
     // beats the input skid buffer holds before a transfer is started
-    parameter SKID_DEPTH = 2
+    parameter SKID_DEPTH = 2,
+    // scatter-gather: a command takes up to start_len bytes (no overflow)
+    parameter UP_TO = 0
 )
 (
     input  wire                     clk,
@@ -58,6 +62,7 @@ module dmasim_dma_s2mm #
     output wire                     quiet,
     output wire                     done,
     output wire [LENGTH_WIDTH-1:0]  done_bytes,
+    output wire                     done_last,   // the transfer ended at TLAST
     output wire                     err_int,
     output wire                     err_slv,
     output wire                     err_dec,
@@ -173,6 +178,7 @@ reg [7:0] burst_cnt_reg, burst_cnt_next;             // beats in it so far
 reg keyhole_reg, keyhole_next;
 reg drop_reg, drop_next;                             // discarding the rest of a packet
 reg berr_reg, berr_next;                             // a write response error in this transfer
+reg tlast_reg, tlast_next;                           // the transfer took TLAST
 
 reg [ADDR_WIDTH-1:0] awaddr_reg, awaddr_next;
 reg [7:0] awlen_reg, awlen_next;
@@ -237,6 +243,7 @@ assign busy = state_reg != STATE_IDLE;
 assign quiet = issued_done;
 assign done = done_reg;
 assign done_bytes = bytes_reg;
+assign done_last = tlast_reg;
 assign err_int = err_int_reg;
 assign err_slv = err_slv_reg;
 assign err_dec = err_dec_reg;
@@ -262,6 +269,7 @@ always @* begin
     keyhole_next = keyhole_reg;
     drop_next = drop_reg;
     berr_next = berr_reg;
+    tlast_next = tlast_reg;
 
     awaddr_next = awaddr_reg;
     awlen_next = awlen_reg;
@@ -321,6 +329,7 @@ always @* begin
                 keyhole_next = keyhole;
                 drop_next = 1'b0;
                 berr_next = 1'b0;
+                tlast_next = 1'b0;
             end
         end
         STATE_COLLECT: begin
@@ -346,8 +355,14 @@ always @* begin
                     burst_cnt_next = burst_cnt_reg + 8'd1;
                 end
                 if (last_of_xfer) begin
-                    state_next = overflow ? STATE_OVERFLOW : STATE_FINISH;
-                    drop_next = overflow && !skid_tlast;
+                    tlast_next = skid_tlast;
+                    if (UP_TO != 0) begin
+                        // SG: a full buffer ends the BD; the packet goes on in the next
+                        state_next = STATE_FINISH;
+                    end else begin
+                        state_next = overflow ? STATE_OVERFLOW : STATE_FINISH;
+                        drop_next = overflow && !skid_tlast;
+                    end
                 end
             end
         end
@@ -396,6 +411,7 @@ always @(posedge clk) begin
     keyhole_reg <= keyhole_next;
     drop_reg <= drop_next;
     berr_reg <= berr_next;
+    tlast_reg <= tlast_next;
 
     awaddr_reg <= awaddr_next;
     awlen_reg <= awlen_next;
