@@ -1,9 +1,10 @@
 /*
  * dmasim_dma.c - the one C driver core (see dmasim_dma.h).
  *
- * The register sequences and the poll loop mirror dmasim/drivers/registers.py access for
- * access, so on a simulated target the native levels produce the same bus trace as the
- * Python level. All offsets and bits come from the generated dmasim_regmap.h.
+ * The register sequences and the poll loop mirror dmasim/drivers/registers.py (and, in SG
+ * mode, dmasim/drivers/sg.py) access for access, so on a simulated target the native levels
+ * produce the same bus trace as the Python level. All offsets, bits and BD words come from the
+ * generated dmasim_regmap.h.
  */
 #define _FILE_OFFSET_BITS 64 /* physical addresses above 2 GiB on 32-bit ARM (PYNQ-Z2) */
 #define _POSIX_C_SOURCE 200809L
