@@ -356,3 +356,26 @@ def test_submit_checks_the_chain_first(sg_target, level):
     b = sg_target.allocate(64, "u1")
     loopback(dma, src[:64], b)  # the ring transfers resume after the user chain
     assert (b == 0x77).all()
+
+
+@pytest.mark.rule("DRV-SG-RING")
+@pytest.mark.parametrize("binding", ["pybind11", "cffi"])
+def test_native_levels_make_the_python_levels_bus_trace(binding):
+    """The C core's SG sequences and polls mirror the Python level's, access for access."""
+    traces = {}
+    for level in ("python", binding):
+        with open_target("model", parameters={"c_include_sg": 1,
+                                               "c_sg_length_width": NARROW}) as t:
+            dma = _driver(t, level)
+            src = t.allocate(3000, "u1")
+            dst = t.allocate(4000, "u1")
+            src[:] = 1
+            loopback(dma, src, dst, nbytes=2500)
+            dma.recvchannel.mode = dma.sendchannel.mode = "chain"
+            loopback(dma, src, dst, nbytes=3000)
+            dma.sendchannel.transfer(src, nbytes=256, cyclic=True)
+            dma.sendchannel.stop()
+            traces[level] = list(t.trace)
+            assert (dst[:3000] == 1).all()
+    assert len(traces["python"]) > 40
+    assert traces[binding] == traces["python"]
