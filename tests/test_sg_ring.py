@@ -111,7 +111,7 @@ def test_ring_rejects_bad_sizes_and_unaligned_buffers(target):
         sg.BdRing(target, 4, buffer=buf[8:])
     with pytest.raises(DmasimValueError, match=r"at least 384 bytes"):
         sg.BdRing(target, 4, buffer=buf[:320])
-    ring = sg.BdRing(target, 4, buffer=buf[64:])  # 0x40-aligned view: fine
+    ring = sg.BdRing(target, 4, buffer=buf[64:64 + 6 * 64 + 3])  # 0x40-aligned view: fine
     assert ring.phys == buf.physical_address + 128 and ring.guards_intact()
     with pytest.raises(DmasimValueError, match=r"NXTDESC of BD 0 0x00000044 is not aligned"):
         sg.check_bd_address(0x44, "NXTDESC of BD 0")

@@ -120,8 +120,8 @@ class BdRing:
         self.target = target
         self.buffer = buffer
         self.count = count
-        flat = np.asarray(buffer).reshape(-1).view(np.uint32)
-        self.rows = flat[:(count + 2) * BD_WORDS].reshape(count + 2, BD_WORDS)
+        raw = np.asarray(buffer).reshape(-1).view(np.uint8)[:need]
+        self.rows = raw.view(np.uint32).reshape(count + 2, BD_WORDS)
         self.bds = self.rows[1:count + 1]
         self.phys = int(buffer.physical_address) + regmap.BD_SIZE
         self.outside = self.phys + count * regmap.BD_SIZE
