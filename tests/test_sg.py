@@ -584,3 +584,200 @@ def test_await_interrupt_and_its_timeout(sg_target):
         asyncio.run(t.interrupt("axi_dma_0", "s2mm_introut", timeout_ns=200_000))
     assert 200_000 <= t.now_ns - before < 400_000
     assert "MM2S_DMASR" in str(exc.value)
+
+
+@pytest.mark.rule("SG-TAIL-KICK", "SG-ERR-STALE")
+def test_an_unreachable_tail_wraps_into_a_completed_bd(sg_target):
+    """A tail outside the ring is never met: after one lap the engine meets Cmplt=1 BDs."""
+    t = sg_target
+    m = regs(t)
+    src = guarded(t, 64)
+    tx = Ring(t, 2)
+    for i in range(2):
+        tx.set(i, src.physical_address + PAD, 64 | R.BD_TXSOF | R.BD_TXEOF)
+    rx = Ring(t, 4)
+    dst = guarded(t, 256)
+    for i in range(4):
+        rx.set(i, dst.physical_address + PAD + 64 * i, 64)
+    start(m, S2MM, rx.addr(0))
+    kick(m, S2MM, rx.addr(3))
+    start(m, MM2S, tx.addr(0))
+    kick(m, MM2S, tx.addr(0) + 0x4000)  # not in the ring
+    wait_for(t, lambda: bool(sr(m, MM2S) & R.DMASR_HALTED), "the SGIntErr halt")
+    want = R.DMASR_SG_INT_ERR | R.DMASR_ERR_IRQ | R.DMASR_HALTED
+    assert sr(m, MM2S) & want == want  # (IOC_Irq of the first lap's packets may be set)
+    assert sr(m, S2MM) & R.DMASR_HALTED and not sr(m, S2MM) & R.DMASR_ALL_ERRORS
+    assert m.read(MM2S.CURDESC) == tx.addr(0)
+    assert tx.status(0) == R.BD_CMPLT | 64  # written on the first lap, not rewritten
+    assert rx.status(0) == R.BD_CMPLT | R.BD_RXSOF | R.BD_RXEOF | 64
+    check_guarded(dst, PAD, 256)
+
+
+@pytest.mark.rule("SG-REGS", "SG-TAIL-KICK")
+def test_wide_addresses_kick_on_the_msb_write(sg_target):
+    """With c_addr_width > 32 the MSB halves exist and the TAILDESC_MSB write kicks."""
+    from dmasim import open_target
+    from dmasim.errors import DesignError
+
+    try:
+        t = open_target(sg_target.name, parameters={"c_include_sg": 1, "c_addr_width": 64})
+    except DesignError as exc:
+        pytest.skip(f"{sg_target.name}: {exc}")
+    with t:
+        m = regs(t)
+        m.write(MM2S.CURDESC_MSB, 0xFFFF_FFFF)
+        assert m.read(MM2S.CURDESC_MSB) == 0xFFFF_FFFF
+        src, dst = guarded(t, 128), guarded(t, 128)
+        src[PAD:PAD + 128] = np.arange(128, dtype=np.uint8)
+        tx, rx = Ring(t, 1), Ring(t, 1)
+        tx.set(0, src.physical_address + PAD, 128 | R.BD_TXSOF | R.BD_TXEOF)
+        rx.set(0, dst.physical_address + PAD, 128)
+        start(m, S2MM, rx.addr(0))
+        kick(m, S2MM, rx.addr(0))
+        start(m, MM2S, tx.addr(0))
+        m.write(MM2S.TAILDESC, tx.addr(0))  # the low half alone starts nothing
+        t.delay(20_000)
+        assert tx.status(0) == 0
+        m.write(MM2S.TAILDESC_MSB, 0)
+        wait_for(t, idle(m, S2MM), "S2MM Idle after the MSB kick")
+        assert rx.status(0) == R.BD_CMPLT | R.BD_RXSOF | R.BD_RXEOF | 128
+        assert (np.asarray(dst[PAD:PAD + 128]) == np.arange(128, dtype=np.uint8)).all()
+        check_guarded(dst, PAD, 128)
+
+
+@pytest.mark.rule("SG-BD-STATUS", "SG-S2MM-PACKETS")
+@settings(max_examples=10)
+@given(tx_lens=st.lists(st.integers(1, 300).map(lambda k: k * 4), min_size=1, max_size=5),
+       rx_len=st.integers(1, 200).map(lambda k: k * 4))
+def test_model_fabric_agrees_with_its_loopback_fast_path(tx_lens, rx_len):
+    """The model's general fabric and its loopback stepping write the same BDs and bytes."""
+    from dmasim import open_target
+
+    results = []
+    for force in (False, True):
+        with open_target("model", parameters={"c_include_sg": 1}, force_fabric=force) as t:
+            total = sum(tx_lens)
+            rx_lens = [rx_len] * -(-total // rx_len)
+            out = run_chain(t, tx_lens, [False] * (len(tx_lens) - 1) + [True], rx_lens)
+            rx = out["rx"]
+            assert isinstance(rx, Ring)
+            results.append(([rx.status(i) for i in range(rx.n)], t.now_ns))
+    assert results[0][0] == results[1][0]
+
+
+def test_the_sg_status_stream_is_refused_by_name():
+    from dmasim.design import Design, check_design
+    from dmasim.errors import DesignError
+
+    design = Design.loopback(parameters={"c_include_sg": 1})
+    check_design(design)
+    design.instances["axi_dma_0"].parameters["c_sg_include_stscntrl_strm"] = "1"
+    with pytest.raises(DesignError, match=r"axi_dma_0 .*c_sg_include_stscntrl_strm=1 is not "
+                                          r"modelled by dmasim \(the SG status/control"):
+        check_design(design)
+
+
+@pytest.mark.rule("SG-TAIL-KICK", "SG-IDLE", "SG-BD-STATUS")
+@settings(max_examples=15)
+@given(data=st.data())
+def test_tail_kicks_in_any_steps(sg_target, data):
+    """However the tail advances (each kick before or after Idle), every BD runs exactly once."""
+    t = fresh(sg_target)
+    m = regs(t)
+    n = data.draw(st.integers(2, 8), label="BDs")
+    lens = data.draw(st.lists(st.integers(1, 128).map(lambda k: k * 4), min_size=n, max_size=n),
+                     label="lengths")
+    stops = sorted(set(data.draw(st.lists(st.integers(0, n - 2), max_size=4), label="kicks")))
+    stops.append(n - 1)
+    waits = data.draw(st.lists(st.booleans(), min_size=len(stops), max_size=len(stops)),
+                      label="wait for Idle before the next kick")
+    total = sum(lens)
+    src, dst = guarded(t, total), guarded(t, total)
+    src[PAD:PAD + total] = np.random.default_rng(total).integers(0, 256, total, dtype=np.uint8)
+    tx, rx = Ring(t, n), Ring(t, n)
+    off = 0
+    for i, k in enumerate(lens):
+        tx.set(i, src.physical_address + PAD + off, k | R.BD_TXSOF | R.BD_TXEOF)
+        rx.set(i, dst.physical_address + PAD + off, k)
+        off += k
+    start(m, S2MM, rx.addr(0))
+    kick(m, S2MM, rx.addr(n - 1))
+    start(m, MM2S, tx.addr(0))
+    for stop, wait in zip(stops, waits, strict=True):
+        kick(m, MM2S, tx.addr(stop))
+        if wait:
+            wait_for(t, idle(m, MM2S), f"MM2S Idle at BD {stop}")
+            assert m.read(MM2S.CURDESC) == tx.addr(stop)
+            assert stop == n - 1 or tx.status(stop + 1) == 0  # nothing past the tail
+    wait_for(t, idle(m, S2MM), "S2MM Idle")
+    assert [tx.status(i) for i in range(n)] == [R.BD_CMPLT | k for k in lens]
+    assert [rx.status(i) for i in range(n)] == [
+        R.BD_CMPLT | R.BD_RXSOF | R.BD_RXEOF | k for k in lens]
+    assert (np.asarray(dst[PAD:PAD + total]) == np.asarray(src[PAD:PAD + total])).all()
+    check_guarded(dst, PAD, total)
+
+
+@pytest.mark.rule("SG-CYCLIC", "SG-MM2S-PACKETS", "SG-IOC")
+@settings(max_examples=12)
+@given(ring=st.lists(st.integers(1, 64).map(lambda k: k * 4), min_size=1, max_size=4),
+       laps=st.integers(1, 6), threshold=st.integers(1, 4))
+def test_cyclic_laps_are_one_packet_each(sg_target, ring, laps, threshold):
+    """A cyclic ring with TXSOF on its first and TXEOF on its last BD sends one packet a lap."""
+    t = fresh(sg_target)
+    m = regs(t)
+    lap = sum(ring)
+    src = guarded(t, lap)
+    src[PAD:PAD + lap] = np.arange(lap, dtype=np.uint32).astype(np.uint8) ^ 0x3C
+    tx = Ring(t, len(ring))
+    off = 0
+    for i, k in enumerate(ring):
+        ctl = k | (R.BD_TXSOF if i == 0 else 0) | (R.BD_TXEOF if i == len(ring) - 1 else 0)
+        tx.set(i, src.physical_address + PAD + off, ctl)
+        off += k
+    rx = Ring(t, laps)
+    dst = guarded(t, lap * laps)
+    for i in range(laps):
+        rx.set(i, dst.physical_address + PAD + i * lap, lap)
+    thr = R.DMACR.field("IRQThreshold").put(0, threshold)
+    start(m, S2MM, rx.addr(0))
+    kick(m, S2MM, rx.addr(laps - 1))
+    start(m, MM2S, tx.addr(0), IRQEN | R.DMACR_CYCLIC | thr)
+    kick(m, MM2S, tx.addr(0) - BD.SIZE)  # the canary BD before the ring: never fetched
+    wait_for(t, idle(m, S2MM), f"S2MM Idle after {laps} laps")
+    assert [rx.status(i) for i in range(laps)] == [
+        R.BD_CMPLT | R.BD_RXSOF | R.BD_RXEOF | lap] * laps
+    assert [tx.status(i) for i in range(len(ring))] == [R.BD_CMPLT | k for k in ring]
+    for i in range(laps):
+        assert (np.asarray(dst[PAD + i * lap:PAD + (i + 1) * lap])
+                == np.asarray(src[PAD:PAD + lap])).all()
+    check_guarded(dst, PAD, lap * laps)
+    assert not sr(m, MM2S) & (R.DMASR_IDLE | R.DMASR_ALL_ERRORS)
+    # MM2S finished at least `laps` packets (more sit in the stream while S2MM has no BD): by
+    # `threshold` packet ends its IOC fired.
+    if laps >= threshold:
+        assert sr(m, MM2S) & R.DMASR_IOC_IRQ
+
+
+@pytest.mark.needs("faults")
+@pytest.mark.rule("SG-ERR-FETCH")
+def test_a_failed_status_write_is_sg_error(sg_target):
+    """A fault placed on a BD after its fetch fails the STATUS write: SGSlvErr, BD unwritten."""
+    t = sg_target
+    m = regs(t)
+    n = 64 * 1024
+    src = guarded(t, n)
+    tx = Ring(t, 1)
+    tx.set(0, src.physical_address + PAD, n | R.BD_TXSOF | R.BD_TXEOF)
+    rx = Ring(t, 1)
+    dst = guarded(t, n)
+    rx.set(0, dst.physical_address + PAD, n)
+    start(m, S2MM, rx.addr(0))
+    kick(m, S2MM, rx.addr(0))
+    start(m, MM2S, tx.addr(0))
+    kick(m, MM2S, tx.addr(0))
+    t.delay(5_000)  # the BD is fetched; its 64 KiB take far longer
+    assert not sr(m, MM2S) & (R.DMASR_IDLE | R.DMASR_HALTED)
+    t.faults.add_fault(tx.addr(0) + BD.STATUS, 4, "slverr")
+    wait_for(t, lambda: bool(sr(m, MM2S) & R.DMASR_HALTED), "the error halt")
+    _halted_with(m, MM2S, R.DMASR_SG_SLV_ERR)
+    assert tx.status(0) == 0

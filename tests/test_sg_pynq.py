@@ -165,3 +165,24 @@ def test_after_an_error_pynq_start_is_a_timeout_not_a_hang(sg_target):
     with pytest.raises(pynq_device.RegisterPollTimeoutError,
                        match=r"DMASlvErr.*RS cannot be set until a reset"):
         dma.sendchannel.transfer(src)
+
+
+@pytest.mark.rule("IRQ-PYNQ", "SG-PYNQ-DRIVER")
+def test_wait_async_hangs_end_in_timeouts_with_decoded_state(sg_target):
+    from dmasim.errors import DmaTimeoutError
+
+    ol = _overlay(sg_target, max_poll_s=0.002)
+    dma = ol.axi_dma_0
+    dst = pynq.allocate((500,), "u4", target=ol.device)
+    dma.recvchannel.transfer(dst)  # nothing is ever sent: the line stays low
+    with pytest.raises(DmaTimeoutError, match=r"s2mm_introut stayed low .*S2MM_DMASR=0x"):
+        asyncio.run(dma.recvchannel.wait_async())
+    sg_target.reset()
+    ol = _overlay(sg_target, max_poll_s=0.002)
+    dma = ol.axi_dma_0
+    src = pynq.allocate((100,), "u4", target=ol.device)
+    dst = pynq.allocate((500,), "u4", target=ol.device)
+    dma.recvchannel.transfer(dst)
+    dma.sendchannel.transfer(src)  # a packet shorter than the receive chain: never Idle
+    with pytest.raises(TimeoutError, match=r"S2MM_DMASR=0x[0-9a-f]{8}"):
+        asyncio.run(dma.recvchannel.wait_async())

@@ -10,6 +10,7 @@ identifiers there (``ERR-HALT-BOTH``...) name what each piece implements.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,13 +74,15 @@ class ChannelModel:
     keyhole: bool = False  # FIXED bursts: every beat at the same address
     moved: int = 0  # bytes moved since power-on (statistics)
     transfers: int = 0
+    sg_dmasr: Callable[[ChannelModel], int] | None = None
+    """SG mode: DMASR comes from the SG engine (SGIncld and the coalescing counters)."""
 
     def reset(self) -> None:
         """Back to reset values (registers and transfer state)."""
-        moved, transfers, name = self.moved, self.transfers, self.name
+        moved, transfers, name, sg_dmasr = self.moved, self.transfers, self.name, self.sg_dmasr
         self.__init__(name)  # type: ignore[misc]
         self.cr = THRESHOLD.put(0, 1)
-        self.moved, self.transfers = moved, transfers
+        self.moved, self.transfers, self.sg_dmasr = moved, transfers, sg_dmasr
 
     @property
     def dmacr(self) -> int:
@@ -89,6 +92,8 @@ class ChannelModel:
     @property
     def dmasr(self) -> int:
         """DMASR as read."""
+        if self.sg_dmasr is not None:
+            return self.sg_dmasr(self)
         return (
             (_R.DMASR_HALTED if self.halted else 0)
             | (_R.DMASR_IDLE if self.idle else 0)
@@ -146,6 +151,8 @@ class AxiDmaModel:
         """The packet MM2S is sending (the newest in its outgoing link while it is busy)."""
         self.sg: SgEngine | None = SgEngine(self, params) if params.get("c_include_sg") else None
         """The scatter-gather engine (rules SG-*), None in simple mode."""
+        if self.sg is not None:
+            self.mm2s.sg_dmasr = self.s2mm.sg_dmasr = self.sg.dmasr
         self.power_on_reset()
 
     # --- state --------------------------------------------------------------------------
@@ -211,7 +218,7 @@ class AxiDmaModel:
         ch = self.mm2s if offset < _R.S2MM.base else self.s2mm
         rel = offset - (0 if ch is self.mm2s else _R.S2MM.base)
         if self.sg is not None and rel != 0x00:
-            return self.sg.dmasr(ch) if rel == 0x04 else self.sg.read(ch, rel)
+            return ch.dmasr if rel == 0x04 else self.sg.read(ch, rel)
         if rel == 0x04:
             return ch.dmasr
         if rel == 0x00:

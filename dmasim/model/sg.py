@@ -45,7 +45,7 @@ _BD_FAULT_BIT = {"slverr": _R.BD_STATUS.field("DMASlvErr").mask,
 _BD_INT_ERR = _R.BD_STATUS.field("DMAIntErr").mask
 
 
-@dataclass
+@dataclass(slots=True)
 class Bd:
     """A fetched BD: the words the engine read, snapshotted at fetch time."""
 
@@ -102,6 +102,9 @@ class SgEngine:
         self.mm2s = SgChannel("MM2S")
         self.s2mm = SgChannel("S2MM")
         self.fetch_free = 0  # cycle the shared fetcher is free again
+        self._ddr32 = engine.memory.ddr[:engine.memory.ddr.size & ~3].view("<u4")
+        self._word = np.zeros(1, "<u4")
+        self._word_bytes = self._word.view(np.uint8)
 
     def reset(self) -> None:
         """Power-on / soft reset: pointers 0, prefetched BDs dropped, counters to reset."""
@@ -198,7 +201,8 @@ class SgEngine:
             if kind is not None:
                 self._sg_error(ch, _SG_FAULT_BIT[kind], addr)
                 return False
-            w = mem.ddr[addr:addr + _FETCH_BYTES].view("<u4").tolist()  # Python ints: fast
+            i = addr >> 2
+            w = self._ddr32[i:i + _BD.FETCH_WORDS].tolist()  # Python ints: numpy scalars are slow
             if w[_STATUS_WORD] & _R.BD_CMPLT and not ch.cr & _R.DMACR_CYCLIC:
                 self._sg_error(ch, _R.DMASR_SG_INT_ERR, addr)
                 return False
@@ -220,9 +224,12 @@ class SgEngine:
         sc = self.sc(ch)
         if ch.err or (not ch.rs and sc.bd is None):
             return
+        if sc.bd is None and sc.queue and ch.rs:  # the next BD was prefetched
+            sc.bd = sc.queue.popleft()
+            sc.set_cur(sc.bd.addr)
         if not self._fetch(ch, sc):
             return
-        if sc.bd is None and sc.queue and ch.rs:
+        if sc.bd is None and sc.queue and ch.rs:  # the first BD after a kick
             sc.bd = sc.queue.popleft()
             sc.set_cur(sc.bd.addr)
             if not self._fetch(ch, sc):
@@ -278,7 +285,8 @@ class SgEngine:
         if kind is not None:
             self._sg_error(ch, _SG_FAULT_BIT[kind], sc.last_fetched)
             return False
-        self.e.memory.write(at, np.frombuffer(status.to_bytes(4, "little"), np.uint8))
+        self._word[0] = status
+        self.e.memory.write(at, self._word_bytes)
         sc.bds_done += 1
         return True
 
@@ -314,10 +322,10 @@ class SgEngine:
         """An IOC event (threshold counter) and the delay timer arming at a packet's end."""
         if sc.thr <= 1:
             ch.irq |= _R.DMASR_IOC_IRQ
-            sc.thr = _THRESHOLD.get(ch.cr)
+            sc.thr = (ch.cr >> _THRESHOLD.lsb) & 0xFF  # IRQThreshold (inlined: per packet)
         else:
             sc.thr -= 1
-        if _DELAY.get(ch.cr) and ch.rs and not ch.irq & _R.DMASR_DLY_IRQ:
+        if ch.cr & _DELAY.mask and ch.rs and not ch.irq & _R.DMASR_DLY_IRQ:
             sc.dly_start = self.e.cycle
 
     def _check_idle(self, ch: ChannelModel, sc: SgChannel) -> None:
