@@ -609,7 +609,10 @@ def test_an_unreachable_tail_wraps_into_a_completed_bd(sg_target):
     assert sr(m, S2MM) & R.DMASR_HALTED and not sr(m, S2MM) & R.DMASR_ALL_ERRORS
     assert m.read(MM2S.CURDESC) == tx.addr(0)
     assert tx.status(0) == R.BD_CMPLT | 64  # written on the first lap, not rewritten
-    assert rx.status(0) == R.BD_CMPLT | R.BD_RXSOF | R.BD_RXEOF | 64
+    # whether S2MM's BD in flight still gets its STATUS before the engines freeze is timing
+    # (SG-ERR-LATCH leaves it open): the model's slower BD fetch lets it finish, the RTL's
+    # one-clock DDR does not; either way nothing but a whole, correct STATUS is written
+    assert rx.status(0) in (0, R.BD_CMPLT | R.BD_RXSOF | R.BD_RXEOF | 64)
     check_guarded(dst, PAD, 256)
 
 

@@ -257,6 +257,8 @@ generate
             .mm2s_len(sg_mm2s_len),
             .mm2s_eof(mm2s_eof),
             .mm2s_busy(mm2s_busy),
+            .mm2s_rbeat(m_axi_mm2s_rvalid && m_axi_mm2s_rready),
+            .mm2s_rresp(m_axi_mm2s_rresp),
             .mm2s_err_slv(mm2s_err_slv),
             .mm2s_err_dec(mm2s_err_dec),
             .s2mm_start(sg_s2mm_start),

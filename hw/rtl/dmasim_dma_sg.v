@@ -25,7 +25,10 @@
  *   end of a TXEOF BD. S2MM BDs take "up to N bytes": the BD ends full
  *   (RXEOF=0) or at TLAST (RXEOF=1); RXSOF marks the first BD of a packet.
  * - One update engine, shared: one 4-byte write of STATUS (Cmplt, error bits,
- *   RXSOF/RXEOF, transferred bytes) per BD, channels alternating. After its
+ *   RXSOF/RXEOF, transferred bytes) per BD, channels alternating. Transferred:
+ *   MM2S the CONTROL length as fetched, or with a data error the bytes read
+ *   before the first failing beat; S2MM the bytes taken from the stream; 0 for
+ *   a zero-length BD. After its
  *   write response: an IOC event for a TXEOF/RXEOF BD, or the DMA error bits
  *   of a BD whose data failed; an SLVERR/DECERR response is SGSlvErr/SGDecErr.
  * - On an error CURDESC is latched once: the failing BD for fetch errors and
@@ -91,6 +94,8 @@ module dmasim_dma_sg #
     output wire [LENGTH_WIDTH-1:0]    mm2s_len,
     output wire                       mm2s_eof,
     input  wire                       mm2s_busy,
+    input  wire                       mm2s_rbeat,   // a read beat taken (its response below)
+    input  wire [1:0]                 mm2s_rresp,
     input  wire                       mm2s_err_slv,
     input  wire                       mm2s_err_dec,
     output wire                       s2mm_start,
@@ -235,6 +240,8 @@ reg [1:0] act_dec_reg, act_dec_next;
 reg [2*ADDR_WIDTH-1:0] cmd_addr_reg, cmd_addr_next;
 reg [2*LENGTH_WIDTH-1:0] cmd_len_reg, cmd_len_next;
 reg s2mm_sof_reg, s2mm_sof_next;                   // next S2MM BD starts a packet
+reg [CTL_WIDTH-1:0] mm2s_ok_reg, mm2s_ok_next;     // MM2S bytes read before the first error
+reg mm2s_bad_reg, mm2s_bad_next;
 
 // status slot: a finished BD waiting for the update engine
 reg [1:0] slot_reg, slot_next;
@@ -411,6 +418,8 @@ always @* begin
     cmd_addr_next = cmd_addr_reg;
     cmd_len_next = cmd_len_reg;
     s2mm_sof_next = s2mm_sof_reg;
+    mm2s_ok_next = mm2s_ok_reg;
+    mm2s_bad_next = mm2s_bad_reg;
     slot_next = slot_reg;
     slot_bd_next = slot_bd_reg;
     slot_word_next = slot_word_reg;
@@ -568,6 +577,15 @@ always @* begin
      * Command path per channel: a datamover finished its BD -> status slot;
      * a queued BD -> datamover command
      */
+    // MM2S: bytes of the BD read before its first failing beat
+    if (mm2s_rbeat && act_reg[0] && !mm2s_bad_reg) begin
+        if (mm2s_rresp == RESP_SLVERR || mm2s_rresp == RESP_DECERR) begin
+            mm2s_bad_next = 1'b1;
+        end else begin
+            mm2s_ok_next = mm2s_ok_reg + STRB_WIDTH[CTL_WIDTH-1:0];
+        end
+    end
+
     for (c = 0; c < 2; c = c + 1) begin
         if (dm_slv[c]) act_slv_next[c] = 1'b1;
         if (dm_dec[c]) act_dec_next[c] = 1'b1;
@@ -581,7 +599,11 @@ always @* begin
                 word[`DMASIM_BD_STATUS_DMASLVERR_BIT] = errs[1];
                 word[`DMASIM_BD_STATUS_DMADECERR_BIT] = errs[2];
                 if (c == 0) begin
-                    word[`DMASIM_BD_STATUS_TRANSFERRED_BIT +: CTL_WIDTH] = act_ctl_reg[0 +: CTL_WIDTH];
+                    // the CONTROL length as fetched; with an error the bytes read before it
+                    word[`DMASIM_BD_STATUS_TRANSFERRED_BIT +: CTL_WIDTH] = errs == 3'd0
+                        ? act_ctl_reg[0 +: CTL_WIDTH]
+                        : (mm2s_ok_next < act_ctl_reg[0 +: CTL_WIDTH] ? mm2s_ok_next
+                           : act_ctl_reg[0 +: CTL_WIDTH]);
                     slot_ioc_next[c] = act_eof_reg[0] && errs == 3'd0;
                 end else begin
                     word[`DMASIM_BD_STATUS_TRANSFERRED_BIT +: CTL_WIDTH] =
@@ -616,13 +638,10 @@ always @* begin
             act_slv_next[c] = 1'b0;
             act_dec_next[c] = 1'b0;
             if (q_len == {LENGTH_WIDTH{1'b0}}) begin
-                // zero length: no command, DMAIntErr written into the BD
+                // zero length: no command, DMAIntErr written into the BD (nothing moved)
                 word = 32'd0;
                 word[`DMASIM_BD_STATUS_CMPLT_BIT] = 1'b1;
                 word[`DMASIM_BD_STATUS_DMAINTERR_BIT] = 1'b1;
-                if (c == 0) begin
-                    word[`DMASIM_BD_STATUS_TRANSFERRED_BIT +: CTL_WIDTH] = q_ctl;
-                end
                 slot_next[c] = 1'b1;
                 slot_bd_next[ADDR_WIDTH*c +: ADDR_WIDTH] = q_out[QW-1 -: ADDR_WIDTH];
                 slot_word_next[32*c +: 32] = word;
@@ -631,6 +650,10 @@ always @* begin
             end else begin
                 start_next[c] = 1'b1;
                 act_next[c] = 1'b1;
+                if (c == 0) begin
+                    mm2s_ok_next = {CTL_WIDTH{1'b0}};
+                    mm2s_bad_next = 1'b0;
+                end
                 cmd_addr_next[ADDR_WIDTH*c +: ADDR_WIDTH] = q_out[QW-1-ADDR_WIDTH -: ADDR_WIDTH];
                 cmd_len_next[LENGTH_WIDTH*c +: LENGTH_WIDTH] = q_len;
             end
@@ -737,6 +760,8 @@ always @(posedge clk) begin
     cmd_addr_reg <= cmd_addr_next;
     cmd_len_reg <= cmd_len_next;
     s2mm_sof_reg <= s2mm_sof_next;
+    mm2s_ok_reg <= mm2s_ok_next;
+    mm2s_bad_reg <= mm2s_bad_next;
     slot_reg <= slot_next;
     slot_bd_reg <= slot_bd_next;
     slot_word_reg <= slot_word_next;
@@ -786,6 +811,8 @@ always @(posedge clk) begin
         act_reg <= 2'b00;
         act_eof_reg <= 2'b00;
         s2mm_sof_reg <= 1'b1;
+        mm2s_ok_reg <= {CTL_WIDTH{1'b0}};
+        mm2s_bad_reg <= 1'b0;
         slot_reg <= 2'b00;
         f_state_reg <= F_IDLE;
         f_last_reg <= 1'b1;

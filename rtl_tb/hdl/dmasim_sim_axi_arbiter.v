@@ -4,11 +4,13 @@
  *
  * RD_PORTS read masters (MM2S datamovers, SG engines) share the read port and
  * WR_PORTS write masters (S2MM datamovers, SG engines) the write port; each
- * direction is arbitrated on its own, the same way:
- *   one burst at a time: a master's AR (AW) is granted round-robin, starting
- *   after the master served last, while no burst is open; its R beats go
- *   back to it and RLAST frees the port (its W beats go to the port, W may
- *   run in the clock of the AW grant, and the B response frees the port).
+ * direction is arbitrated on its own, the same way: a master's AR (AW) is
+ * granted round-robin, starting after the master served last, while fewer
+ * than MAX_OUT bursts are open (so a burst queues behind the one being
+ * served, as with a single master); the port answers in order, so R beats
+ * go to the oldest open burst's master until its RLAST (W beats come from
+ * the oldest burst's master until its WLAST, and B responses go back in AW
+ * order).
  * Buses are flattened, master i in bits [i*W +: W].
  */
 
@@ -99,6 +101,8 @@ localparam SEL_WIDTH = MAX_PORTS > 1 ? $clog2(MAX_PORTS) : 1;
 // index width of each direction
 localparam RD_SEL = RD_PORTS > 1 ? $clog2(RD_PORTS) : 1;
 localparam WR_SEL = WR_PORTS > 1 ? $clog2(WR_PORTS) : 1;
+// bursts granted and not finished, per direction (the DDR slave takes one while it serves one)
+localparam [1:0] MAX_OUT = 2'd2;
 
 // round-robin: the first of `ports` masters asking, starting after `last`;
 // bit SEL_WIDTH of the result says whether any asks
@@ -118,10 +122,11 @@ function [SEL_WIDTH:0] rr_pick(input [MAX_PORTS-1:0] valid, input [SEL_WIDTH-1:0
 endfunction
 
 /*
- * Read direction
+ * Read direction: granted masters in AR order; R beats go to the oldest
  */
-reg rd_busy_reg = 1'b0;
-reg [RD_SEL-1:0] rd_grant_reg = {RD_SEL{1'b0}};
+reg [RD_SEL-1:0] rd_q0_reg = {RD_SEL{1'b0}};
+reg [RD_SEL-1:0] rd_q1_reg = {RD_SEL{1'b0}};
+reg [1:0] rd_cnt_reg = 2'd0;
 reg [SEL_WIDTH-1:0] rd_last_reg = {SEL_WIDTH{1'b0}};
 
 localparam [RD_PORTS-1:0] RD_ONE = 1;
@@ -133,41 +138,52 @@ end
 wire [SEL_WIDTH:0] rd_pick_any = rr_pick(rd_asks, rd_last_reg, RD_PORTS);
 wire rd_found = rd_pick_any[SEL_WIDTH];
 wire [RD_SEL-1:0] rd_pick = rd_pick_any[RD_SEL-1:0];
+wire rd_room = rd_cnt_reg < MAX_OUT;
+wire ar_fire = rd_room && rd_found && m_arready;
+wire r_fire = rd_cnt_reg != 2'd0 && m_rvalid && m_rready && m_rlast;
 
 assign m_araddr  = s_araddr[rd_pick*ADDR_WIDTH +: ADDR_WIDTH];
 assign m_arlen   = s_arlen[rd_pick*8 +: 8];
 assign m_arsize  = s_arsize[rd_pick*3 +: 3];
 assign m_arburst = s_arburst[rd_pick*2 +: 2];
-assign m_arvalid = !rd_busy_reg && rd_found;
-assign s_arready = (!rd_busy_reg && rd_found && m_arready)
-    ? (RD_ONE << rd_pick) : {RD_PORTS{1'b0}};
+assign m_arvalid = rd_room && rd_found;
+assign s_arready = ar_fire ? (RD_ONE << rd_pick) : {RD_PORTS{1'b0}};
 
 assign s_rdata  = {RD_PORTS{m_rdata}};
 assign s_rresp  = {RD_PORTS{m_rresp}};
 assign s_rlast  = {RD_PORTS{m_rlast}};
-assign s_rvalid = rd_busy_reg && m_rvalid ? (RD_ONE << rd_grant_reg) : {RD_PORTS{1'b0}};
-assign m_rready = rd_busy_reg && s_rready[rd_grant_reg];
+assign s_rvalid = rd_cnt_reg != 2'd0 && m_rvalid ? (RD_ONE << rd_q0_reg) : {RD_PORTS{1'b0}};
+assign m_rready = rd_cnt_reg != 2'd0 && s_rready[rd_q0_reg];
 
 always @(posedge clk) begin
-    if (!rd_busy_reg && rd_found && m_arready) begin
-        rd_busy_reg <= 1'b1;
-        rd_grant_reg <= rd_pick;
+    if (r_fire) begin
+        rd_q0_reg <= rd_q1_reg;
+    end
+    if (ar_fire) begin
         rd_last_reg <= rd_pick_any[SEL_WIDTH-1:0];
+        if (rd_cnt_reg == 2'd0 || (rd_cnt_reg == 2'd1 && r_fire)) begin
+            rd_q0_reg <= rd_pick;
+        end else begin
+            rd_q1_reg <= rd_pick;
+        end
     end
-    if (rd_busy_reg && m_rvalid && m_rready && m_rlast) begin
-        rd_busy_reg <= 1'b0;
-    end
+    rd_cnt_reg <= rd_cnt_reg + {1'b0, ar_fire} - {1'b0, r_fire};
     if (rst) begin
-        rd_busy_reg <= 1'b0;
+        rd_cnt_reg <= 2'd0;
         rd_last_reg <= {SEL_WIDTH{1'b0}};
     end
 end
 
 /*
- * Write direction
+ * Write direction: granted masters in AW order; W beats and B responses go to the oldest
+ * whose data / response is due
  */
-reg wr_busy_reg = 1'b0;
-reg [WR_SEL-1:0] wr_grant_reg = {WR_SEL{1'b0}};
+reg [WR_SEL-1:0] w_q0_reg = {WR_SEL{1'b0}};
+reg [WR_SEL-1:0] w_q1_reg = {WR_SEL{1'b0}};
+reg [1:0] w_cnt_reg = 2'd0;
+reg [WR_SEL-1:0] b_q0_reg = {WR_SEL{1'b0}};
+reg [WR_SEL-1:0] b_q1_reg = {WR_SEL{1'b0}};
+reg [1:0] b_cnt_reg = 2'd0;
 reg [SEL_WIDTH-1:0] wr_last_reg = {SEL_WIDTH{1'b0}};
 
 localparam [WR_PORTS-1:0] WR_ONE = 1;
@@ -179,40 +195,55 @@ end
 wire [SEL_WIDTH:0] wr_pick_any = rr_pick(wr_asks, wr_last_reg, WR_PORTS);
 wire wr_found = wr_pick_any[SEL_WIDTH];
 wire [WR_SEL-1:0] wr_pick = wr_pick_any[WR_SEL-1:0];
-
-// the master whose data flows: the granted one, else the one about to be granted
-wire [WR_SEL-1:0] wr_cur = wr_busy_reg ? wr_grant_reg : wr_pick;
-wire wr_data_on = wr_busy_reg || wr_found;
-wire [WR_PORTS-1:0] wr_one_hot = WR_ONE << wr_cur;
+wire wr_room = w_cnt_reg < MAX_OUT && b_cnt_reg < MAX_OUT;
+wire aw_fire = wr_room && wr_found && m_awready;
+wire w_on = w_cnt_reg != 2'd0;
+wire w_fire = w_on && m_wvalid && m_wready && m_wlast;
+wire b_on = b_cnt_reg != 2'd0;
+wire b_fire = b_on && m_bvalid && m_bready;
 
 assign m_awaddr  = s_awaddr[wr_pick*ADDR_WIDTH +: ADDR_WIDTH];
 assign m_awlen   = s_awlen[wr_pick*8 +: 8];
 assign m_awsize  = s_awsize[wr_pick*3 +: 3];
 assign m_awburst = s_awburst[wr_pick*2 +: 2];
-assign m_awvalid = !wr_busy_reg && wr_found;
-assign s_awready = (!wr_busy_reg && wr_found && m_awready) ? wr_one_hot : {WR_PORTS{1'b0}};
+assign m_awvalid = wr_room && wr_found;
+assign s_awready = aw_fire ? (WR_ONE << wr_pick) : {WR_PORTS{1'b0}};
 
-assign m_wdata  = s_wdata[wr_cur*DATA_WIDTH +: DATA_WIDTH];
-assign m_wstrb  = s_wstrb[wr_cur*STRB_WIDTH +: STRB_WIDTH];
-assign m_wlast  = s_wlast[wr_cur];
-assign m_wvalid = wr_data_on && s_wvalid[wr_cur];
-assign s_wready = (wr_data_on && m_wready) ? wr_one_hot : {WR_PORTS{1'b0}};
+assign m_wdata  = s_wdata[w_q0_reg*DATA_WIDTH +: DATA_WIDTH];
+assign m_wstrb  = s_wstrb[w_q0_reg*STRB_WIDTH +: STRB_WIDTH];
+assign m_wlast  = s_wlast[w_q0_reg];
+assign m_wvalid = w_on && s_wvalid[w_q0_reg];
+assign s_wready = w_on && m_wready ? (WR_ONE << w_q0_reg) : {WR_PORTS{1'b0}};
 
 assign s_bresp  = {WR_PORTS{m_bresp}};
-assign s_bvalid = wr_busy_reg && m_bvalid ? (WR_ONE << wr_grant_reg) : {WR_PORTS{1'b0}};
-assign m_bready = wr_busy_reg && s_bready[wr_grant_reg];
+assign s_bvalid = b_on && m_bvalid ? (WR_ONE << b_q0_reg) : {WR_PORTS{1'b0}};
+assign m_bready = b_on && s_bready[b_q0_reg];
 
 always @(posedge clk) begin
-    if (!wr_busy_reg && wr_found && m_awready) begin
-        wr_busy_reg <= 1'b1;
-        wr_grant_reg <= wr_pick;
+    if (w_fire) begin
+        w_q0_reg <= w_q1_reg;
+    end
+    if (b_fire) begin
+        b_q0_reg <= b_q1_reg;
+    end
+    if (aw_fire) begin
         wr_last_reg <= wr_pick_any[SEL_WIDTH-1:0];
+        if (w_cnt_reg == 2'd0 || (w_cnt_reg == 2'd1 && w_fire)) begin
+            w_q0_reg <= wr_pick;
+        end else begin
+            w_q1_reg <= wr_pick;
+        end
+        if (b_cnt_reg == 2'd0 || (b_cnt_reg == 2'd1 && b_fire)) begin
+            b_q0_reg <= wr_pick;
+        end else begin
+            b_q1_reg <= wr_pick;
+        end
     end
-    if (wr_busy_reg && m_bvalid && m_bready) begin
-        wr_busy_reg <= 1'b0;
-    end
+    w_cnt_reg <= w_cnt_reg + {1'b0, aw_fire} - {1'b0, w_fire};
+    b_cnt_reg <= b_cnt_reg + {1'b0, aw_fire} - {1'b0, b_fire};
     if (rst) begin
-        wr_busy_reg <= 1'b0;
+        w_cnt_reg <= 2'd0;
+        b_cnt_reg <= 2'd0;
         wr_last_reg <= {SEL_WIDTH{1'b0}};
     end
 end

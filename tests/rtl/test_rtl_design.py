@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -85,7 +86,15 @@ def test_generated_top_names_instances_and_ports() -> None:
                       ("adder_0", "interrupt")]
 
 
-@pytest.mark.parametrize("which", ["loopback", "two_dmas", "one_way", "adder"])
+def _sg(design: Any) -> Any:
+    """``design`` with every DMA in scatter-gather mode."""
+    for dma in design.dmas:
+        dma.parameters["c_include_sg"] = "1"
+    return design
+
+
+@pytest.mark.parametrize("which", ["loopback", "two_dmas", "one_way", "adder", "loopback_sg",
+                                   "two_dmas_sg", "one_way_sg"])
 def test_generated_module_lints_clean(which: str, tmp_path: Path) -> None:
     """``verilator --lint-only -Wall`` finds nothing in the generated module itself."""
     import os
@@ -101,7 +110,10 @@ def test_generated_module_lints_clean(which: str, tmp_path: Path) -> None:
         pytest.skip("verilator is not installed")
     design, rtl = {"loopback": (Design.loopback(), {}), "two_dmas": (two_dma_design(), {}),
                    "one_way": (one_way_design(), {"adder_0": adder_rtl()}),
-                   "adder": (adder_design(), {"adder_0": adder_rtl()})}[which]
+                   "adder": (adder_design(), {"adder_0": adder_rtl()}),
+                   "loopback_sg": (Design.loopback({"c_include_sg": 1}), {}),
+                   "two_dmas_sg": (_sg(two_dma_design()), {}),
+                   "one_way_sg": (_sg(one_way_design()), {"adder_0": adder_rtl()})}[which]
     top = tmp_path / "dmasim_design.v"
     top.write_text(generate(design, rtl).text)
     hw, tb = source_dirs()
