@@ -15,7 +15,8 @@ import numpy as np
 from .errors import DmasimError
 from .target import Target
 
-__all__ = ["LevelFigures", "best_of", "fir_figures", "level_figures", "model_figures"]
+__all__ = ["LevelFigures", "best_of", "fir_figures", "level_figures", "model_figures",
+           "sg_driver_figures", "sg_figures"]
 
 
 def best_of(fn: Callable[[], Any], repeat: int = 5, number: int = 1,
@@ -283,6 +284,97 @@ def fir_figures(quick: bool = False) -> dict[str, float]:
         out["convolve_1mib_us"] = best_of(lambda: fir(plain), repeat=repeat) * 1e6
         out["fir_1mib_vs_convolve"] = out["fir_1mib_us"] / out["convolve_1mib_us"]
     return out
+
+
+SG_CHAIN_BDS = 32
+SG_NARROW_WIDTH = 8
+"""c_sg_length_width of the SG benchmark's design: 252 bytes per BD, so 32 BDs are 8064 bytes."""
+
+
+def sg_driver_figures(target: str = "model", quick: bool = False) -> dict[str, float]:
+    """A 32-BD chain (loopback, both directions) in SG mode, per driver level.
+
+    PYNQ's own ``_SGDMAChannel`` (through :func:`dmasim.pynq_device.overlay`) against the
+    ``python`` level on the same target, and the ``python`` level against the native ones.
+    Times are wall-clock microseconds per loopback, best of several runs.
+    """
+    from .errors import DriverUnavailableError
+    from .target import open_target
+
+    out: dict[str, float] = {}
+    params = {"c_include_sg": 1, "c_sg_length_width": SG_NARROW_WIDTH}
+    # Best single run: one loop of 20 on a shared VM is often hit by another process.
+    repeat, number = (5, 1) if quick or target != "model" else (30, 1)
+    with open_target(target, parameters=params) as t:
+        bd = (1 << SG_NARROW_WIDTH) - 1
+        bd -= bd % 4
+        n = SG_CHAIN_BDS * bd
+        a = t.allocate(n, "u1")
+        b = t.allocate(n, "u1")
+        a[:] = np.arange(n) % 251
+        for level in ("python", "pybind11", "cffi"):
+            try:
+                dma = t.driver(level)
+            except DriverUnavailableError:
+                continue
+            b[:] = 0
+            _loopback(dma, a, b)
+            if not np.array_equal(a, b) or len(getattr(dma.sendchannel, "bds", ())) \
+                    != SG_CHAIN_BDS:
+                raise DmasimError(f"SG benchmark: the {level} level moved the chain wrongly")
+
+            def run(d: Any = dma) -> None:
+                _loopback(d, a, b)
+
+            out[f"sg_chain32_{level}_us"] = best_of(run, repeat=repeat, number=number) * 1e6
+        try:
+            import pynq
+
+            from .pynq.overlay import overlay
+        except ImportError:
+            return out
+        ol = overlay(t)
+        pa = pynq.allocate((n,), "u1", target=ol.device)
+        pb = pynq.allocate((n,), "u1", target=ol.device)
+        pa[:] = np.arange(n) % 251
+        pdma = ol.axi_dma_0
+
+        def pynq_loopback() -> None:  # pynq's wait() takes no timeout
+            pdma.recvchannel.transfer(pb)
+            pdma.sendchannel.transfer(pa)
+            pdma.sendchannel.wait()
+            pdma.recvchannel.wait()
+
+        pynq_loopback()
+        if not np.array_equal(pa, pb) or pdma.recvchannel.transferred != n:
+            raise DmasimError("SG benchmark: PYNQ's _SGDMAChannel moved the chain wrongly")
+        out["sg_chain32_pynq_us"] = best_of(pynq_loopback, repeat=repeat, number=number) * 1e6
+        if "sg_chain32_python_us" in out:
+            out["sg_chain32_pynq_vs_python"] = (out["sg_chain32_pynq_us"]
+                                                / out["sg_chain32_python_us"])
+    for level in ("pybind11", "cffi"):
+        if f"sg_chain32_{level}_us" in out and "sg_chain32_python_us" in out:
+            out[f"sg_chain32_python_vs_{level}"] = (out["sg_chain32_python_us"]
+                                                    / out[f"sg_chain32_{level}_us"])
+    return out
+
+
+def format_sg_drivers(figures: dict[str, float], target: str = "model") -> str:
+    """:func:`sg_driver_figures` as lines for ``dmasim bench``."""
+    lines = [f"scatter-gather, {target}: a {SG_CHAIN_BDS}-BD chain looped back "
+             f"(c_sg_length_width={SG_NARROW_WIDTH})"]
+    for level in ("pynq", "python", "pybind11", "cffi"):
+        us = figures.get(f"sg_chain32_{level}_us")
+        if us is not None:
+            lines.append(f"  {level:<9} {us:>10.1f} us")
+    if "sg_chain32_pynq_vs_python" in figures:
+        lines.append(f"  PYNQ's _SGDMAChannel takes {figures['sg_chain32_pynq_vs_python']:.1f}x "
+                     "the python level's time")
+    for level in ("pybind11", "cffi"):
+        if f"sg_chain32_python_vs_{level}" in figures:
+            lines.append(f"  python level takes {figures[f'sg_chain32_python_vs_{level}']:.1f}x "
+                         f"the {level} level's time")
+    return "\n".join(lines)
 
 
 def as_dict(figures: list[LevelFigures]) -> list[dict[str, Any]]:

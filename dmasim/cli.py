@@ -94,6 +94,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         report["model"] = bench.model_figures(quick=args.quick)
         report["model"].update(bench.fir_figures(quick=args.quick))
         report["model"].update(bench.sg_figures(quick=args.quick))
+        report["sg_drivers"] = bench.sg_driver_figures("model", quick=args.quick)
     rows = []
     with _open(args) as t:
         levels = args.level.split(",") if args.level else list(LEVELS)
@@ -146,6 +147,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
         print(f"  at {g['fast_bus_ns']} ns a bus access  {g['reg_reads_fast_bus_per_s']:>10,.0f} "
               f"= {g['reg_reads_fast_bus_vs_goal']:.0%} of the goal (writes/s "
               f"{g['reg_writes_fast_bus_per_s']:,.0f}; one clock an access: the command path)")
+        print()
+    if "sg_drivers" in report:
+        print(bench.format_sg_drivers(report["sg_drivers"]))
         print()
     print(f"{'target':<7} {'level':<9} {'32 words us':>12} {'reg reads/s':>12} "
           f"{'bulk bytes':>11} {'bulk MB/s':>10}  note")

@@ -15,6 +15,9 @@ Tolerated differences, kept out by the generator:
 
 - Depth-dependent stalls: TX bytes waiting for RX BDs stay below MM2S's read-ahead (the FIFO
   plus S2MM's skid), so every TX BD completes whatever the exact depth.
+- Halts and resets racing data in flight: before a failing append, a soft reset or the switch
+  to a cyclic RX ring, the program lets the stream drain (``QUIESCE_NS``), since where a halt
+  cuts a moving transfer depends on BD fetch timing the document leaves open.
 - Errors racing other work: a BD that will fail is the first BD of its append, and a failing
   TX append (data fault) happens only with no RX BD waiting, so the error never races the
   other channel's status writes (which BDs in flight still get their status written is
@@ -52,6 +55,9 @@ from dmasim.regmap import BD, MM2S, S2MM, Channel
 
 R = regmap
 SETTLE_NS = 40_000
+QUIESCE_NS = 40_000
+DISRUPTIVE = ("bad_tx", "bad_rx", "soft_reset", "rx_cyclic")
+"""Operations that halt or reset the engine: each first lets the data in flight land."""
 NBD = 24  # BDs per ring; a program appends fewer between resets
 RING_ROWS = NBD + 2  # + a spare BD (cyclic TAILDESC outside the ring) + a canary
 BUFBYTES = 8192
@@ -152,6 +158,9 @@ class Side:
 
     def apply(self, op: tuple[Any, ...], sof: bool) -> None:
         regs, kind = self.regs, op[0]
+        if kind in DISRUPTIVE:
+            # halts and resets find no data in flight (see "Tolerated differences")
+            self.t.delay(QUIESCE_NS)
         if kind == "tx":
             self.append("MM2S", op[1], op[2], sof)
         elif kind == "rx":
@@ -245,6 +254,10 @@ class Plan:
         if kind in ("tx", "bad_tx", "rx", "bad_rx", "rx_cyclic") and self.errored:
             return False  # an errored engine takes nothing until a reset
         if kind == "tx":
+            if self.cyclic and not op[2]:
+                # an RX BD refilled in a later lap keeps the last lap's Cmplt: left partly
+                # filled by an open packet, it could not be told from a complete one
+                return False
             n = sum(op[1])
             stalls = not self.cyclic and self.waiting + max(n - self.rx_room, 0) > 0
             if stalls and any(self.delay.values()):
@@ -289,6 +302,10 @@ class Plan:
             self.rx_room += sum(op[1]) - took
         elif kind in ("bad_tx", "bad_rx"):
             self.appended["MM2S" if kind == "bad_tx" else "S2MM"] += 1
+        elif kind == "restart" and op[1] == "S2MM":
+            # it re-kicks the ring's first unfinished BD, maybe one of an earlier chain (a
+            # cyclic ring, BDs a reset left): count RX as possibly holding room
+            self.rx_room = max(self.rx_room, 1)
         elif kind == "coalesce":
             self.delay[op[1]] = op[2][1]
         elif kind in ("soft_reset", "rx_cyclic"):

@@ -44,6 +44,7 @@ def dma_config(params: dict[str, Any]) -> dict[str, int]:
         "mm2s_dre": _param(params, "c_include_mm2s_dre", 0),
         "s2mm_dre": _param(params, "c_include_s2mm_dre", 0),
         "addr_width": _param(params, "c_addr_width", 32),
+        "sg": _param(params, "c_include_sg", 0),
         "readahead": constants.readahead_bytes({
             "c_m_axi_mm2s_data_width": _param(params, "c_m_axi_mm2s_data_width", 32),
             "c_mm2s_burst_size": _param(params, "c_mm2s_burst_size", 16),
@@ -208,6 +209,9 @@ class ChannelBase:
         """
         buffer.flush()
 
+    def _forget(self) -> None:
+        """After a reset of the engine: drop level state (SG mode keeps its BD ring here)."""
+
     def _busy_error(self, state: DmaState) -> DmaBusyError:
         return DmaBusyError(
             "transfer: DMA channel not idle",
@@ -294,6 +298,7 @@ class DmaDriver:
         for chan in (self.sendchannel, self.recvchannel):
             chan._first_transfer = True
             chan._buffer = None
+            chan._forget()
 
     def reset(self, timeout: float = DEFAULT_TIMEOUT_S) -> None:
         """Soft-reset the engine (clears errors), then restart both channels."""

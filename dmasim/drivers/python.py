@@ -50,5 +50,10 @@ class PythonDMA(DmaDriver):
 
     def __init__(self, target, ip_name: str = "axi_dma_0"):  # type: ignore[no-untyped-def]
         super().__init__(target, ip_name)
-        self.sendchannel = PythonChannel(self, regmap.MM2S)
-        self.recvchannel = PythonChannel(self, regmap.S2MM)
+        channel: type[PythonChannel] = PythonChannel
+        if self.config["sg"]:
+            from .sg import PythonSgChannel  # SG mode: a BD ring instead of SA/DA/LENGTH
+
+            channel = PythonSgChannel
+        self.sendchannel = channel(self, regmap.MM2S)
+        self.recvchannel = channel(self, regmap.S2MM)

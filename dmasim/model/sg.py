@@ -358,7 +358,16 @@ class SgEngine:
         assert bd is not None
         kind = ch.fault_kind
         ch.busy = False
-        status = _R.BD_CMPLT | _BD_FAULT_BIT[kind] | (ch.done & self.e.length_mask)
+        if ch is self.e.mm2s:
+            # MM2S reports the CONTROL length as fetched, and a TXEOF BD still ends the
+            # packet: the error is posted with the command's last beat
+            done = bd.control & _R.BD_LENGTH_MASK
+            tx = self.e.tx_packet
+            if bd.control & _R.BD_TXEOF and tx is not None:
+                tx.complete = True
+        else:
+            done = ch.done & self.e.length_mask
+        status = _R.BD_CMPLT | _BD_FAULT_BIT[kind] | done
         if self._write_status(ch, sc, bd, status):
             self.e._error(ch, _FAULT_BIT[kind])
             sc.set_cur(sc.last_fetched)
@@ -383,12 +392,11 @@ class SgEngine:
     def mm2s_events(self) -> bool:
         """MM2S's BD ends or faults; True if a fault halted the engine."""
         m = self.e.mm2s
-        if m.busy:
-            if m.fault_at >= 0 and m.done >= m.fault_at:
+        if m.busy and m.done >= m.xlen:
+            if m.fault_at >= 0:  # rule ERR-POSTED-AT-END: failing beats stream as data
                 self.data_fault(m)
                 return True
-            if m.done >= m.xlen:
-                self.bd_done(m, True)
+            self.bd_done(m, True)
         return False
 
     def s2mm_events(self) -> None:

@@ -26,8 +26,8 @@
  *   (RXEOF=0) or at TLAST (RXEOF=1); RXSOF marks the first BD of a packet.
  * - One update engine, shared: one 4-byte write of STATUS (Cmplt, error bits,
  *   RXSOF/RXEOF, transferred bytes) per BD, channels alternating. Transferred:
- *   MM2S the CONTROL length as fetched, or with a data error the bytes read
- *   before the first failing beat; S2MM the bytes taken from the stream; 0 for
+ *   MM2S the CONTROL length as fetched (also with a data error: the failing
+ *   beats stream as data); S2MM the bytes taken from the stream; 0 for
  *   a zero-length BD. After its
  *   write response: an IOC event for a TXEOF/RXEOF BD, or the DMA error bits
  *   of a BD whose data failed; an SLVERR/DECERR response is SGSlvErr/SGDecErr.
@@ -240,7 +240,6 @@ reg [1:0] act_dec_reg, act_dec_next;
 reg [2*ADDR_WIDTH-1:0] cmd_addr_reg, cmd_addr_next;
 reg [2*LENGTH_WIDTH-1:0] cmd_len_reg, cmd_len_next;
 reg s2mm_sof_reg, s2mm_sof_next;                   // next S2MM BD starts a packet
-reg [CTL_WIDTH-1:0] mm2s_ok_reg, mm2s_ok_next;     // MM2S bytes read before the first error
 reg mm2s_bad_reg, mm2s_bad_next;
 
 // status slot: a finished BD waiting for the update engine
@@ -418,7 +417,6 @@ always @* begin
     cmd_addr_next = cmd_addr_reg;
     cmd_len_next = cmd_len_reg;
     s2mm_sof_next = s2mm_sof_reg;
-    mm2s_ok_next = mm2s_ok_reg;
     mm2s_bad_next = mm2s_bad_reg;
     slot_next = slot_reg;
     slot_bd_next = slot_bd_reg;
@@ -577,13 +575,10 @@ always @* begin
      * Command path per channel: a datamover finished its BD -> status slot;
      * a queued BD -> datamover command
      */
-    // MM2S: bytes of the BD read before its first failing beat
-    if (mm2s_rbeat && act_reg[0] && !mm2s_bad_reg) begin
-        if (mm2s_rresp == RESP_SLVERR || mm2s_rresp == RESP_DECERR) begin
-            mm2s_bad_next = 1'b1;
-        end else begin
-            mm2s_ok_next = mm2s_ok_reg + STRB_WIDTH[CTL_WIDTH-1:0];
-        end
+    // MM2S: the BD's first failing beat (the failing beats still stream as data)
+    if (mm2s_rbeat && act_reg[0] && !mm2s_bad_reg
+            && (mm2s_rresp == RESP_SLVERR || mm2s_rresp == RESP_DECERR)) begin
+        mm2s_bad_next = 1'b1;
     end
 
     for (c = 0; c < 2; c = c + 1) begin
@@ -599,11 +594,10 @@ always @* begin
                 word[`DMASIM_BD_STATUS_DMASLVERR_BIT] = errs[1];
                 word[`DMASIM_BD_STATUS_DMADECERR_BIT] = errs[2];
                 if (c == 0) begin
-                    // the CONTROL length as fetched; with an error the bytes read before it
-                    word[`DMASIM_BD_STATUS_TRANSFERRED_BIT +: CTL_WIDTH] = errs == 3'd0
-                        ? act_ctl_reg[0 +: CTL_WIDTH]
-                        : (mm2s_ok_next < act_ctl_reg[0 +: CTL_WIDTH] ? mm2s_ok_next
-                           : act_ctl_reg[0 +: CTL_WIDTH]);
+                    // the CONTROL length as fetched, error or not: a failing read's beats
+                    // still stream as data (errors are posted at the end of the command)
+                    word[`DMASIM_BD_STATUS_TRANSFERRED_BIT +: CTL_WIDTH] =
+                        act_ctl_reg[0 +: CTL_WIDTH];
                     slot_ioc_next[c] = act_eof_reg[0] && errs == 3'd0;
                 end else begin
                     word[`DMASIM_BD_STATUS_TRANSFERRED_BIT +: CTL_WIDTH] =
@@ -651,7 +645,6 @@ always @* begin
                 start_next[c] = 1'b1;
                 act_next[c] = 1'b1;
                 if (c == 0) begin
-                    mm2s_ok_next = {CTL_WIDTH{1'b0}};
                     mm2s_bad_next = 1'b0;
                 end
                 cmd_addr_next[ADDR_WIDTH*c +: ADDR_WIDTH] = q_out[QW-1-ADDR_WIDTH -: ADDR_WIDTH];
@@ -760,7 +753,6 @@ always @(posedge clk) begin
     cmd_addr_reg <= cmd_addr_next;
     cmd_len_reg <= cmd_len_next;
     s2mm_sof_reg <= s2mm_sof_next;
-    mm2s_ok_reg <= mm2s_ok_next;
     mm2s_bad_reg <= mm2s_bad_next;
     slot_reg <= slot_next;
     slot_bd_reg <= slot_bd_next;
@@ -811,7 +803,6 @@ always @(posedge clk) begin
         act_reg <= 2'b00;
         act_eof_reg <= 2'b00;
         s2mm_sof_reg <= 1'b1;
-        mm2s_ok_reg <= {CTL_WIDTH{1'b0}};
         mm2s_bad_reg <= 1'b0;
         slot_reg <= 2'b00;
         f_state_reg <= F_IDLE;

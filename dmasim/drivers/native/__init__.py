@@ -114,6 +114,34 @@ class NativeDevice(Protocol):
         """(status, DMASR)."""
         ...
 
+    def sg_link(self, bds: int, phys: int, count: int, /) -> None:
+        """Zero and link a ring of BDs (CPU address ``bds``)."""
+        ...
+
+    def sg_fill(self, bds: int, count: int, first: int, addr: int, nbytes: int, bd_max: int,
+                framing: bool, /) -> int:
+        """Describe a buffer in BDs; how many."""
+        ...
+
+    def sg_result(self, bds: int, count: int, first: int, n: int, len_mask: int,
+                  eof_mask: int, /) -> tuple[bool, int, int]:
+        """(complete, bytes, end BD) of a chain."""
+        ...
+
+    def sg_start(self, channel: int, curdesc: int, dmacr_bits: int, write_msb: bool,
+                 timeout_ns: int, /) -> tuple[int, int]:
+        """(status, DMASR) after CURDESC, RS=1, Halted=0."""
+        ...
+
+    def sg_kick(self, channel: int, taildesc: int, write_msb: bool, /) -> None:
+        """Barrier, TAILDESC."""
+        ...
+
+    def sg_wait(self, channel: int, bds: int, count: int, first: int, n: int, len_mask: int,
+                eof_mask: int, nbytes: int, timeout_ns: int, /) -> tuple[int, int]:
+        """(status, DMASR) of the chain wait."""
+        ...
+
 
 def load_binding(name: str) -> ModuleType:
     """Import binding ``name``'s ``Device`` module; DriverUnavailableError if not built."""
@@ -201,8 +229,13 @@ class NativeDMA(DmaDriver):
     def __init__(self, target: Target, ip_name: str = "axi_dma_0"):
         super().__init__(target, ip_name)
         self.device: NativeDevice = open_device(self.binding, target, ip_name)
-        self.sendchannel = NativeChannel(self, regmap.MM2S)
-        self.recvchannel = NativeChannel(self, regmap.S2MM)
+        channel: type[NativeChannel] = NativeChannel
+        if self.config["sg"]:
+            from .sg import NativeSgChannel  # SG mode: the core's BD ring functions
+
+            channel = NativeSgChannel
+        self.sendchannel = channel(self, regmap.MM2S)
+        self.recvchannel = channel(self, regmap.S2MM)
 
     @property
     def direct(self) -> bool:

@@ -72,6 +72,17 @@ int dmasim_program(dmasim_dev *dev, uint32_t channel, uint64_t addr, uint32_t nb
 int dmasim_wait_idle(dmasim_dev *dev, uint32_t channel, uint64_t timeout_ns, uint32_t nbytes,
                      uint32_t *dmasr);
 const char *dmasim_strstatus(int status);
+int dmasim_sg_link(uint32_t *bds, uint64_t phys, uint32_t count);
+int dmasim_sg_fill(uint32_t *bds, uint32_t count, uint32_t first, uint64_t addr, uint64_t nbytes,
+                   uint32_t bd_max, int framing, uint32_t *used);
+int dmasim_sg_result(const uint32_t *bds, uint32_t count, uint32_t first, uint32_t n,
+                     uint32_t len_mask, uint32_t eof_mask, uint64_t *transferred, uint32_t *end);
+int dmasim_sg_start(dmasim_dev *dev, uint32_t channel, uint64_t curdesc, uint32_t dmacr_bits,
+                    int write_msb, uint64_t timeout_ns, uint32_t *dmasr);
+int dmasim_sg_kick(dmasim_dev *dev, uint32_t channel, uint64_t taildesc, int write_msb);
+int dmasim_sg_wait(dmasim_dev *dev, uint32_t channel, const uint32_t *bds, uint32_t count,
+                   uint32_t first, uint32_t n, uint32_t len_mask, uint32_t eof_mask,
+                   uint64_t nbytes, uint64_t timeout_ns, uint32_t *dmasr);
 void dmasim_barrier(dmasim_dev *dev);
 int dmasim_open_outer_sync(dmasim_dev *dev, const char *path, uint64_t sync_addr);
 int dmasim_has_outer_sync(const dmasim_dev *dev);

@@ -234,6 +234,62 @@ public:
         return py::make_tuple(rc, v);
     }
 
+    // Scatter-gather mode: BDs through their CPU address `bds` (see dmasim_dma.h).
+    void sg_link(uintptr_t bds, uint64_t phys, uint32_t count)
+    {
+        check(dmasim_sg_link(reinterpret_cast<uint32_t *>(bds), phys, count), "sg_link");
+    }
+
+    uint32_t sg_fill(uintptr_t bds, uint32_t count, uint32_t first, uint64_t addr,
+                     uint64_t nbytes, uint32_t bd_max, bool framing)
+    {
+        uint32_t used = 0;
+        check(dmasim_sg_fill(reinterpret_cast<uint32_t *>(bds), count, first, addr, nbytes,
+                             bd_max, framing ? 1 : 0, &used),
+              "sg_fill");
+        return used;
+    }
+
+    py::tuple sg_result(uintptr_t bds, uint32_t count, uint32_t first, uint32_t n,
+                        uint32_t len_mask, uint32_t eof_mask)
+    {
+        uint64_t moved = 0;
+        uint32_t end = 0;
+        int rc = dmasim_sg_result(reinterpret_cast<const uint32_t *>(bds), count, first, n,
+                                  len_mask, eof_mask, &moved, &end);
+        check(rc, "sg_result");
+        return py::make_tuple(rc != 0, moved, end);
+    }
+
+    py::tuple sg_start(uint32_t channel, uint64_t curdesc, uint32_t dmacr_bits, bool write_msb,
+                       uint64_t timeout_ns)
+    {
+        uint32_t v = 0;
+        int rc = blocking([&] {
+            return dmasim_sg_start(&dev_, channel, curdesc, dmacr_bits, write_msb ? 1 : 0,
+                                   timeout_ns, &v);
+        });
+        check(rc, "sg_start");
+        return py::make_tuple(rc, v);
+    }
+
+    void sg_kick(uint32_t channel, uint64_t taildesc, bool write_msb)
+    {
+        check(dmasim_sg_kick(&dev_, channel, taildesc, write_msb ? 1 : 0), "sg_kick");
+    }
+
+    py::tuple sg_wait(uint32_t channel, uintptr_t bds, uint32_t count, uint32_t first, uint32_t n,
+                      uint32_t len_mask, uint32_t eof_mask, uint64_t nbytes, uint64_t timeout_ns)
+    {
+        uint32_t v = 0;
+        int rc = blocking([&] {
+            return dmasim_sg_wait(&dev_, channel, reinterpret_cast<const uint32_t *>(bds), count,
+                                  first, n, len_mask, eof_mask, nbytes, timeout_ns, &v);
+        });
+        check(rc, "sg_wait");
+        return py::make_tuple(rc, v);
+    }
+
 private:
     // Run a core call that may poll; without the GIL only when no callback can happen.
     template <class F> int blocking(F f)
@@ -307,7 +363,13 @@ PYBIND11_MODULE(_dmasim_pybind11, m)
         .def("program", &Device::program, py::arg("channel"), py::arg("addr"),
              py::arg("nbytes"), py::arg("write_msb") = true)
         .def("wait_idle", &Device::wait_idle, py::arg("channel"), py::arg("timeout_ns"),
-             py::arg("nbytes") = 0);
+             py::arg("nbytes") = 0)
+        .def("sg_link", &Device::sg_link)
+        .def("sg_fill", &Device::sg_fill)
+        .def("sg_result", &Device::sg_result)
+        .def("sg_start", &Device::sg_start)
+        .def("sg_kick", &Device::sg_kick)
+        .def("sg_wait", &Device::sg_wait);
 
     m.attr("BARRIER_IS_DSB") = dmasim_barrier_is_dsb() != 0;
     m.attr("OK") = static_cast<int>(DMASIM_OK);

@@ -208,6 +208,54 @@ class Device:
         self._check(rc, "wait_idle")
         return rc, int(out[0])
 
+    # --- scatter-gather mode (BDs through their CPU address ``bds``) ---------------------------
+
+    def sg_link(self, bds: int, phys: int, count: int) -> None:
+        """Zero ``count`` BDs at CPU address ``bds`` and link them into a ring at ``phys``."""
+        self._check(lib.dmasim_sg_link(ffi.cast("uint32_t *", bds), phys, count), "sg_link")
+
+    def sg_fill(self, bds: int, count: int, first: int, addr: int, nbytes: int, bd_max: int,
+                framing: bool) -> int:
+        """Describe ``nbytes`` at ``addr`` in BDs from ``first``; the number of BDs used."""
+        out = ffi.new("uint32_t *")
+        self._check(lib.dmasim_sg_fill(ffi.cast("uint32_t *", bds), count, first, addr, nbytes,
+                                       bd_max, int(framing), out), "sg_fill")
+        return int(out[0])
+
+    def sg_result(self, bds: int, count: int, first: int, n: int, len_mask: int,
+                  eof_mask: int) -> tuple[bool, int, int]:
+        """(complete, bytes transferred, end BD) of a chain."""
+        moved = ffi.new("uint64_t *")
+        end = ffi.new("uint32_t *")
+        rc = lib.dmasim_sg_result(ffi.cast("uint32_t *", bds), count, first, n, len_mask,
+                                  eof_mask, moved, end)
+        self._check(rc, "sg_result")
+        return bool(rc), int(moved[0]), int(end[0])
+
+    def sg_start(self, channel: int, curdesc: int, dmacr_bits: int, write_msb: bool,
+                 timeout_ns: int) -> tuple[int, int]:
+        """(status, DMASR) after CURDESC, RS=1 and the wait for Halted=0."""
+        out = ffi.new("uint32_t *")
+        rc = self._blocking(lib.dmasim_sg_start, channel, curdesc, dmacr_bits, int(write_msb),
+                            timeout_ns, out)
+        self._check(rc, "sg_start")
+        return rc, int(out[0])
+
+    def sg_kick(self, channel: int, taildesc: int, write_msb: bool) -> None:
+        """Barrier, then TAILDESC (+MSB)."""
+        rc = lib.dmasim_sg_kick(self._dev, channel, taildesc, int(write_msb))
+        if rc:
+            self._check(rc, "sg_kick")
+
+    def sg_wait(self, channel: int, bds: int, count: int, first: int, n: int, len_mask: int,
+                eof_mask: int, nbytes: int, timeout_ns: int) -> tuple[int, int]:
+        """(status, DMASR) of the wait for the chain to complete, an error or a halt."""
+        out = ffi.new("uint32_t *")
+        rc = self._blocking(lib.dmasim_sg_wait, channel, ffi.cast("uint32_t *", bds), count,
+                            first, n, len_mask, eof_mask, nbytes, timeout_ns, out)
+        self._check(rc, "sg_wait")
+        return rc, int(out[0])
+
     # --- plumbing -----------------------------------------------------------------------------
 
     def _blocking(self, fn: Any, *args: Any) -> int:

@@ -1,9 +1,10 @@
 /*
  * dmasim_dma.c - the one C driver core (see dmasim_dma.h).
  *
- * The register sequences and the poll loop mirror dmasim/drivers/registers.py access for
- * access, so on a simulated target the native levels produce the same bus trace as the
- * Python level. All offsets and bits come from the generated dmasim_regmap.h.
+ * The register sequences and the poll loop mirror dmasim/drivers/registers.py (and, in SG
+ * mode, dmasim/drivers/sg.py) access for access, so on a simulated target the native levels
+ * produce the same bus trace as the Python level. All offsets, bits and BD words come from the
+ * generated dmasim_regmap.h.
  */
 #define _FILE_OFFSET_BITS 64 /* physical addresses above 2 GiB on 32-bit ARM (PYNQ-Z2) */
 #define _POSIX_C_SOURCE 200809L
@@ -538,6 +539,191 @@ int dmasim_wait_idle(dmasim_dev *dev, uint32_t channel, uint64_t timeout_ns, uin
     if (v & DMASIM_DMASR_HALTED_MASK)
         return DMASIM_HALTED;
     return DMASIM_OK;
+}
+
+/* --- scatter-gather mode ------------------------------------------------------------------ */
+
+#define BD_WORDS (DMASIM_BD_SIZE / 4u)
+#define BD_WORD(bds, i, off) ((bds)[(size_t)(i) * BD_WORDS + (off) / 4u])
+#define SG_STOP_MASK (DMASIM_DMASR_ERRORS_MASK | DMASIM_DMASR_SG_ERRORS_MASK)
+
+int dmasim_sg_link(uint32_t *bds, uint64_t phys, uint32_t count)
+{
+    volatile uint32_t *v = bds;
+    uint32_t i, w;
+    uint64_t next;
+    if (bds == NULL || count == 0 || (phys & (DMASIM_BD_ALIGN - 1u)))
+        return DMASIM_EINVAL;
+    for (i = 0; i < count; i++) {
+        for (w = 0; w < BD_WORDS; w++)
+            v[(size_t)i * BD_WORDS + w] = 0u;
+        next = phys + (uint64_t)((i + 1u) % count) * DMASIM_BD_SIZE;
+        BD_WORD(v, i, DMASIM_BD_NXTDESC) = (uint32_t)(next & 0xFFFFFFFFu);
+        BD_WORD(v, i, DMASIM_BD_NXTDESC_MSB) = (uint32_t)(next >> 32);
+    }
+    return DMASIM_OK;
+}
+
+int dmasim_sg_fill(uint32_t *bds, uint32_t count, uint32_t first, uint64_t addr, uint64_t nbytes,
+                   uint32_t bd_max, int framing, uint32_t *used)
+{
+    volatile uint32_t *v = bds;
+    uint64_t n, i, size, a;
+    uint32_t ctl, k;
+    if (bds == NULL || count == 0 || bd_max == 0 || nbytes == 0 || first >= count ||
+        (bd_max & ~DMASIM_BD_CONTROL_LENGTH_MASK))
+        return DMASIM_EINVAL;
+    n = (nbytes + bd_max - 1u) / bd_max;
+    if (n > count)
+        return DMASIM_EINVAL;
+    for (i = 0; i < n; i++) {
+        k = (uint32_t)((first + i) % count);
+        size = nbytes - i * bd_max < bd_max ? nbytes - i * bd_max : bd_max;
+        a = addr + i * bd_max;
+        ctl = (uint32_t)size & DMASIM_BD_CONTROL_LENGTH_MASK;
+        if (framing && i == 0)
+            ctl |= DMASIM_BD_CONTROL_TXSOF_MASK;
+        if (framing && i == n - 1u)
+            ctl |= DMASIM_BD_CONTROL_TXEOF_MASK;
+        BD_WORD(v, k, DMASIM_BD_BUFFER_ADDRESS) = (uint32_t)(a & 0xFFFFFFFFu);
+        BD_WORD(v, k, DMASIM_BD_BUFFER_ADDRESS_MSB) = (uint32_t)(a >> 32);
+        BD_WORD(v, k, DMASIM_BD_CONTROL) = ctl;
+        BD_WORD(v, k, DMASIM_BD_STATUS) = 0u;
+    }
+    if (used != NULL)
+        *used = (uint32_t)n;
+    return DMASIM_OK;
+}
+
+int dmasim_sg_result(const uint32_t *bds, uint32_t count, uint32_t first, uint32_t n,
+                     uint32_t len_mask, uint32_t eof_mask, uint64_t *transferred, uint32_t *end)
+{
+    const volatile uint32_t *v = bds;
+    uint64_t total = 0;
+    uint32_t i, st;
+    int complete = n == 0;
+    if (bds == NULL || count == 0)
+        return DMASIM_EINVAL;
+    if (end != NULL)
+        *end = 0;
+    for (i = 0; i < n; i++) {
+        st = BD_WORD(v, (first + i) % count, DMASIM_BD_STATUS);
+        if (end != NULL)
+            *end = i;
+        if (!(st & DMASIM_BD_STATUS_CMPLT_MASK))
+            break;
+        total += st & len_mask;
+        if ((st & eof_mask) || i == n - 1u) {
+            complete = 1;
+            break;
+        }
+    }
+    if (transferred != NULL)
+        *transferred = total;
+    return complete;
+}
+
+int dmasim_sg_start(dmasim_dev *dev, uint32_t channel, uint64_t curdesc, uint32_t dmacr_bits,
+                    int write_msb, uint64_t timeout_ns, uint32_t *dmasr)
+{
+    uint32_t cr;
+    int rc = check_channel(dev, channel);
+    if (rc != DMASIM_OK)
+        return rc;
+    rc = wr(dev, channel + DMASIM_REG_CURDESC, (uint32_t)(curdesc & 0xFFFFFFFFu));
+    if (rc == DMASIM_OK && write_msb)
+        rc = wr(dev, channel + DMASIM_REG_CURDESC_MSB, (uint32_t)(curdesc >> 32));
+    if (rc == DMASIM_OK)
+        rc = rd(dev, channel + DMASIM_REG_DMACR, &cr);
+    if (rc != DMASIM_OK)
+        return rc;
+    cr &= ~(DMASIM_DMACR_RESET_MASK | DMASIM_DMACR_CYCLIC_MASK);
+    rc = wr(dev, channel + DMASIM_REG_DMACR, cr | DMASIM_DMACR_RS_MASK | dmacr_bits);
+    if (rc != DMASIM_OK)
+        return rc;
+    rc = dmasim_poll(dev, channel + DMASIM_REG_DMASR, DMASIM_DMASR_HALTED_MASK, 0, SG_STOP_MASK,
+                     timeout_ns, dmasr);
+    if (rc == DMASIM_OK && dmasr != NULL && (*dmasr & SG_STOP_MASK))
+        return DMASIM_DMA_ERROR;
+    return rc;
+}
+
+int dmasim_sg_kick(dmasim_dev *dev, uint32_t channel, uint64_t taildesc, int write_msb)
+{
+    int rc = check_channel(dev, channel);
+    if (rc != DMASIM_OK)
+        return rc;
+    dmasim_barrier(dev); /* BDs and buffer data before the write that starts the fetch */
+    rc = wr(dev, channel + DMASIM_REG_TAILDESC, (uint32_t)(taildesc & 0xFFFFFFFFu));
+    if (rc == DMASIM_OK && write_msb)
+        rc = wr(dev, channel + DMASIM_REG_TAILDESC_MSB, (uint32_t)(taildesc >> 32));
+    if (rc != DMASIM_OK)
+        return rc;
+    return dmasim_now(dev, &dev->programmed_ns[channel ? 1 : 0]);
+}
+
+int dmasim_sg_wait(dmasim_dev *dev, uint32_t channel, const uint32_t *bds, uint32_t count,
+                   uint32_t first, uint32_t n, uint32_t len_mask, uint32_t eof_mask,
+                   uint64_t nbytes, uint64_t timeout_ns, uint32_t *dmasr)
+{
+    uint64_t ready, now, nap, deadline = 0, wall_deadline = 0, step, wait;
+    uint32_t v = 0;
+    int rc, first_look = 1, done;
+    rc = check_channel(dev, channel);
+    if (rc != DMASIM_OK)
+        return rc;
+    if (bds == NULL || count == 0)
+        return DMASIM_EINVAL;
+    /* The first sleep of dmasim_wait_idle: until the data could have moved at 500 MB/s. */
+    ready = DMASIM_POLL_NS_PER_BYTE * nbytes;
+    if (ready > DMASIM_POLL_MAX_FIRST_WAIT_NS)
+        ready = DMASIM_POLL_MAX_FIRST_WAIT_NS;
+    if (timeout_ns > 0 && ready > 0) {
+        ready += dev->programmed_ns[channel ? 1 : 0];
+        rc = dmasim_now(dev, &now);
+        if (rc != DMASIM_OK)
+            return rc;
+        if (ready > now) {
+            nap = ready - now < timeout_ns ? ready - now : timeout_ns;
+            rc = dmasim_delay(dev, nap);
+            if (rc != DMASIM_OK)
+                return rc;
+            timeout_ns -= nap;
+        }
+    }
+    step = dev->timing.first_backoff_ns > 0 ? dev->timing.first_backoff_ns : 1u;
+    for (;;) {
+        rc = rd(dev, channel + DMASIM_REG_DMASR, &v);
+        if (rc != DMASIM_OK)
+            return rc;
+        if (dmasr != NULL)
+            *dmasr = v;
+        if (v & SG_STOP_MASK)
+            return DMASIM_DMA_ERROR;
+        done = dmasim_sg_result(bds, count, first, n, len_mask, eof_mask, NULL, NULL);
+        if (done > 0)
+            return DMASIM_OK;
+        if (v & DMASIM_DMASR_HALTED_MASK)
+            return DMASIM_HALTED;
+        rc = dmasim_now(dev, &now);
+        if (rc != DMASIM_OK)
+            return rc;
+        if (first_look) {
+            first_look = 0;
+            deadline = now + timeout_ns;
+            if (deadline < now)
+                deadline = UINT64_MAX;
+            wall_deadline = monotonic_ns() + dev->timing.wall_guard_ns;
+        }
+        if (now >= deadline || monotonic_ns() > wall_deadline)
+            return DMASIM_TIMEOUT;
+        wait = deadline - now;
+        rc = dmasim_delay(dev, step < wait ? step : wait);
+        if (rc != DMASIM_OK)
+            return rc;
+        if (step < dev->timing.max_backoff_ns)
+            step *= 2u;
+    }
 }
 
 const char *dmasim_strstatus(int status)

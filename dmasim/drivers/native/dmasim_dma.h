@@ -1,5 +1,5 @@
 /*
- * dmasim_dma.h - the one C driver core for the Xilinx AXI DMA (PG021) in simple mode.
+ * dmasim_dma.h - the one C driver core for the Xilinx AXI DMA (PG021), simple and SG mode.
  *
  * The same compiled code drives every dmasim target. Registers are reached through a small
  * ops table: either a direct pointer into an mmap of /dev/mem (the board; a regular file can
@@ -165,6 +165,45 @@ int dmasim_barrier_is_dsb(void);
 extern void (*dmasim_barrier_hook)(void *ctx);
 extern void *dmasim_barrier_hook_ctx;
 #endif
+
+/* --- scatter-gather mode (c_include_sg=1) ---------------------------------------------------
+ *
+ * BDs live in target memory the CPU reaches through `bds`, a pointer to BD 0 of a ring of
+ * `count` BDs at physical address `phys` (a non-cacheable mapping: pynq.allocate's default,
+ * the simulated targets' DDR). Offsets and fields come from dmasim_regmap.h (DMASIM_BD_*). */
+
+/* Zero `count` BDs and link them into a ring: NXTDESC(+MSB) of BD i names BD i+1, the last
+ * names BD 0 (Linux' pre-linked ring). */
+int dmasim_sg_link(uint32_t *bds, uint64_t phys, uint32_t count);
+
+/* Describe `nbytes` at `addr` in BDs from index `first` on (modulo `count`), at most `bd_max`
+ * bytes each: BUFFER_ADDRESS(+MSB), CONTROL = length (+TXSOF on the first and TXEOF on the last
+ * when `framing`), STATUS = 0. *used = the number of BDs. */
+int dmasim_sg_fill(uint32_t *bds, uint32_t count, uint32_t first, uint64_t addr, uint64_t nbytes,
+                   uint32_t bd_max, int framing, uint32_t *used);
+
+/* Walk the STATUS words of the chain of `n` BDs from `first`: 1 when complete (every BD up to
+ * the last has Cmplt, or up to one with an `eof_mask` bit: RXEOF for S2MM), else 0.
+ * *transferred = sum of STATUS & len_mask; *end = the BD that ended it or the first pending. */
+int dmasim_sg_result(const uint32_t *bds, uint32_t count, uint32_t first, uint32_t n,
+                     uint32_t len_mask, uint32_t eof_mask, uint64_t *transferred, uint32_t *end);
+
+/* CURDESC (+MSB if write_msb) while halted, then RS=1 | dmacr_bits by read-modify-write (Reset
+ * and Cyclic cleared first), then wait for Halted=0. Status as dmasim_start (SG errors too). */
+int dmasim_sg_start(dmasim_dev *dev, uint32_t channel, uint64_t curdesc, uint32_t dmacr_bits,
+                    int write_msb, uint64_t timeout_ns, uint32_t *dmasr);
+
+/* The barrier (BD and buffer writes first), then TAILDESC (LSB, then MSB if write_msb: the
+ * last write kicks the fetcher). */
+int dmasim_sg_kick(dmasim_dev *dev, uint32_t channel, uint64_t taildesc, int write_msb);
+
+/* Wait until the chain is complete (dmasim_sg_result), an error bit (DMA or SG) shows, or the
+ * channel halts; Idle alone does not end it (it may be the previous chain's). Sleeps first as
+ * dmasim_wait_idle does for `nbytes`. DMASIM_OK (complete), DMASIM_DMA_ERROR, DMASIM_HALTED or
+ * DMASIM_TIMEOUT; *dmasr = the last DMASR read. */
+int dmasim_sg_wait(dmasim_dev *dev, uint32_t channel, const uint32_t *bds, uint32_t count,
+                   uint32_t first, uint32_t n, uint32_t len_mask, uint32_t eof_mask,
+                   uint64_t nbytes, uint64_t timeout_ns, uint32_t *dmasr);
 
 /* A short name for a status code. */
 const char *dmasim_strstatus(int status);
