@@ -354,18 +354,55 @@ int dmasim_delay(dmasim_dev *dev, uint64_t ns)
     return dev->ops.delay_ns(dev->ops.ctx, ns) ? DMASIM_ECALLBACK : DMASIM_OK;
 }
 
+/* The pause between two looks of a poll, shared by every wait: its deadlines (target time
+ * and a wall-clock guard) start at the first look that was not enough, and the pause doubles
+ * from the first back-off up to max_backoff_ns. DMASIM_TIMEOUT past either deadline. */
+typedef struct {
+    uint64_t deadline, wall_deadline, step;
+    int started;
+} backoff_t;
+
+static backoff_t backoff_start(uint64_t first_backoff_ns)
+{
+    backoff_t b = {0, 0, first_backoff_ns > 0 ? first_backoff_ns : 1u, 0};
+    return b;
+}
+
+static int backoff_pause(dmasim_dev *dev, backoff_t *b, uint64_t timeout_ns)
+{
+    uint64_t now, wait;
+    int rc = dmasim_now(dev, &now);
+    if (rc != DMASIM_OK)
+        return rc;
+    if (!b->started) {
+        b->started = 1;
+        b->deadline = now + timeout_ns;
+        if (b->deadline < now)
+            b->deadline = UINT64_MAX;
+        b->wall_deadline = monotonic_ns() + dev->timing.wall_guard_ns;
+    }
+    if (now >= b->deadline || monotonic_ns() > b->wall_deadline)
+        return DMASIM_TIMEOUT;
+    wait = b->deadline - now;
+    rc = dmasim_delay(dev, b->step < wait ? b->step : wait);
+    if (rc != DMASIM_OK)
+        return rc;
+    if (b->step < dev->timing.max_backoff_ns)
+        b->step *= 2u;
+    return DMASIM_OK;
+}
+
 static int poll_from(dmasim_dev *dev, uint32_t offset, uint32_t done_mask, int want_set,
                      uint32_t stop_mask, uint64_t timeout_ns, uint64_t first_backoff_ns,
                      uint32_t *value)
 {
-    uint64_t now, deadline = 0, wall_deadline = 0, step, wait;
+    backoff_t pause = backoff_start(first_backoff_ns);
     uint32_t v = 0;
-    int rc, hit, first = 1;
+    int rc, hit;
 
     rc = check(dev, offset);
     if (rc != DMASIM_OK)
         return rc;
-    step = first_backoff_ns > 0 ? first_backoff_ns : 1u;
     for (;;) {
         rc = rd(dev, offset, &v);
         if (rc != DMASIM_OK)
@@ -375,24 +412,9 @@ static int poll_from(dmasim_dev *dev, uint32_t offset, uint32_t done_mask, int w
         hit = want_set ? (v & done_mask) == done_mask : !(v & done_mask);
         if (hit || (v & stop_mask))
             return DMASIM_OK; /* the common case is done on the first look */
-        rc = dmasim_now(dev, &now);
+        rc = backoff_pause(dev, &pause, timeout_ns);
         if (rc != DMASIM_OK)
             return rc;
-        if (first) { /* deadlines start when the first look was not enough */
-            first = 0;
-            deadline = now + timeout_ns;
-            if (deadline < now)
-                deadline = UINT64_MAX;
-            wall_deadline = monotonic_ns() + dev->timing.wall_guard_ns;
-        }
-        if (now >= deadline || monotonic_ns() > wall_deadline)
-            return DMASIM_TIMEOUT;
-        wait = deadline - now;
-        rc = dmasim_delay(dev, step < wait ? step : wait);
-        if (rc != DMASIM_OK)
-            return rc;
-        if (step < dev->timing.max_backoff_ns)
-            step *= 2u;
     }
 }
 
@@ -666,9 +688,10 @@ int dmasim_sg_wait(dmasim_dev *dev, uint32_t channel, const uint32_t *bds, uint3
                    uint32_t first, uint32_t n, uint32_t len_mask, uint32_t eof_mask,
                    uint64_t nbytes, uint64_t timeout_ns, uint32_t *dmasr)
 {
-    uint64_t ready, now, nap, deadline = 0, wall_deadline = 0, step, wait;
+    uint64_t ready, now, nap;
+    backoff_t pause = backoff_start(dev->timing.first_backoff_ns);
     uint32_t v = 0;
-    int rc, first_look = 1, done;
+    int rc, done;
     rc = check_channel(dev, channel);
     if (rc != DMASIM_OK)
         return rc;
@@ -691,7 +714,6 @@ int dmasim_sg_wait(dmasim_dev *dev, uint32_t channel, const uint32_t *bds, uint3
             timeout_ns -= nap;
         }
     }
-    step = dev->timing.first_backoff_ns > 0 ? dev->timing.first_backoff_ns : 1u;
     for (;;) {
         rc = rd(dev, channel + DMASIM_REG_DMASR, &v);
         if (rc != DMASIM_OK)
@@ -705,24 +727,9 @@ int dmasim_sg_wait(dmasim_dev *dev, uint32_t channel, const uint32_t *bds, uint3
             return DMASIM_OK;
         if (v & DMASIM_DMASR_HALTED_MASK)
             return DMASIM_HALTED;
-        rc = dmasim_now(dev, &now);
+        rc = backoff_pause(dev, &pause, timeout_ns);
         if (rc != DMASIM_OK)
             return rc;
-        if (first_look) {
-            first_look = 0;
-            deadline = now + timeout_ns;
-            if (deadline < now)
-                deadline = UINT64_MAX;
-            wall_deadline = monotonic_ns() + dev->timing.wall_guard_ns;
-        }
-        if (now >= deadline || monotonic_ns() > wall_deadline)
-            return DMASIM_TIMEOUT;
-        wait = deadline - now;
-        rc = dmasim_delay(dev, step < wait ? step : wait);
-        if (rc != DMASIM_OK)
-            return rc;
-        if (step < dev->timing.max_backoff_ns)
-            step *= 2u;
     }
 }
 
