@@ -580,6 +580,46 @@ def test_delay_timer_fires_after_the_packet_end(sg_target, delay):
     assert t.interrupts()["s2mm_introut"]
 
 
+@pytest.mark.rule("SG-COALESCE-DELAY")
+@pytest.mark.parametrize("delay", [1, 3])
+def test_the_next_packets_first_beat_stops_the_delay_timer(sg_target, delay):
+    """Two packets back to back, S2MM with one BD: the second packet's first beat enters
+    S2MM's input skid (FLOW-SKID) right after the first packet's end and stops the timer, so
+    Dly_Irq never sets (found by test_state_machine.py's SG machine in cyclic mode)."""
+    t = sg_target
+    m = regs(t)
+    resolution = int(t.ip_dict["axi_dma_0"]["parameters"].get("c_dlytmr_resolution", 125))
+    tick = resolution * int(getattr(t, "clock_ns", 10))
+    src, dst = guarded(t, 128), guarded(t, 64)
+    src[PAD:PAD + 128] = np.arange(128, dtype=np.uint8)
+    tx, rx = Ring(t, 2), Ring(t, 1)
+    for i in range(2):
+        tx.set(i, src.physical_address + PAD + 64 * i, 64 | R.BD_TXSOF | R.BD_TXEOF)
+    rx.set(0, dst.physical_address + PAD, 64)
+    cr = (IRQEN | R.DMACR.field("IRQThreshold").put(0, 10)
+          | R.DMACR.field("IRQDelay").put(0, delay))
+    start(m, S2MM, rx.addr(0), cr)
+    kick(m, S2MM, rx.addr(0))
+    start(m, MM2S, tx.addr(0), IRQEN)
+    kick(m, MM2S, tx.addr(1))
+    wait_for(t, idle(m, S2MM), "S2MM Idle after the first packet")
+    assert rx.status(0) == R.BD_CMPLT | R.BD_RXSOF | R.BD_RXEOF | 64
+    t.delay((delay + 4) * tick)
+    status = sr(m, S2MM)
+    assert not status & R.DMASR_DLY_IRQ, R.describe_status(status)
+    assert R.DMASR.field("IRQDelaySts").get(status) == 0  # stopped, not counting
+    assert not t.interrupts()["s2mm_introut"]
+    check_guarded(dst, PAD, 64)
+    # the second packet still waits whole in the stream: a new BD takes it
+    rx.set(0, dst.physical_address + PAD, 64)
+    kick(m, S2MM, rx.addr(0))
+    wait_for(t, lambda: bool(rx.status(0) & R.BD_CMPLT), "the second packet")
+    assert (np.asarray(dst[PAD:PAD + 64]) == np.arange(64, 128, dtype=np.uint8)).all()
+    # with no packet behind it, this packet's end lets the timer fire
+    wait_for(t, lambda: bool(sr(m, S2MM) & R.DMASR_DLY_IRQ), "Dly_Irq after the last packet",
+             timeout_ns=(delay + 4) * tick)
+
+
 @pytest.mark.needs("irq")
 @pytest.mark.rule("SG-IOC", "IRQ-AWAIT")
 def test_await_interrupt_and_its_timeout(sg_target):

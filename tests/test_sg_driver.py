@@ -252,6 +252,31 @@ def test_wait_on_the_interrupt_line(sg_target, level):
     assert (dst == 4).all()
 
 
+@pytest.mark.rule("DRV-SG-IRQ-WAIT")
+@pytest.mark.needs("irq")
+@pytest.mark.parametrize("level", LEVELS)
+def test_an_interrupt_held_back_by_coalescing_is_named(sg_target, level):
+    """IRQThreshold=3 and no delay interrupt: the packet completes but the line stays low, so
+    the interrupt wait times out saying why (it used to say the BD had not completed)."""
+    dma = _driver(sg_target, level)
+    src = sg_target.allocate(2048, "u1")
+    dst = sg_target.allocate(2048, "u1")
+    src[:] = 0x21
+    dma.recvchannel.transfer(dst)  # starts the channels
+    cr = dma.mmio.read(regmap.S2MM.DMACR)
+    dma.mmio.write(regmap.S2MM.DMACR, regmap.DMACR.field("IRQThreshold").put(cr, 3))
+    dma.sendchannel.transfer(src)
+    with pytest.raises(DmaTimeoutError, match=(
+            r"S2MM: wait timed out .*S2MM_DMASR=.*the chain completed \(its BDs show Cmplt\) "
+            r"but s2mm_introut stayed low: interrupt coalescing held it back "
+            r"\(IRQThresholdSts=2: IOC_Irq comes 2 packet\(s\) later; no delay interrupt")):
+        dma.recvchannel.wait(timeout=0.0003, interrupt=True)
+    assert not sg_target.interrupts()["s2mm_introut"]
+    dma.recvchannel.wait()  # polling sees what completed
+    dma.sendchannel.wait()
+    assert (dst == 0x21).all() and dma.recvchannel.transferred == 2048
+
+
 @pytest.mark.rule("POLL-TIMEOUT")
 @pytest.mark.needs("irq")
 def test_interrupt_wait_times_out_with_both_channels_decoded(sg_target):

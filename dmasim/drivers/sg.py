@@ -740,7 +740,7 @@ class SgChannelMixin(ChannelBase):
         state = d.state()
         cause = None
         with suppress(Exception):  # a diagnosis must never hide the timeout itself
-            cause = d.target.stall_cause(d.ip_name, self.name)
+            cause = self._coalesced() or d.target.stall_cause(d.ip_name, self.name)
         if cause is None:
             other = d.recvchannel if self._ch is regmap.MM2S else d.sendchannel
             where = ""
@@ -762,6 +762,27 @@ class SgChannelMixin(ChannelBase):
                          f"s: the timeout may be too short for this length, or the stream is "
                          f"stalled{where}")
         return timeout_error(self.name, state, d.pending, timeout, cause)
+
+    def _coalesced(self) -> str | None:
+        """Why an interrupt wait slept past a chain that completed: the coalescing, named."""
+        if self._chain is None or not self._chain[0].alive:
+            return None
+        ring, first, n = self._chain
+        if not self._sg_result(ring, first, n)[0]:
+            return None
+        mmio = self._driver.mmio
+        cr, sr = mmio.read(self._ch.DMACR), mmio.read(self._ch.DMASR)
+        left = regmap.DMASR.field("IRQThresholdSts").get(sr)
+        delay = regmap.DMACR.field("IRQDelay").get(cr)
+        if not cr & regmap.DMACR_DLY_IRQEN or not delay:
+            timer = "no delay interrupt (Dly_IrqEn=0 or IRQDelay=0)"
+        else:
+            timer = (f"the delay timer (IRQDelay={delay}) did not fire: the next packet's first "
+                     "beat stops it")
+        return (f"the chain completed (its BDs show Cmplt) but {self._port} stayed low: "
+                f"interrupt coalescing held it back (IRQThresholdSts={left}: IOC_Irq comes "
+                f"{left} packet(s) later; {timer}); set IRQThreshold to the packets waited for, "
+                "or IRQDelay with Dly_IrqEn, or wait() by polling")
 
     def _drop_rest(self, left: int) -> None:
         """A short S2MM packet ended the chain ``left`` BDs early: the engine still holds them.

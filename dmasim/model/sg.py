@@ -433,6 +433,11 @@ class SgEngine:
                     self.advance(ch)
                 elif nxt < 0 or bd.ready_at < nxt:
                     nxt = bd.ready_at
+            if sc.dly_start >= 0 and sc is self.s2mm and any(
+                    p.read for p in self.e.in_link.packets):
+                # The next packet's first beat entered S2MM's input (its skid takes beats
+                # even without a BD, rule FLOW-SKID): that stops the timer (SG-COALESCE-DELAY).
+                sc.dly_start = -1
             if sc.dly_start >= 0:
                 delay = _DELAY.get(ch.cr)
                 fire = sc.dly_start + (delay + constants.SG_DELAY_EXTRA_TICKS) * self.resolution
