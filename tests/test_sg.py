@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings, target
 from hypothesis import strategies as st
 
-from dmasim import regmap
+from dmasim import constants, regmap
 from dmasim.errors import DmaTimeoutError
 from dmasim.pytest_plugin import fresh
 from dmasim.regmap import BD, MM2S, S2MM, Channel
@@ -618,6 +618,35 @@ def test_the_next_packets_first_beat_stops_the_delay_timer(sg_target, delay):
     # with no packet behind it, this packet's end lets the timer fire
     wait_for(t, lambda: bool(sr(m, S2MM) & R.DMASR_DLY_IRQ), "Dly_Irq after the last packet",
              timeout_ns=(delay + 4) * tick)
+
+
+@pytest.mark.rule("SG-COALESCE-DELAY")
+@pytest.mark.parametrize("beats", [1, 4, 5])
+def test_a_packet_end_in_the_s2mm_skid_arms_the_delay_timer(sg_target, beats):
+    """S2MM running without a BD: its input skid takes 4 beats (FLOW-SKID). A packet of 1 or
+    4 beats ends there, which arms the timer and Dly_Irq sets; of 5 beats nothing ends there
+    (found by test_state_machine.py's SG machine with a cyclic sender of tiny laps)."""
+    t = sg_target
+    m = regs(t)
+    resolution = int(t.ip_dict["axi_dma_0"]["parameters"].get("c_dlytmr_resolution", 125))
+    tick = resolution * int(getattr(t, "clock_ns", 10))
+    n = 4 * beats
+    src = guarded(t, n)
+    tx = Ring(t, 1)
+    tx.set(0, src.physical_address + PAD, n | R.BD_TXSOF | R.BD_TXEOF)
+    start(m, S2MM, 0, IRQEN | R.DMACR.field("IRQDelay").put(0, 2))  # RS=1, no BD kicked
+    start(m, MM2S, tx.addr(0))
+    kick(m, MM2S, tx.addr(0))
+    wait_for(t, idle(m, MM2S), "MM2S Idle (its packet went into the stream)")
+    t.delay(6 * tick)
+    fired = bool(sr(m, S2MM) & R.DMASR_DLY_IRQ)
+    assert fired == (beats <= constants.S2MM_SKID_BEATS), R.describe_status(sr(m, S2MM))
+    assert t.interrupts()["s2mm_introut"] == fired
+    assert R.DMASR.field("IRQThresholdSts").get(sr(m, S2MM)) == 1  # no IOC event: no BD
+    assert not sr(m, S2MM) & R.DMASR_IOC_IRQ
+    m.write(S2MM.DMASR, R.DMASR_DLY_IRQ)
+    t.delay(6 * tick)
+    assert not sr(m, S2MM) & R.DMASR_DLY_IRQ  # that packet end armed it once
 
 
 @pytest.mark.needs("irq")

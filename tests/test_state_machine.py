@@ -1,13 +1,26 @@
-"""Random register programs against the target, checked against a tiny expectation.
+"""Random programs against the target, checked against a tiny expectation, in both modes.
 
-The expectation below is written from ``docs/axi-dma-behaviour.md`` alone, not from
-the model's code: per channel the stored DMACR fields, RS/Halted/Idle, error and interrupt bits,
-address and LENGTH. Rules keep nothing in flight between steps (every transfer is a complete
-loopback or an overflow), so every register has one right value at every step.
+The expectations below are written from ``docs/axi-dma-behaviour.md`` alone, not from the
+model's code. Rules keep nothing in flight between steps, so every register has one right
+value at every step.
+
+- :class:`DmaMachine` (simple mode, raw registers): per channel the stored DMACR fields,
+  RS/Halted/Idle, error and interrupt bits, address and LENGTH; every transfer is a complete
+  loopback or an overflow.
+- :class:`SgDmaMachine` (scatter-gather, ``c_include_sg=1`` with BDs of at most 1020 bytes):
+  the python driver level's ring (split transfers, short packets, polling and interrupt
+  waits), chains of random BDs through ``submit`` with a tail extended while running, cyclic
+  start/receive/stop, stop/start, soft and power-on resets, coalescing (IRQThreshold,
+  IRQDelay, enables), ``await t.interrupt``, BD errors made past the driver's checks and bad
+  input. After every step: DMACR, DMASR (with the threshold counter), CURDESC and TAILDESC of
+  both channels; each introut line against DMASR and its enables; 0xAA canaries around every
+  buffer and every BD ring; every destination still holding exactly what was sent; BDs
+  changed only in STATUS.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass, field
 
@@ -19,7 +32,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 from test_sg import expected_rx
 
-from dmasim import DmasimValueError, constants, open_target, regmap
+from dmasim import Design, DmasimValueError, constants, regmap
 from dmasim.drivers import sg
 from dmasim.errors import DmaBusyError, DmaInternalError, DmaNotRunningError, DmaTimeoutError
 from dmasim.pytest_plugin import fresh
@@ -220,6 +233,7 @@ def test_random_register_programs(target):
 SG_PARAMS = {"c_include_sg": 1, "c_sg_length_width": 10}
 """The SG machine's design: the loopback in SG mode with BDs of at most 1020 bytes, so that
 small transfers split into several BDs (DRV-SG-RING) and chains stay cheap on the RTL."""
+SG_NARROW = Design.loopback(parameters=SG_PARAMS)
 BD_MAX = (1 << SG_PARAMS["c_sg_length_width"]) - 4
 THRESHOLD = R.DMACR.field("IRQThreshold")
 DELAY = R.DMACR.field("IRQDelay")
@@ -290,8 +304,13 @@ class SgChan(Chan):
             self.thr = self.threshold()
         else:
             self.thr -= 1
-        if DELAY.get(self.cr) and self.rs and not self.irq & R.DMASR_DLY_IRQ and not next_waiting:
-            if delay_race:
+        if not next_waiting:
+            self.delay_timer(delay_race)
+
+    def delay_timer(self, race: bool = False) -> None:
+        """A packet end on the channel's stream with no packet behind it: the timer fires."""
+        if DELAY.get(self.cr) and self.rs and not self.irq & R.DMASR_DLY_IRQ:
+            if race:
                 self.unknown |= R.DMASR_DLY_IRQ | (
                     SG_COUNTERS if self.cr & R.DMACR_DLY_IRQEN else 0)
             else:
@@ -485,20 +504,48 @@ class SgDmaMachine(RuleBasedStateMachine):
             self.e.restart[name] = False
             self.e.ch[name].restart(self.e.irq_bits[name])
 
-    def _can_transfer(self) -> bool:
+    def _make_ready(self) -> None:
+        """Stop a cyclic loop, reset after an error, start halted channels of a started driver."""
         e = self.e
-        if e.error() or e.cyclic:
-            return False
-        return not e.started or all(e.running(n) for n in e.ch)
+        if e.cyclic:
+            self.cyclic_stop()
+        if e.error():
+            self.reset("driver")
+        if e.started:
+            for name, c in e.ch.items():
+                if c.halted:
+                    e.restart[name] = False
+                    self._ch(name).start(timeout=WAIT_S)
+                    c.start(e.irq_bits[name])
 
     # --- transfers through the driver's ring ---
 
-    @precondition(lambda self: self._can_transfer())
-    @rule(n=st.one_of(st.integers(1, 64), st.integers(1, 6 * BD_MAX)),
+    @rule(kind=st.sampled_from(["ring", "ring", "chain"]),
+          n=st.one_of(st.integers(1, 64), st.integers(1, 6 * BD_MAX)),
           offsets=st.tuples(st.integers(0, 8), st.integers(0, 8)),
           extra=st.sampled_from([0, 0, 0, 4, 100, BD_MAX, 2 * BD_MAX + 8]),
-          waits=st.tuples(WAITS, WAITS), recv_first=st.booleans(), seed=st.integers(0, 255))
-    def ring_transfer(self, n, offsets, extra, waits, recv_first, seed):
+          waits=st.tuples(WAITS, WAITS), recv_first=st.booleans(), seed=st.integers(0, 255),
+          tx_lens=st.lists(st.integers(1, BD_MAX // WORD), min_size=1, max_size=4),
+          cut=st.integers(0, 3),
+          rx_lens=st.lists(st.integers(16, BD_MAX // WORD), min_size=1, max_size=4),
+          chain_offsets=st.lists(st.integers(0, 7), min_size=8, max_size=8),
+          extend=st.sampled_from([None, "MM2S", "S2MM"]), split=st.integers(0, 30),
+          gap=st.sampled_from([0, 0, 300, 3_000, 30_000]))
+    def loopback(self, kind, n, offsets, extra, waits, recv_first, seed, tx_lens, cut,
+                 rx_lens, chain_offsets, extend, split, gap):
+        """A packet through the driver's rings or through chains of BDs built by hand.
+
+        It first recovers, as a user would, from what forbids a transfer (transfer_refused
+        checks the refusals): a cyclic loop is stopped, an error reset, a halted channel
+        started.
+        """
+        self._make_ready()
+        if kind == "ring":
+            self._ring_transfer(n, offsets, extra, waits, recv_first, seed)
+        else:
+            self._user_chain(tx_lens, cut, rx_lens, chain_offsets, extend, split, gap, seed)
+
+    def _ring_transfer(self, n, offsets, extra, waits, recv_first, seed):
         """A loopback through both rings: split into BDs of 1020 bytes, any offsets, a receive
         longer than the packet (its spare BDs dropped by a reset: DRV-SG-RING), any waits."""
         e, tx, rx = self.e, self.d.sendchannel, self.d.recvchannel
@@ -538,14 +585,7 @@ class SgDmaMachine(RuleBasedStateMachine):
             e.driver_reset()
         self._settle()
 
-    @precondition(lambda self: self._can_transfer())
-    @rule(tx_lens=st.lists(st.integers(1, BD_MAX // WORD), min_size=1, max_size=4),
-          cut=st.integers(0, 3), rx_lens=st.lists(st.integers(16, BD_MAX // WORD), min_size=1,
-                                                  max_size=4),
-          offsets=st.lists(st.integers(0, 7), min_size=8, max_size=8),
-          extend=st.sampled_from([None, "MM2S", "S2MM"]), split=st.integers(0, 30),
-          gap=st.sampled_from([0, 0, 300, 3_000, 30_000]), seed=st.integers(0, 255))
-    def user_chain(self, tx_lens, cut, rx_lens, offsets, extend, split, gap, seed):
+    def _user_chain(self, tx_lens, cut, rx_lens, offsets, extend, split, gap, seed):
         """XAxiDma-style chains of random BDs through ``submit``: one packet over several TX
         BDs into several RX BDs, one channel's tail extended while it runs (SG-TAIL-KICK)."""
         e, t = self.e, self.t
@@ -613,10 +653,10 @@ class SgDmaMachine(RuleBasedStateMachine):
 
     # --- cyclic ---
 
-    @precondition(lambda self: self._can_transfer())
     @rule(lap=st.integers(1, 2 * BD_MAX), seed=st.integers(0, 255))
     def cyclic_start(self, lap, seed):
         """DRV-SG-CYCLIC: MM2S loops over a buffer, one packet per lap (SG-CYCLIC)."""
+        self._make_ready()
         e, tx = self.e, self.d.sendchannel
         data = np.random.default_rng(seed).integers(0, 256, lap, dtype=np.uint8)
         src, s0 = self._buffer(lap, 0, data)
@@ -630,6 +670,20 @@ class SgDmaMachine(RuleBasedStateMachine):
         e.cyclic = True
         self.cyclic_lap = (src, s0, lap)
         self.t.delay(150_000)  # MM2S fills the stream until it back-pressures
+        if self._skid_ends_a_packet():
+            e.ch["S2MM"].delay_timer()
+        self._settle()
+
+    def _skid_ends_a_packet(self) -> bool:
+        """Whether the newest beat S2MM's input skid takes from a cyclic stream is a TLAST.
+
+        The skid takes 4 beats without a BD (FLOW-SKID): with laps of 1, 2 or 4 beats its 4th
+        is a packet end, which arms S2MM's delay timer; otherwise a packet's first or middle
+        beat, which stops it (SG-COALESCE-DELAY).
+        """
+        assert self.cyclic_lap is not None
+        beats = -(-self.cyclic_lap[2] // WORD)
+        return constants.S2MM_SKID_BEATS % beats == 0
 
     @precondition(lambda self: self.e.cyclic and not self.e.error()
                   and self.e.running("S2MM"))
@@ -642,11 +696,12 @@ class SgDmaMachine(RuleBasedStateMachine):
         dst, d0 = self._buffer(lap, offset * WORD)
         rx.transfer(dst, start=d0, nbytes=lap)
         self._restart_if_needed("S2MM")
-        how = self._how("S2MM", wait, next_waiting=True)
+        waiting = not self._skid_ends_a_packet()
+        how = self._how("S2MM", wait, next_waiting=waiting)
         self._wait("S2MM", how)
         self._landed(dst, np.asarray(src[s0:s0 + lap]))
         assert rx.transferred == lap
-        self._chain_done("S2MM", how, rx.bds[-1].address, next_waiting=True)
+        self._chain_done("S2MM", how, rx.bds[-1].address, next_waiting=waiting)
         self._settle()
         self.t.delay(150_000)
 
@@ -719,6 +774,25 @@ class SgDmaMachine(RuleBasedStateMachine):
     @rule(ns=st.integers(0, 50_000))
     def delay(self, ns):
         self.t.delay(ns)
+
+    @precondition(lambda self: self.irq)
+    @rule(name=NAMES)
+    def await_interrupt(self, name):
+        """IRQ-AWAIT: ``await t.interrupt(...)`` returns at once while the line the expectation
+        predicts is high; on a low line it raises DmaTimeoutError with both DMASRs decoded."""
+        c = self.e.ch[name]
+        if c.unknown or c.cyclic:
+            return
+        port = f"{name.lower()}_introut"
+        before = self.t.now_ns
+        if c.irq & c.cr & R.DMASR_IRQS:
+            asyncio.run(self.t.interrupt("axi_dma_0", port, timeout_ns=1_000))
+            assert self.t.now_ns == before, "a high line still made the wait sleep"
+            return
+        with pytest.raises(DmaTimeoutError,
+                           match=r"MM2S_DMASR=0x[0-9a-f]{8} \(.*S2MM_DMASR=0x[0-9a-f]{8} \("):
+            asyncio.run(self.t.interrupt("axi_dma_0", port, timeout_ns=2_000))
+        assert self.t.now_ns - before >= 2_000
 
     # --- errors and bad input ---
 
@@ -821,7 +895,7 @@ class SgDmaMachine(RuleBasedStateMachine):
             return
         for name, c in self.e.ch.items():
             ch = _sg_reg(name)
-            sr_mask = c.unknown | R.DMASR.field("IRQDelaySts").mask
+            sr_mask = c.unknown  # IRQDelaySts is compared: every timer has finished (0)
             if c.cyclic:
                 sr_mask |= R.DMASR_IOC_IRQ | R.DMASR_DLY_IRQ | SG_COUNTERS
             got = check_registers(self.regs, name, {
@@ -862,33 +936,24 @@ class SgDmaMachine(RuleBasedStateMachine):
             assert all(col == R.BD.STATUS // 4 for _, col in changed), changed.tolist()
 
 
-@pytest.fixture(scope="module")
-def _sg_machine_targets():
-    opened: dict[str, object] = {}
-    yield opened
-    for t in opened.values():
-        t.close()
-
-
 @pytest.mark.rule(
     "SG-BD-STATUS", "SG-MM2S-PACKETS", "SG-S2MM-PACKETS", "SG-IDLE", "SG-IOC", "SG-TAIL-KICK",
     "SG-COALESCE-THRESHOLD", "SG-COALESCE-DELAY", "SG-CYCLIC", "SG-ERR-STALE", "SG-ERR-ZERO",
     "SG-ERR-LATCH", "SG-RS-STOP", "SG-CURDESC", "IRQ-LINE", "DRV-SG-RING", "DRV-SG-CYCLIC",
-    "DRV-SG-IRQ-WAIT", "DRV-ERRORS", "DRV-BAD-INPUT", "DRV-STATE-CHECKS", "RST-BOTH")
-def test_random_sg_programs(sg_target, _sg_machine_targets):
-    """The SG machine on every target, against the loopback with c_include_sg=1 and BDs of at
-    most 1020 bytes. Examples scale with the hypothesis profile (fewer under ``compat``)."""
+    "DRV-SG-IRQ-WAIT", "DRV-ERRORS", "DRV-BAD-INPUT", "DRV-STATE-CHECKS", "RST-BOTH",
+    "IRQ-AWAIT")
+@pytest.mark.parametrize("dmasim_design", [{"design": SG_NARROW}], ids=["sg"])
+def test_random_sg_programs(dmasim_design, target):
+    """The SG machine on every simulated target, against the loopback with c_include_sg=1 and
+    BDs of at most 1020 bytes. Examples scale with the hypothesis profile (``compat``: fewer)."""
     from hypothesis.stateful import run_state_machine_as_test
 
-    if not sg_target.simulated:
-        pytest.skip(f"{sg_target.name}: the 10-bit length field needs another bitstream")
-    t = _sg_machine_targets.get(sg_target.name)
-    if t is None:
-        t = _sg_machine_targets[sg_target.name] = open_target(sg_target.name,
-                                                              parameters=SG_PARAMS)
+    if not target.simulated:
+        pytest.skip(f"{target.name}: needs a bitstream with c_include_sg=1 and a 10-bit length")
+    assert target.driver("python").config["length_width"] == SG_PARAMS["c_sg_length_width"]
     scale = settings().max_examples / 50
-    examples = 25 if t.name == "model" else 12
+    examples = 30 if target.name == "model" else 20
     run_state_machine_as_test(
-        lambda: SgDmaMachine(t),
-        settings=settings(max_examples=max(2, int(examples * scale)), stateful_step_count=20),
+        lambda: SgDmaMachine(target),
+        settings=settings(max_examples=max(2, int(examples * scale)), stateful_step_count=30),
     )

@@ -76,6 +76,7 @@ class SgChannel:
     sof_next: bool = True  # the next S2MM BD starts a packet
     thr: int = 1  # IRQThresholdSts
     dly_start: int = -1  # cycle the delay timer armed, -1 when stopped
+    armed_for: object = None  # S2MM: the packet whose TLAST, taken by the input, armed the timer
     bds_done: int = 0
 
     @property
@@ -309,7 +310,7 @@ class SgEngine:
         sc.bds_done += 1
         return True
 
-    def bd_done(self, ch: ChannelModel, eof: bool) -> None:
+    def bd_done(self, ch: ChannelModel, eof: bool, rearm: bool = True) -> None:
         """The BD in the data mover finished its data: STATUS, IOC event, next BD, Idle."""
         e, sc = self.e, self.sc(ch)
         bd = sc.bd
@@ -330,21 +331,21 @@ class SgEngine:
             return
         sc.bd = None
         if eof:
-            self._packet_end(ch, sc)
+            self._packet_end(ch, sc, rearm)
         if ch.stopping and not ch.rs:
             sc.queue.clear()
             e._halt(ch)
             return
         self.advance(ch)
 
-    def _packet_end(self, ch: ChannelModel, sc: SgChannel) -> None:
+    def _packet_end(self, ch: ChannelModel, sc: SgChannel, arm: bool = True) -> None:
         """An IOC event (threshold counter) and the delay timer arming at a packet's end."""
         if sc.thr <= 1:
             ch.irq |= _R.DMASR_IOC_IRQ
             sc.thr = (ch.cr >> _THRESHOLD.lsb) & 0xFF  # IRQThreshold (inlined: per packet)
         else:
             sc.thr -= 1
-        if ch.cr & _DELAY.mask and ch.rs and not ch.irq & _R.DMASR_DLY_IRQ:
+        if arm and ch.cr & _DELAY.mask and ch.rs and not ch.irq & _R.DMASR_DLY_IRQ:
             sc.dly_start = self.e.cycle
 
     def _check_idle(self, ch: ChannelModel, sc: SgChannel) -> None:
@@ -413,7 +414,8 @@ class SgEngine:
             head = packets[0]
             if head.complete and head.available == 0:
                 packets.popleft()
-                self.bd_done(s, True)
+                armed = sc.armed_for is head  # its TLAST already armed the timer at the input
+                self.bd_done(s, True, rearm=not armed)
                 return
         if s.fault_at >= 0 and s.done >= s.fault_at:
             self.data_fault(s)
@@ -433,11 +435,8 @@ class SgEngine:
                     self.advance(ch)
                 elif nxt < 0 or bd.ready_at < nxt:
                     nxt = bd.ready_at
-            if sc.dly_start >= 0 and sc is self.s2mm and any(
-                    p.read for p in self.e.in_link.packets):
-                # The next packet's first beat entered S2MM's input (its skid takes beats
-                # even without a BD, rule FLOW-SKID): that stops the timer (SG-COALESCE-DELAY).
-                sc.dly_start = -1
+            if sc is self.s2mm:
+                self._s2mm_input_timer(ch, sc, cycle)
             if sc.dly_start >= 0:
                 delay = _DELAY.get(ch.cr)
                 fire = sc.dly_start + (delay + constants.SG_DELAY_EXTRA_TICKS) * self.resolution
@@ -449,6 +448,44 @@ class SgEngine:
                 elif nxt < 0 or fire < nxt:
                     nxt = fire
         return nxt
+
+    def _s2mm_input_newest(self) -> tuple[object, bool] | None:
+        """The newest beat S2MM's input has taken: its packet and whether it carries TLAST.
+
+        The input's skid takes the stream's first ``S2MM_SKID_BEATS`` beats even without a BD
+        (rule FLOW-SKID). None when the stream holds no beat.
+        """
+        link = self.e.in_link
+        b = link.beat
+        room = constants.S2MM_SKID_BEATS
+        newest: tuple[object, bool] | None = None
+        for p in link.packets:
+            held = -(-p.read // b) - (-(-p.consumed // b))
+            if held <= 0:
+                continue
+            if held >= room:
+                return p, p.complete and held == room
+            room -= held
+            newest = (p, p.complete)
+        return newest
+
+    def _s2mm_input_timer(self, ch: ChannelModel, sc: SgChannel, cycle: int) -> None:
+        """SG-COALESCE-DELAY on S2MM's stream, with or without a BD to write to.
+
+        A TLAST the input took arms the timer (once per packet); a later packet's beat it took
+        stops it.
+        """
+        newest = self._s2mm_input_newest()
+        if newest is None:
+            return
+        packet, last = newest
+        if last:
+            if sc.armed_for is not packet:
+                sc.armed_for = packet
+                if ch.cr & _DELAY.mask and ch.rs and not ch.irq & _R.DMASR_DLY_IRQ:
+                    sc.dly_start = cycle
+        elif sc.dly_start >= 0 and packet is not sc.armed_for:
+            sc.dly_start = -1
 
     def run_until(self, cycle: int) -> None:
         """The loopback's time loop in SG mode: data steps bounded by the timed events."""
