@@ -25,10 +25,11 @@ Tolerated differences, kept out by the generator:
 - The transferred bytes of an S2MM BD whose buffer write failed: the model reports the bytes
   before the fault, the RTL the bytes it took from the stream (a known departure; the IP's
   value is uncertain), so RX BDs get no buffer faults here.
-- The delay timer with stream data held back (TX bytes waiting for RX BDs): the RTL arms it
-  when TLAST is taken on the channel's stream, as the behaviour document says; the model arms
-  it at the EOF BD's status write, which for MM2S comes before its TLAST leaves the FIFO (a
-  model departure to fix). With a channel's IRQDelay set, no TX bytes are left waiting.
+- The delay timer with stream data held back (TX bytes waiting for RX BDs): the RTL arms
+  MM2S's when its TLAST is taken on the stream, as the behaviour document says; the model arms
+  it at the EOF BD's status write, which comes before that TLAST leaves the FIFO (a model
+  departure, listed in the document; S2MM's timer agrees). With a channel's IRQDelay set, no
+  TX bytes are left waiting.
 - BD lengths are whole 32-bit words except the last BD of a packet (an S2MM beat straddling
   two BDs is a documented RTL limitation); the delay timer's IRQDelay stays small so that it
   has fired by the time registers are compared.
