@@ -339,6 +339,8 @@ def test_stale_bd_is_sg_int_err_with_the_bd_decoded(sg_target, level):
     sg.kick(regs, regmap.S2MM, ring.address(0))
     sg_target.delay(5_000)
     assert regs.read(regmap.S2MM.DMASR) & regmap.DMASR_SG_INT_ERR
+    # the state API counts the SG error bits (it once looked at DMASR[6:4] only)
+    assert dma.recvchannel.error and not dma.sendchannel.error
     with pytest.raises(DmaInternalError, match=rf"SGIntErr.*CURDESC=0x{ring.address(0):08x}"):
         dma.recvchannel.transfer(buf)
 

@@ -918,6 +918,19 @@ class SgDmaMachine(RuleBasedStateMachine):
                 f"DMACR={cr_now:#010x} (IRQ-LINE)")
 
     @invariant()
+    def driver_state_agrees(self):
+        """DRV-API: ``running``, ``idle`` and ``error`` say what DMASR says, the SG error bits
+        included (``error`` missed them once). Only once the driver started: both start it."""
+        if not hasattr(self, "d") or not self.e.started:
+            return
+        for name, c in self.e.ch.items():
+            ch = self._ch(name)
+            assert ch.error == bool(c.err), f"{name}.error={ch.error}, DMASR errors {c.err:#x}"
+            assert ch.running == (not c.halted), f"{name}.running={ch.running}"
+            if not c.cyclic:
+                assert ch.idle == c.idle, f"{name}.idle={ch.idle}"
+
+    @invariant()
     def memory_intact(self):
         """0xAA canaries around every buffer, sources unchanged, destinations hold their data,
         canary BDs around every ring intact and user BDs changed only in STATUS."""
@@ -941,7 +954,7 @@ class SgDmaMachine(RuleBasedStateMachine):
     "SG-COALESCE-THRESHOLD", "SG-COALESCE-DELAY", "SG-CYCLIC", "SG-ERR-STALE", "SG-ERR-ZERO",
     "SG-ERR-LATCH", "SG-RS-STOP", "SG-CURDESC", "IRQ-LINE", "DRV-SG-RING", "DRV-SG-CYCLIC",
     "DRV-SG-IRQ-WAIT", "DRV-ERRORS", "DRV-BAD-INPUT", "DRV-STATE-CHECKS", "RST-BOTH",
-    "IRQ-AWAIT")
+    "IRQ-AWAIT", "DRV-API")
 @pytest.mark.parametrize("dmasim_design", [{"design": SG_NARROW}], ids=["sg"])
 def test_random_sg_programs(dmasim_design, target):
     """The SG machine on every simulated target, against the loopback with c_include_sg=1 and

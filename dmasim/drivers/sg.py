@@ -537,6 +537,11 @@ class SgChannelMixin(ChannelBase):
         self._mode = value
 
     @property
+    def error(self) -> bool:
+        """True when an error bit is set on this channel, SGIntErr/SGSlvErr/SGDecErr included."""
+        return bool(self._dmasr() & _SG_ALL_ERRORS)
+
+    @property
     def transferred(self) -> int:
         """Bytes the last completed transfer moved: the sum of its BDs' transferred fields."""
         return self._transferred
