@@ -34,7 +34,14 @@ from test_sg import expected_rx
 
 from dmasim import Design, DmasimValueError, constants, regmap
 from dmasim.drivers import sg
-from dmasim.errors import DmaBusyError, DmaInternalError, DmaNotRunningError, DmaTimeoutError
+from dmasim.errors import (
+    DmaBusyError,
+    DmaDecodeError,
+    DmaInternalError,
+    DmaNotRunningError,
+    DmaSlaveError,
+    DmaTimeoutError,
+)
 from dmasim.pytest_plugin import fresh
 
 R = regmap
@@ -826,7 +833,55 @@ class SgDmaMachine(RuleBasedStateMachine):
         want = R.BD_CMPLT | (64 if kind == "stale" else R.BD_STATUS.field("DMAIntErr").mask)
         assert int(ring.words(0)[R.BD.STATUS // 4]) == want
         self.user_rings.append((ring, ring.bds.copy()))
-        self.error_kind = "SGIntErr" if kind == "stale" else "DMAIntErr"
+        self.error_kind = (DmaInternalError, "SGIntErr" if kind == "stale" else "DMAIntErr")
+        self._settle()
+
+    @precondition(lambda self: "faults" in self.t.capabilities)
+    @rule(where=NAMES, kind=st.sampled_from(["slverr", "decerr"]),
+          n=st.integers(1, 3 * BD_MAX), at=st.integers(0, 3 * BD_MAX), seed=st.integers(0, 255))
+    def faulty_transfer(self, where, kind, n, at, seed):
+        """A ring transfer whose source or destination answers SLVERR/DECERR on one word: the
+        wait raises the matching exception (DRV-ERRORS), the failing BD's STATUS carries Cmplt
+        and the error (SG-ERR-DATA), both channels halt (SG-ERR-LATCH) and nothing is written
+        outside the buffers. What the other channel finished before the halt is timing, so
+        its interrupt bits and counters are adopted, not predicted."""
+        self._make_ready()
+        e, tx, rx = self.e, self.d.sendchannel, self.d.recvchannel
+        data = np.random.default_rng(seed).integers(0, 256, n, dtype=np.uint8)
+        src, s0 = self._buffer(n, 0, data)
+        dst, d0 = self._buffer(n, 0)
+        base = (src.physical_address + s0) if where == "MM2S" else (dst.physical_address + d0)
+        off = (at % n) & ~(WORD - 1)
+        self.t.faults.add_fault(base + off, 1, kind)
+        try:
+            rx.transfer(dst, start=d0, nbytes=n)
+            tx.transfer(src, start=s0, nbytes=n)
+            e.ensure_started()
+            for name in e.ch:
+                self._restart_if_needed(name)
+            cls, bit = ((DmaSlaveError, "DMASlvErr") if kind == "slverr"
+                        else (DmaDecodeError, "DMADecErr"))
+            with pytest.raises(cls, match=rf"wait failed: {bit}"):
+                self._ch(where).wait(timeout=WAIT_S)
+            self._until(lambda: all(self.regs.read(c.DMASR) & R.DMASR_HALTED
+                                    for c in R.CHANNELS), "both channels halted")
+        finally:
+            self.t.faults.clear_faults()
+        bds = self._ch(where).bds
+        bad = bds[off // BD_MAX]
+        flag = R.BD_STATUS.field(bit).mask
+        assert bad.status & (R.BD_CMPLT | flag) == R.BD_CMPLT | flag, str(bad)
+        if where == "MM2S":  # posted at the end of the BD, with its CONTROL length
+            assert bad.transferred == bad.length
+        for name, c in e.ch.items():
+            c.rs, c.halted, c.idle = False, True, False
+            c.curdesc = None  # the channel's last fetched BD: not settled (SG-ERR-DATA)
+            c.taildesc = self._ch(name).bds[-1].address
+            c.unknown |= R.DMASR_IOC_IRQ | R.DMASR_DLY_IRQ | SG_COUNTERS
+        c = e.ch[where]
+        c.err = R.DMASR_SLV_ERR if kind == "slverr" else R.DMASR_DEC_ERR
+        c.irq |= R.DMASR_ERR_IRQ
+        self.error_kind = (cls, bit)
         self._settle()
 
     @precondition(lambda self: self.e.started and (
@@ -841,7 +896,7 @@ class SgDmaMachine(RuleBasedStateMachine):
             name = "S2MM" if name == "MM2S" else "MM2S"
         buf, start = self._buffer(64, 0)
         if e.error():
-            want, match = DmaInternalError, rf"transfer failed: {self.error_kind}.*reset"
+            want, match = self.error_kind[0], rf"transfer failed: {self.error_kind[1]}.*reset"
         elif name == "MM2S" and e.cyclic:
             want, match = DmaBusyError, "cyclic transfer is running"
         elif e.ch[name].halted:
@@ -954,7 +1009,7 @@ class SgDmaMachine(RuleBasedStateMachine):
     "SG-COALESCE-THRESHOLD", "SG-COALESCE-DELAY", "SG-CYCLIC", "SG-ERR-STALE", "SG-ERR-ZERO",
     "SG-ERR-LATCH", "SG-RS-STOP", "SG-CURDESC", "IRQ-LINE", "DRV-SG-RING", "DRV-SG-CYCLIC",
     "DRV-SG-IRQ-WAIT", "DRV-ERRORS", "DRV-BAD-INPUT", "DRV-STATE-CHECKS", "RST-BOTH",
-    "IRQ-AWAIT", "DRV-API")
+    "IRQ-AWAIT", "DRV-API", "SG-ERR-DATA")
 @pytest.mark.parametrize("dmasim_design", [{"design": SG_NARROW}], ids=["sg"])
 def test_random_sg_programs(dmasim_design, target):
     """The SG machine on every simulated target, against the loopback with c_include_sg=1 and

@@ -414,6 +414,9 @@ class SgEngine:
             head = packets[0]
             if head.complete and head.available == 0:
                 packets.popleft()
+                if 0 <= s.fault_at < s.done:  # a failing beat was written: SG-ERR-DATA wins
+                    self.data_fault(s)  # over the packet's end (a packet in one step hid it)
+                    return
                 armed = sc.armed_for is head  # its TLAST already armed the timer at the input
                 self.bd_done(s, True, rearm=not armed)
                 return
