@@ -352,6 +352,7 @@ class SgExpect:
     irq_bits: dict[str, int] = field(default_factory=lambda: {"MM2S": 0, "S2MM": 0})
     cyclic: bool = False
     restart: dict[str, bool] = field(default_factory=lambda: {"MM2S": False, "S2MM": False})
+    mode: str = "ring"  # the channels' SG mode: "chain" restarts the channel for each transfer
 
     def error(self) -> bool:
         return any(c.err for c in self.ch.values())
@@ -365,7 +366,7 @@ class SgExpect:
         self.engine_reset()
         self.started, self.cyclic = False, False
         self.irq_bits = {"MM2S": 0, "S2MM": 0}
-        self.restart = {"MM2S": False, "S2MM": False}
+        self.restart = {"MM2S": False, "S2MM": False}  # (the mode survives a reset)
 
     def ensure_started(self) -> None:
         """The driver starts its halted channels on first use."""
@@ -403,7 +404,8 @@ class SgDmaMachine(RuleBasedStateMachine):
     @initialize()
     def power_on(self):
         t = fresh(self.t)
-        self.d = t.driver("python")
+        self.d = t.driver("python")  # the target keeps it: its mode too
+        self.d.sendchannel.mode = self.d.recvchannel.mode = "ring"
         self.regs = self.d.mmio
         self.e = SgExpect()
         self.guards: list[tuple[object, int, int, np.ndarray | None]] = []
@@ -506,8 +508,9 @@ class SgDmaMachine(RuleBasedStateMachine):
         c.curdesc = c.taildesc = tail
 
     def _restart_if_needed(self, name: str) -> None:
-        """The driver restarts a channel from its ring after a chain of another ring."""
-        if self.e.restart[name]:
+        """A ring transfer restarts the channel after a chain of another ring, and always in
+        ``chain`` mode (stop, CURDESC, RS, as PYNQ's driver does)."""
+        if self.e.restart[name] or self.e.mode == "chain":
             self.e.restart[name] = False
             self.e.ch[name].restart(self.e.irq_bits[name])
 
@@ -528,6 +531,7 @@ class SgDmaMachine(RuleBasedStateMachine):
     # --- transfers through the driver's ring ---
 
     @rule(kind=st.sampled_from(["ring", "ring", "chain"]),
+          mode=st.sampled_from(["ring", "ring", "chain"]),
           n=st.one_of(st.integers(1, 64), st.integers(1, 6 * BD_MAX)),
           offsets=st.tuples(st.integers(0, 8), st.integers(0, 8)),
           extra=st.sampled_from([0, 0, 0, 4, 100, BD_MAX, 2 * BD_MAX + 8]),
@@ -538,7 +542,7 @@ class SgDmaMachine(RuleBasedStateMachine):
           chain_offsets=st.lists(st.integers(0, 7), min_size=8, max_size=8),
           extend=st.sampled_from([None, "MM2S", "S2MM"]), split=st.integers(0, 30),
           gap=st.sampled_from([0, 0, 300, 3_000, 30_000]))
-    def loopback(self, kind, n, offsets, extra, waits, recv_first, seed, tx_lens, cut,
+    def loopback(self, kind, mode, n, offsets, extra, waits, recv_first, seed, tx_lens, cut,
                  rx_lens, chain_offsets, extend, split, gap):
         """A packet through the driver's rings or through chains of BDs built by hand.
 
@@ -548,6 +552,7 @@ class SgDmaMachine(RuleBasedStateMachine):
         """
         self._make_ready()
         if kind == "ring":
+            self.d.sendchannel.mode = self.d.recvchannel.mode = self.e.mode = mode
             self._ring_transfer(n, offsets, extra, waits, recv_first, seed)
         else:
             self._user_chain(tx_lens, cut, rx_lens, chain_offsets, extend, split, gap, seed)
