@@ -41,6 +41,7 @@ from dmasim.errors import (
     DmaNotRunningError,
     DmaSlaveError,
     DmaTimeoutError,
+    DriverUnavailableError,
 )
 from dmasim.pytest_plugin import fresh
 
@@ -401,10 +402,15 @@ class SgDmaMachine(RuleBasedStateMachine):
         self.t = target
         self.e = SgExpect()
 
-    @initialize()
-    def power_on(self):
+    @initialize(level=st.sampled_from(["python", "python", "cffi"]))
+    def power_on(self, level):
+        """A fresh target and a driver level: mostly the python one, sometimes the C core
+        (through cffi), whose SG steps must be the same."""
         t = fresh(self.t)
-        self.d = t.driver("python")  # the target keeps it: its mode too
+        try:
+            self.d = t.driver(level)  # the target keeps it: its mode too
+        except DriverUnavailableError:
+            self.d = t.driver("python")
         self.d.sendchannel.mode = self.d.recvchannel.mode = "ring"
         self.regs = self.d.mmio
         self.e = SgExpect()
