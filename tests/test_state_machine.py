@@ -611,16 +611,15 @@ class SgDmaMachine(RuleBasedStateMachine):
         lens[-1] -= min(cut, lens[-1] - 1)  # only a packet's last BD may end mid-word
         n = sum(lens)
         rng = np.random.default_rng(seed)
-        rings: dict[str, tuple[sg.BdRing, int]] = {}
         tx_ring = sg.BdRing(t, len(lens))
         tx_ring.link()
         payload = []
         for i, k in enumerate(lens):
             part = rng.integers(0, 256, k, dtype=np.uint8)
             payload.append(part)
-            _, start = buf_start = self._buffer(k, offsets[i % 8] * WORD, part)
+            buf, start = self._buffer(k, offsets[i % 8] * WORD, part)
             flags = (R.BD_TXSOF if i == 0 else 0) | (R.BD_TXEOF if i == len(lens) - 1 else 0)
-            tx_ring.set_bd(i, buf_start[0].physical_address + start, k, flags)
+            tx_ring.set_bd(i, buf.physical_address + start, k, flags)
         data = np.concatenate(payload)
         # RX BDs of the drawn sizes, repeated until they hold the packet; it ends in the last.
         sizes: list[int] = []
@@ -633,7 +632,8 @@ class SgDmaMachine(RuleBasedStateMachine):
             buf, start = self._buffer(k, offsets[(i + 3) % 8] * WORD)
             dsts.append((buf, start, min(k, n - sum(sizes[:i]))))
             rx_ring.set_bd(i, buf.physical_address + start, k)
-        rings = {"MM2S": (tx_ring, len(lens)), "S2MM": (rx_ring, len(sizes))}
+        rings: dict[str, tuple[sg.BdRing, int]] = {
+            "MM2S": (tx_ring, len(lens)), "S2MM": (rx_ring, len(sizes))}
         for ring, _ in rings.values():
             self.user_rings.append((ring, ring.bds.copy()))
         first_tail = {name: count - 1 for name, (_, count) in rings.items()}
