@@ -62,7 +62,7 @@ class BlockDesign:
         out = {}
         for net in self.nets:
             for pin in net:
-                cell, _, port = pin.partition("/")
+                port = pin.partition("/")[2]
                 if not port.endswith("introut"):
                     continue
                 for other in set(net) - {pin}:
