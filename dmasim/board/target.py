@@ -490,10 +490,15 @@ class BoardTarget(Target):
             try:
                 irq = Interrupt(pin)
             except Exception as exc:
+                if "UIO" in str(exc):
+                    hint = ("Linux must give the interrupt controller's PS interrupt to a UIO "
+                            "device, /dev/uioN, found through /proc/interrupts (the PYNQ "
+                            "images do for IRQ_F2P[0]; see hw/board/README.md)")
+                else:
+                    hint = ("pynq looks pins up on its active device, pynq.Device."
+                            f"active_device, which must be the one holding {self.bitfile}")
                 raise TargetError(
-                    f"pynq cannot wait on {pin}: {type(exc).__name__}: {exc} (pynq looks pins "
-                    "up on its active device, pynq.Device.active_device, which must be the "
-                    f"one holding {self.bitfile})"
+                    f"pynq cannot wait on {pin}: {type(exc).__name__}: {exc}; {hint}"
                 ) from exc
             self._bind_uio_to_running_loop()
             try:

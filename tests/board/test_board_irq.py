@@ -37,7 +37,7 @@ from board_fakes import (
 )
 
 import dmasim
-from dmasim import DmasimValueError, regmap
+from dmasim import DmasimValueError, TargetError, regmap
 from dmasim.board.errors import NoInterruptRouteError, OverlayError
 from dmasim.board.target import BoardTarget
 from dmasim.design import Design
@@ -298,6 +298,14 @@ def test_interrupt_bad_arguments(board_irq):
         asyncio.run(t.interrupt(timeout_ns=-1))
 
 
+def test_no_uio_device_for_the_controller_is_a_clear_error(board_irq, monkeypatch):
+    monkeypatch.setattr(pynq.interrupt, "get_uio_irq", lambda irq: None)
+    with pytest.raises(TargetError, match=r"pynq cannot wait on axi_dma_0/s2mm_introut: "
+                                          r"ValueError: Could not find UIO device.*61.*"
+                                          r"/proc/interrupts"):
+        asyncio.run(board_irq.t.interrupt(timeout_ns=10**9))
+
+
 # --- scatter-gather on the board, waits on the interrupt -----------------------------------
 
 
@@ -365,6 +373,44 @@ def test_sg_interrupt_wait_times_out_with_decoded_state(board_sg):
     with pytest.raises(DmaTimeoutError, match=r"S2MM.*DMASR"):
         dma.recvchannel.wait(timeout=0.05, interrupt=True)
     t.reset()
+
+
+def test_pynq_level_on_the_intc_overlay_after_an_asyncio_run(board_irq):
+    """pynq's DMA builds its Interrupts (and opens the UIO) even when a previous asyncio.run
+    left the thread without a current event loop; its polling waits move the data, and
+    dmasim's interrupt wait then wakes in a new loop on the UIO device pynq opened."""
+    b = board_irq
+    t = b.t
+    asyncio.run(asyncio.sleep(0))
+    dma = t.driver("pynq")
+    assert dma.dma.recvchannel._interrupt is not None  # pynq found the pin on the intc
+    src, dst = t.allocate(3000, "u1"), t.allocate(3000, "u1")
+    _pattern(src, 11)
+    dma.recvchannel.transfer(dst)
+    dma.sendchannel.transfer(src)
+    dma.sendchannel.wait(timeout=5.0)
+    dma.recvchannel.wait(timeout=5.0)
+    assert np.array_equal(dst, src) and dma.recvchannel.transferred == 3000
+    m = t.ip_mmio()
+    assert m.read(S2MM.DMACR) & regmap.DMACR_IOC_IRQEN  # pynq enables IOC when it has the pin
+    for ch in regmap.CHANNELS:
+        m.write(ch.DMASR, regmap.DMASR_IRQS)
+    src2, dst2 = t.allocate(512, "u1"), t.allocate(512, "u1")
+    _pattern(src2, 12)
+    events = b.uio.events
+
+    async def run() -> None:
+        waiter = asyncio.ensure_future(t.interrupt(timeout_ns=2 * 10**9))
+        while not b.intc.ier & 0b10:
+            await asyncio.sleep(0.001)
+        dma.recvchannel.transfer(dst2)
+        dma.sendchannel.transfer(src2)
+        await waiter
+
+    asyncio.run(run())
+    assert b.uio.events > events
+    dma.recvchannel.wait(timeout=5.0)
+    assert np.array_equal(dst2, src2)
 
 
 # --- what the overlay lacks: clear errors -------------------------------------------------
