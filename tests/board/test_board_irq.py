@@ -288,6 +288,20 @@ def test_interrupt_times_out_with_decoded_state(board_irq):
     assert t.now_ns - start >= 50_000_000
     with pytest.raises(DmaTimeoutError, match="no interrupt is enabled"):
         asyncio.run(t.interrupt("axi_dma_0", "mm2s_introut", timeout_ns=10_000_000))
+    # The timed-out waits left their events with pynq's controller; the next wait still wakes.
+    m.write(MM2S.DMACR, regmap.DMACR_RS)
+    src, dst = t.allocate(128, "u1"), t.allocate(128, "u1")
+    _pattern(src, 1)
+    events = board_irq.uio.events
+
+    async def run() -> None:
+        waiter = asyncio.ensure_future(t.interrupt(timeout_ns=2 * 10**9))
+        await asyncio.sleep(0.01)
+        _simple_transfer(m, src, dst, 128)
+        await waiter
+
+    asyncio.run(run())
+    assert board_irq.uio.events > events and np.array_equal(dst, src)
 
 
 def test_interrupt_bad_arguments(board_irq):
