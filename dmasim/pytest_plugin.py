@@ -28,7 +28,7 @@ from .drivers import LEVELS
 from .errors import DesignError, DriverUnavailableError, TargetError
 from .target import Describes, Target, Traces, Waves, open_target
 
-__all__ = ["SG_LOOPBACK", "fresh"]
+__all__ = ["SG_LOOPBACK", "check_sg_overlay", "fresh"]
 
 _CAPABILITY_REASONS = {
     "faults": "needs memory fault injection, which only simulated targets have",
@@ -267,9 +267,26 @@ def sg_target(request: pytest.FixtureRequest) -> Iterator[Target]:
                         "c_include_sg=1: pass --sg-bitfile=... (hw/board/README.md)")
         spec["bitfile"] = bitfile
     try:
-        yield from _pooled_target(request, spec)
+        for t in _pooled_target(request, spec):
+            check_sg_overlay(t, spec.get("bitfile"))
+            yield t
     except DesignError as exc:
         pytest.skip(f"{name}: {exc}")
+
+
+def check_sg_overlay(t: Target, bitfile: str | None) -> None:
+    """Fail clearly when the ``--sg-bitfile`` overlay's DMAs are not in scatter-gather mode."""
+    from .design.params import includes_sg
+    from .target import iter_dma_ips
+
+    if bitfile is None:
+        return
+    simple = [n for n in iter_dma_ips(t.ip_dict)
+              if not includes_sg(t.ip_dict[n].get("parameters") or {})]
+    if simple:
+        pytest.fail(f"--sg-bitfile {bitfile}: {', '.join(simple)} has c_include_sg=0; build the "
+                    "scatter-gather overlay with hw/board/dma_loopback.tcl -tclargs sg",
+                    pytrace=False)
 
 
 def _pooled_target(request: pytest.FixtureRequest, spec: DesignSpec) -> Iterator[Target]:

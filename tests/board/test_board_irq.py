@@ -511,3 +511,20 @@ def test_sg_status_control_streams_are_refused(tmp_path, monkeypatch):
             pytest.raises(OverlayError, match=r"c_sg_include_stscntrl_strm=1.*allowed 0"):
         BoardTarget(bitfile=str(bit), download=False, device=BoardFakeDevice(model),
                     **board_files(tmp_path))
+
+
+def test_sg_bitfile_must_hold_a_scatter_gather_dma(plain_board):
+    """``--sg-bitfile`` with the simple overlay fails the SG tests with what to build."""
+    from dmasim.pytest_plugin import check_sg_overlay
+
+    with pytest.raises(pytest.fail.Exception, match=r"--sg-bitfile x\.bit: axi_dma_0 has "
+                                                    r"c_include_sg=0.*-tclargs sg"):
+        check_sg_overlay(plain_board, "x.bit")
+    check_sg_overlay(plain_board, None)  # not a board SG run: nothing to check
+
+
+def test_sg_bitfile_with_a_scatter_gather_dma_passes(board_sg):
+    from dmasim.pytest_plugin import check_sg_overlay
+
+    assert board_sg.t.ip_dict["axi_dma_0"]["parameters"]["c_include_sg"] == "1"
+    check_sg_overlay(board_sg.t, "dma_loopback_sg.bit")  # raises pytest's Failed otherwise
