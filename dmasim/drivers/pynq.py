@@ -15,9 +15,11 @@ raises an exception asynchronously in the waiting thread at a wall-clock deadlin
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import threading
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -195,6 +197,29 @@ class PynqChannel(ChannelBase):
         return self._dmasr()
 
 
+def _give_pynq_an_event_loop() -> None:
+    """Make sure this thread has a current asyncio event loop before pynq's DMA is built.
+
+    With the DMA's interrupts on an axi_intc, pynq's constructor creates ``Interrupt`` objects,
+    and the first one opens the controller's UIO device and registers it with
+    ``asyncio.get_event_loop()``. After any ``asyncio.run()`` in the thread there is no current
+    loop and that raises; set a new one, as the thread had before. (dmasim's own interrupt
+    waits re-register the UIO device with whichever loop waits; pynq's ``wait_async`` wakes
+    only in the loop it was registered with.)
+    """
+    try:
+        asyncio.get_running_loop()
+        return
+    except RuntimeError:
+        pass
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            asyncio.get_event_loop_policy().get_event_loop()
+        except RuntimeError:
+            asyncio.set_event_loop(asyncio.new_event_loop())
+
+
 class PynqDMA(DmaDriver):
     """pynq's ``pynq.lib.dma.DMA`` with dmasim's channel API, timeouts and exceptions.
 
@@ -213,6 +238,8 @@ class PynqDMA(DmaDriver):
             description = dict(target.ip_dict[ip_name])
             description["device"] = board_device
             self._watchdog = _Watchdog()
+            if description.get("interrupts"):
+                _give_pynq_an_event_loop()
         else:
             self.device = SimulatedDevice(target)
             description = self.device.description(ip_name)

@@ -109,20 +109,22 @@ class BdRing:
         need = (count + 2) * regmap.BD_SIZE
         self.owned = buffer is None
         if buffer is None:
+            # On the board this is pynq.allocate: CMA memory, page-aligned, not cached.
             buffer = target.allocate(shape=((count + 2) * BD_WORDS,), dtype="u4")
-        else:
-            if not target.owns(buffer):
-                raise BufferStateError("a BD ring needs a buffer from target.allocate() that "
-                                       "is not freed")
-            addr = int(buffer.physical_address)
-            if addr % regmap.BD_ALIGN:
-                raise DmasimValueError(
-                    f"BD address 0x{addr:08x} is not aligned to 0x{regmap.BD_ALIGN:x} bytes: "
-                    f"allowed multiples of 0x{regmap.BD_ALIGN:x} (the engine ignores bits 5:0)")
-            if buffer.nbytes < need or not buffer.flags.c_contiguous:
-                raise DmasimValueError(
-                    f"a ring of {count} BDs needs a contiguous buffer of at least {need} bytes "
-                    f"({count} BDs + 2 canary BDs of {regmap.BD_SIZE}), got {buffer.nbytes}")
+        elif not target.owns(buffer):
+            raise BufferStateError("a BD ring needs a buffer from target.allocate() that "
+                                   "is not freed")
+        addr = int(buffer.physical_address)
+        if addr % regmap.BD_ALIGN:
+            if self.owned:
+                buffer.freebuffer()
+            raise DmasimValueError(
+                f"BD address 0x{addr:08x} is not aligned to 0x{regmap.BD_ALIGN:x} bytes: "
+                f"allowed multiples of 0x{regmap.BD_ALIGN:x} (the engine ignores bits 5:0)")
+        if not self.owned and (buffer.nbytes < need or not buffer.flags.c_contiguous):
+            raise DmasimValueError(
+                f"a ring of {count} BDs needs a contiguous buffer of at least {need} bytes "
+                f"({count} BDs + 2 canary BDs of {regmap.BD_SIZE}), got {buffer.nbytes}")
         self.target = target
         self.buffer = buffer
         self.count = count
