@@ -15,6 +15,7 @@ no time, but it always lands before the IOC event and Idle it causes.
 
 from __future__ import annotations
 
+import bisect
 from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -42,7 +43,8 @@ _FAULT_BIT = {"slverr": _R.DMASR_SLV_ERR, "decerr": _R.DMASR_DEC_ERR}
 _SG_FAULT_BIT = {"slverr": _R.DMASR_SG_SLV_ERR, "decerr": _R.DMASR_SG_DEC_ERR}
 _BD_FAULT_BIT = {"slverr": _R.BD_STATUS.field("DMASlvErr").mask,
                  "decerr": _R.BD_STATUS.field("DMADecErr").mask}
-_BATCH_MIN_PAIRS = 4  # a batch costs about as much as a few step-by-step BD pairs
+_BATCH_MIN_PAIRS = 4  # a plan costs about as much as a few step-by-step BD pairs
+_PLAN_MIN_BDS = 32  # BDs a plan reads ahead at least (later polls use them)
 _BD_INT_ERR = _R.BD_STATUS.field("DMAIntErr").mask
 
 
@@ -93,9 +95,86 @@ class SgChannel:
         self.cur_lo, self.cur_hi = addr & 0xFFFF_FFFF, addr >> 32
 
 
-def _bd(row: list[int], ready_at: int) -> Bd:
-    """A :class:`Bd` from a batch row ``(addr, nxt, buf, control)``."""
-    return Bd(row[0], row[1], row[2], row[3], ready_at)
+@dataclass(slots=True)
+class _Side:
+    """One channel's BDs in a :class:`_Schedule`: the ones fetched already, then the walked
+    ones (times relative to the schedule's start).
+    """
+
+    rows: np.ndarray  # (addr, nxt, buf, control) of BD k (k = 0: the BD in flight)
+    ready: np.ndarray  # cycle BD k's fetch completes
+    first: int  # BDs fetched before the schedule (in flight + prefetched)
+    count: int  # BDs the schedule knows
+    tail: bool  # the last of them is the tail
+    fetching: bool  # the fetcher ran when the schedule was made
+    slots: list[tuple[int, int, int, bytes]]
+    """Runs of adjacent BDs fetched later: ``(k0, k1, address of k0, bytes as read)``."""
+
+    def changed(self, ddr: np.ndarray, lo: int, hi: int) -> int:
+        """The first BD in ``lo..hi-1`` whose slot in ``ddr`` differs from the one read, or
+        ``hi`` (a changed APP word counts too: that only ends the schedule sooner).
+        """
+        for k0, k1, a0, snap in self.slots:
+            x, y = max(lo, k0), min(hi, k1)
+            if x >= y:
+                continue
+            a, b = a0 + (x - k0) * _BD.SIZE, a0 + (y - k0) * _BD.SIZE
+            if ddr[a:b].tobytes() == snap[a - a0:b - a0]:
+                continue
+            for k in range(x, y):
+                a = a0 + (k - k0) * _BD.SIZE
+                if ddr[a:a + _BD.SIZE].tobytes() != snap[a - a0:a - a0 + _BD.SIZE]:
+                    return k
+        return hi
+
+
+@dataclass(slots=True)
+class _Schedule:
+    """A steady chain from the BD pair in flight on (see :meth:`SgEngine._plan`).
+
+    BD pair j of both channels starts ``start[j]`` cycles after the schedule's start (pair 0
+    is in flight: its start is virtual) and moves ``ml[j]`` bytes; completion j (1..n) ends
+    pair j-1 and starts pair j. Nothing in it is absolute time, so a chain that runs again
+    from the same state (a driver repeating a transfer) uses it again.
+    """
+
+    key: tuple[object, ...]  # the engine state it starts from (times relative)
+    n: int  # completions it holds
+    done: int  # bytes of pair 0 moved at its start
+    start: list[int]
+    ml: list[int]
+    cum: list[int]  # bytes of pairs before pair j
+    run_cum: list[int]  # contiguous data runs: first byte (as in ``cum``), then the end
+    run_src: list[int]
+    run_dst: list[int]
+    ff: list[int]  # the fetcher is free from this cycle after completion j (index j-1)
+    status: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # STATUS word index, value
+    sides: tuple[_Side, _Side]  # MM2S, S2MM
+    final: bool  # pair n is the tail of both chains: its end (completion n+1) idles both
+
+
+@dataclass(slots=True)
+class _Plan:
+    """A :class:`_Schedule` in use: where it last left the engine."""
+
+    s: _Schedule
+    base: int  # the cycle the schedule's times count from
+    n: int  # completions it may still apply (fewer when software changed a BD)
+    pos: int  # the pair in flight then
+    cycle: int  # the engine's cycle then
+    done: int  # bytes of that pair moved then
+    mbd: Bd  # the BDs in flight then (the engine must still hold them)
+    sbd: Bd
+    bds: tuple[list[Bd | None], list[Bd | None]]  # each side's BD k once it exists
+
+    def bd(self, side: int, k: int) -> Bd:
+        """BD ``k`` of ``side``, made when first needed (the step loop makes it at its fetch)."""
+        bd = self.bds[side][k]
+        if bd is None:
+            sd = self.s.sides[side]
+            a, nxt, buf, control = sd.rows[k].tolist()
+            bd = self.bds[side][k] = Bd(a, nxt, buf, control, self.base + int(sd.ready[k]))
+        return bd
 
 
 def _coalesce(thr: int, reload: int, events: int) -> tuple[int, bool]:
@@ -121,7 +200,9 @@ class SgEngine:
         self._word = np.zeros(1, "<u4")
         self._word_bytes = self._word.view(np.uint8)
         self.batched = True  # tests switch it off to compare with the step-by-step path
-        self._backoff = 0  # step iterations before the next batch attempt
+        self.plan: _Plan | None = None  # a steady chain's schedule in use (the batched path)
+        self._schedule: _Schedule | None = None  # the last schedule made (used again if it fits)
+        self._backoff = 0  # step iterations before the next plan attempt
         self._backoff_next = 0
         self.batched_pairs = 0  # BD pairs the batched path completed (statistics, tests)
 
@@ -130,6 +211,7 @@ class SgEngine:
         self.mm2s = SgChannel("MM2S")
         self.s2mm = SgChannel("S2MM")
         self.fetch_free = 0
+        self.plan = None
 
     def sc(self, ch: ChannelModel) -> SgChannel:
         """The SG state of data-path channel ``ch``."""
@@ -206,6 +288,7 @@ class SgEngine:
         if not sc.fetching:
             sc.fetching = True
             ch.idle = False
+        self._backoff = self._backoff_next = 0  # a new chain: plan it as soon as it is steady
         self.advance(ch)
 
     # --- fetch and start ----------------------------------------------------------------
@@ -458,7 +541,7 @@ class SgEngine:
             if self.batched:
                 if self._backoff:
                     self._backoff -= 1
-                elif self._batch(cycle):
+                elif self._jump(cycle):
                     continue
             nxt = self.timed(e.cycle)
             stop = cycle if nxt < 0 else min(cycle, nxt)
@@ -525,16 +608,37 @@ class SgEngine:
         out = np.concatenate(parts) if parts else np.zeros((0, 4), np.int64)
         return out, False
 
-    def _batch(self, cycle: int) -> bool:
-        """Jump over whole BD pairs of a steady loopback chain; True if it advanced.
+    def _jump(self, cycle: int) -> bool:
+        """Advance a steady chain towards ``cycle`` in closed form; True if it advanced.
+
+        The chain's schedule (:meth:`_plan`) is worked out when the step loop reaches a
+        steady state and then serves every later catch-up (each poll of a driver) with a few
+        copies and assignments, until it runs out, software writes a register, or a BD it
+        relies on changes.
+        """
+        plan = self.plan
+        e = self.e
+        if plan is not None and not (
+                plan.cycle == e.cycle and self.mm2s.bd is plan.mbd and self.s2mm.bd is plan.sbd
+                and e.mm2s.done == plan.done and e.mm2s.busy and e.s2mm.busy
+                and not e.memory._faults and not e.memory._cacheable):
+            plan = self.plan = None
+        if plan is None:
+            plan = self._plan(cycle)
+            if plan is None:
+                return False
+            self.plan = plan
+        return self._apply(plan, cycle)
+
+    def _plan(self, cycle: int) -> _Plan | None:
+        """A plan for a steady loopback chain from the BD pair in flight; None if none.
 
         It applies where every step-by-step iteration would be the memory-to-memory copy of
         one MM2S BD (TXEOF) into one S2MM BD at least as long, followed by both channels
         starting their next BD at once: no faults, no CPU cache model, no delay timer, no
         cyclic or keyhole, data that overlaps no BD and no source. Then the fetch times, BD
-        starts and ends, STATUS words and the threshold counters follow from a loop over
-        integers, data moves in a few copies, and the engine is left exactly as the step loop
-        leaves it: the next BD pair started, nothing of it moved yet.
+        starts and ends, STATUS words and the threshold counters follow from integer arrays,
+        and :meth:`_apply` can put the engine where the step loop would have it at any cycle.
         """
         e = self.e
         m, s = e.mm2s, e.s2mm
@@ -545,34 +649,67 @@ class SgEngine:
         packets = e.stream.packets
         beat = e.beat
         if (mbd is None or ssbd is None or tx is None or not (m.busy and s.busy)
-                or m.done or s.done or not e.loopback or e.s2mm_discarding
+                or m.done != s.done or m.done % beat or m.done >= m.xlen
+                or tx.read != m.done or tx.consumed != m.done
+                or not e.loopback or e.s2mm_discarding
                 or beat != e.s2mm_beat or m.fault_at >= 0 or s.fault_at >= 0
                 or m.keyhole or s.keyhole or m.stopping or s.stopping or not (m.rs and s.rs)
                 or m.err or s.err or msc.dly_start >= 0 or ssc.dly_start >= 0
                 or (m.cr | s.cr) & (_DELAY.mask | _R.DMACR_CYCLIC | _KEYHOLE)
                 or mem._faults or mem._cacheable or len(packets) != 1 or packets[0] is not tx
-                or tx.read or tx.complete or not mbd.control & _R.BD_TXEOF
+                or tx.complete or not mbd.control & _R.BD_TXEOF
                 or m.xlen > s.xlen or s.xaddr != s.low):
-            return False
-        c = e.cycle
-        if c + _BATCH_MIN_PAIRS * -(-m.xlen // beat) > cycle:
-            return False  # too few pairs fit before ``cycle`` for a batch to pay off
-        if ((msc.fetching and len(msc.queue) != constants.SG_PREFETCH_BDS)
-                or (ssc.fetching and len(ssc.queue) != constants.SG_PREFETCH_BDS)):
-            return False  # not the steady state (the fetcher still fills a queue)
+            return None
         prefetch = constants.SG_PREFETCH_BDS
-        # Enough BDs for the pairs that can end by ``cycle`` if they are like the first (a
-        # shorter walk only ends the batch sooner; the step loop then carries on).
-        limit = min(2 * (cycle - c) // -(-m.xlen // beat), 4096) + prefetch + 2
+        if ((msc.fetching and len(msc.queue) != prefetch)
+                or (ssc.fetching and len(ssc.queue) != prefetch)):
+            return None  # not the steady state (the fetcher still fills a queue)
+        if not (msc.fetching or ssc.fetching) and min(len(msc.queue), len(ssc.queue)) < 1:
+            self._plan_failed()  # the last pair: nothing to plan
+            return None
+        c = e.cycle
         mq, sq = [mbd, *msc.queue], [ssbd, *ssc.queue]
+        key = (m.done, m.xaddr, s.xaddr, s.xlen, ssbd.sof, self.fetch_free - c,
+               msc.fetching, msc.fetch_addr, msc.tail, ssc.fetching, ssc.fetch_addr, ssc.tail,
+               *[(b.addr, b.nxt, b.buf, b.control, b.ready_at - c) for b in mq], None,
+               *[(b.addr, b.nxt, b.buf, b.control, b.ready_at - c) for b in sq])
+        sched = self._schedule
+        if sched is None or sched.key != key or any(
+                side.changed(mem.ddr, side.first, side.count) < side.count
+                for side in sched.sides):
+            sched = self._schedule = self._make_schedule(cycle, key, mq, sq)
+            if sched is None:
+                self._plan_failed()
+                return None
+        self._backoff_next = 0
+        return _Plan(sched, c, sched.n, 0, c, m.done, mbd, ssbd,
+                     ([*mq, *[None] * (sched.sides[0].count - len(mq))],
+                      [*sq, *[None] * (sched.sides[1].count - len(sq))]))
+
+    def _make_schedule(self, cycle: int, key: tuple[object, ...], mq: list[Bd],
+                       sq: list[Bd]) -> _Schedule | None:
+        """Walk both chains and work out the schedule (see :meth:`_plan`); None if too short."""
+        e = self.e
+        m, s = e.mm2s, e.s2mm
+        msc, ssc = self.mm2s, self.s2mm
+        mem = e.memory
+        beat = e.beat
+        c = e.cycle
+        prefetch = constants.SG_PREFETCH_BDS
+        # Enough BDs for the pairs that can end by ``cycle`` if they are like the first, and
+        # at least a few dozen for the polls that follow (a walk cut short only makes the
+        # schedule run out sooner; the step loop then carries on and plans again).
+        pair_cycles = -(-m.xlen // beat)
+        limit = min(max(2 * (cycle - c) // pair_cycles, _PLAN_MIN_BDS), 4096) + prefetch + 2
         mrows = np.array([(b.addr, b.nxt, b.buf, b.control) for b in mq], np.int64)
         srows = np.array([(b.addr, b.nxt, b.buf, b.control) for b in sq], np.int64)
         mw, m_tail = self._walk(msc, limit, mrows[:, 0])
         sw, s_tail = self._walk(ssc, limit, srows[:, 0])
         mall, sall = np.concatenate((mrows, mw)), np.concatenate((srows, sw))
         m_addr, s_addr = mall[:, 0], sall[:, 0]
-        if not set(m_addr.tolist()).isdisjoint(s_addr.tolist()):  # a BD on both chains
-            return self._batch_failed()
+        if (not (m_addr.max() < s_addr.min() or s_addr.max() < m_addr.min())
+                and not set(m_addr.tolist()).isdisjoint(s_addr.tolist())):  # a BD on both
+            return None
         lmask = e.length_mask
         mb, sb = mall[:, 2].copy(), sall[:, 2].copy()
         mb[0], sb[0] = m.xaddr, s.xaddr
@@ -583,30 +720,32 @@ class SgEngine:
         slots = np.concatenate((m_addr, s_addr))
         if (((slots < dhi) & (slots + _BD.SIZE > dlo)).any()
                 or ((mb - beat < dhi) & (mb + ml + beat > dlo)).any()):
-            return self._batch_failed()
+            return None
         size = mem.size
         fetch = constants.SG_BD_FETCH_CYCLES
         n_m, n_s = len(m_addr), len(s_addr)
         last = min(n_m, n_s) - 1  # completions that could start a next pair
-        if last < 1:
-            return self._batch_failed()
-        # Completion j (1..last) ends pair j-1 at ce[j-1] and starts pair j.
-        ce = c + np.cumsum(-(-ml[:last] // beat))
+        if last < _BATCH_MIN_PAIRS:
+            return None
+        # Completion j (1..last) ends pair j-1 at ce[j-1] and starts pair j, in cycles from
+        # now. Pair 0 has moved m.done bytes (whole beats): it started m.done // beat ago.
+        start0 = -(m.done // beat)
+        ce = start0 + np.cumsum(-(-ml[:last] // beat))
         jj = np.arange(1, last + 1)
         fm = jj + prefetch < n_m  # MM2S fetches BD j+prefetch at completion j
         fs = jj + prefetch < n_s
         ff_after = ce + fetch * (fm.astype(np.int64) + fs)
-        ff_before = np.concatenate(([self.fetch_free], ff_after[:-1]))
+        ff_before = np.concatenate(([self.fetch_free - c], ff_after[:-1]))
         m_ready = np.zeros(n_m, np.int64)
-        m_ready[:len(mq)] = [b.ready_at for b in mq]
+        m_ready[:len(mq)] = [b.ready_at - c for b in mq]
         m_ready[jj[fm] + prefetch] = ce[fm] + fetch
         s_ready = np.zeros(n_s, np.int64)
-        s_ready[:len(sq)] = [b.ready_at for b in sq]
+        s_ready[:len(sq)] = [b.ready_at - c for b in sq]
         s_ready[jj[fs] + prefetch] = ce[fs] + fetch * (1 + fm[fs])
         mbj, mlj = mb[1:last + 1], ml[1:last + 1]
         sbj, slj = sb[1:last + 1], sl[1:last + 1]
         mend = mbj + mlj
-        ok = ((ce <= cycle) & (ff_before <= ce)
+        ok = ((ff_before <= ce)
               & (m_ready[1:last + 1] <= ce) & (s_ready[1:last + 1] <= ce)
               & (mlj > 0) & (m_ctl[1:last + 1] & _R.BD_TXEOF != 0)
               & (mbj - mbj % beat >= 0) & (mend + (-mend % beat) <= size)
@@ -620,75 +759,170 @@ class SgEngine:
         if ssc.fetching and not s_tail:
             ok &= jj + prefetch < n_s
         n = last if ok.all() else int(np.argmin(ok))
-        if not n:
-            return self._batch_failed()
-        self._backoff_next = 0
-        self.batched_pairs += n
-        c = int(ce[n - 1])
-        ff = int(ff_after[n - 1])
-        mn, sn = min(len(mq) + n, n_m), min(len(sq) + n, n_s)
-        mf = msc.fetching and not (m_tail and mn == n_m)
-        sf = ssc.fetching and not (s_tail and sn == n_s)
-        mthr, mioc = _coalesce(msc.thr, _THRESHOLD.get(m.cr), n)
-        sthr, sioc = _coalesce(ssc.thr, _THRESHOLD.get(s.cr), n)
-        mirq = m.irq | (_R.DMASR_IOC_IRQ if mioc else 0)
-        sirq = s.irq | (_R.DMASR_IOC_IRQ if sioc else 0)
-        m_ready_l, s_ready_l = m_ready.tolist(), s_ready.tolist()
-        # Memory: the data of pairs 0..n-1 (runs that continue each other in one copy), then
-        # the STATUS words (no overlap, so the order is free).
-        # A pair starts a new copy unless both its addresses continue the previous pair's.
-        new_run = np.ones(n, bool)
-        new_run[1:] = (mb[1:n] != mb[:n - 1] + ml[:n - 1]) | (sb[1:n] != sb[:n - 1] + ml[:n - 1])
+        if n < _BATCH_MIN_PAIRS:
+            return None
+        # The data: pairs 0..n as runs that continue each other (one copy per run).
+        cum = np.zeros(n + 2, np.int64)
+        np.cumsum(ml[:n + 1], out=cum[1:])
+        new_run = np.ones(n + 1, bool)
+        new_run[1:] = (mb[1:n + 1] != mb[:n] + ml[:n]) | (sb[1:n + 1] != sb[:n] + ml[:n])
         starts = np.flatnonzero(new_run)
-        ends = np.append(starts[1:], n)
-        csum = np.concatenate(([0], np.cumsum(ml[:n])))
-        for src, dst, nbytes in zip(mb[starts].tolist(), sb[starts].tolist(),
-                                    (csum[ends] - csum[starts]).tolist(), strict=True):
-            mem.copy(dst, src, nbytes)
-        ddr32 = self._ddr32
-        ln = ml[:n].astype(np.uint32)
-        ddr32[(m_addr[:n] + _BD.STATUS) >> 2] = (
-            _R.BD_CMPLT | (m_ctl[:n] & _R.BD_LENGTH_MASK)).astype(np.uint32)
-        sstat = _R.BD_CMPLT | _R.BD_RXEOF | _R.BD_RXSOF | ln
-        if not ssbd.sof:
+        # The STATUS words of pairs 0..n-1.
+        final = n == last and m_tail and s_tail and n_m == n_s
+        k = n + final  # STATUS words the schedule writes
+        mstat = (_R.BD_CMPLT | (m_ctl[:k] & _R.BD_LENGTH_MASK)).astype(np.uint32)
+        sstat = (_R.BD_CMPLT | _R.BD_RXEOF | _R.BD_RXSOF | ml[:k]).astype(np.uint32)
+        if not sq[0].sof:
             sstat[0] &= ~_R.BD_RXSOF & 0xFFFF_FFFF
-        ddr32[(s_addr[:n] + _BD.STATUS) >> 2] = sstat
-        moved = int(ml[:n].sum())
-        # The channels: BD pair n started at cycle c, nothing of it moved yet.
-        for ch, sc, q, rows, ready, nf, fetching, thr, irq in (
-                (m, msc, mq, mall, m_ready_l, mn, mf, mthr, mirq),
-                (s, ssc, sq, sall, s_ready_l, sn, sf, sthr, sirq)):
-            sent = len(q)
-            bds = [q[k] if k < sent else _bd(rows[k].tolist(), ready[k]) for k in range(n, nf)]
-            bd = bds[0]
+        return _Schedule(
+            key, n, m.done, [start0, *ce[:n].tolist()], ml[:n + 1].tolist(), cum.tolist(),
+            [*cum[starts].tolist(), int(cum[n + 1])], mb[starts].tolist(),
+            sb[starts].tolist(), ff_after[:n].tolist(),
+            ((m_addr[:k] + _BD.STATUS) >> 2, mstat, (s_addr[:k] + _BD.STATUS) >> 2, sstat),
+            (self._side(mall, len(mq), m_ready, m_tail, msc.fetching),
+             self._side(sall, len(sq), s_ready, s_tail, ssc.fetching)), final)
+
+    def _side(self, rows: np.ndarray, first: int, ready: np.ndarray, tail: bool,
+              fetching: bool) -> _Side:
+        """A channel's part of a schedule, with its later BDs' slots as read now."""
+        ddr = self.e.memory.ddr
+        count = len(rows)
+        slots = []
+        if count > first:
+            at = rows[first:, 0]
+            brk = np.flatnonzero(at[1:] != at[:-1] + _BD.SIZE) + 1
+            for k0, k1 in zip([0, *brk.tolist()], [*brk.tolist(), count - first], strict=True):
+                a0 = int(at[k0])
+                snap = ddr[a0:a0 + (k1 - k0) * _BD.SIZE].tobytes()
+                slots.append((first + k0, first + k1, a0, snap))  # clipped at the end of DDR
+        return _Side(rows, ready, first, count, tail, fetching, slots)
+
+    def _apply(self, plan: _Plan, cycle: int) -> bool:
+        """Put the engine where the step loop would have it at ``cycle``, or where ``plan``
+        runs out if sooner (then it is dropped); True if time advanced.
+        """
+        e = self.e
+        sched = plan.s
+        beat = e.beat
+        p = plan.pos
+        start, ml = sched.start, sched.ml
+        prefetch = constants.SG_PREFETCH_BDS
+        rel = cycle - plan.base
+        q = bisect.bisect_right(start, rel, p + 1, plan.n + 1) - 1  # the pair at ``cycle``
+        if q > p:  # completions p+1..q fetch BDs: are they still what the schedule read?
+            ddr = e.memory.ddr
+            for side in sched.sides:
+                lo, hi = max(p + 1 + prefetch, side.first), min(q + 1 + prefetch, side.count)
+                if lo < hi:
+                    k = side.changed(ddr, lo, hi)
+                    if k < hi:  # software changed a BD: stop before its fetch
+                        plan.n = min(plan.n, k - prefetch - 1)
+            q = min(q, plan.n)
+        exhausted = q == plan.n
+        final = False
+        if exhausted:  # the plan knows pair q's data but not what follows its end...
+            end = start[q] + -(-ml[q] // beat)
+            if sched.final and plan.n == sched.n and rel >= end:
+                rel, final = end, True  # ...unless that end idles the engine
+            else:
+                rel = min(rel, end - 1)
+        if rel + plan.base <= e.cycle:
+            self.plan = None
+            return False
+        m, s = e.mm2s, e.s2mm
+        d = ml[q] if final else (rel - start[q]) * beat  # bytes of pair q moved by then
+        # Data of pairs p..q up to then, one copy per contiguous run.
+        mem = e.memory
+        cum, run_cum = sched.cum, sched.run_cum
+        g, g_end = cum[p] + m.done, cum[q] + d
+        r = bisect.bisect_right(run_cum, g) - 1
+        while g < g_end:
+            upto = min(g_end, run_cum[r + 1])
+            off = g - run_cum[r]
+            mem.copy(sched.run_dst[r] + off, sched.run_src[r] + off, upto - g)
+            g = upto
+            r += 1
+        if q > p:
+            self._complete_pairs(plan, p, q)
+        tx = e.tx_packet
+        assert tx is not None
+        m.done = s.done = tx.read = tx.consumed = d
+        e.cycle = plan.cycle = rel + plan.base
+        plan.pos, plan.done = q, d
+        if final:
+            self._end_chain(plan, q)
+        if exhausted:
+            self.plan = None
+        return True
+
+    def _end_chain(self, plan: _Plan, q: int) -> None:
+        """The tail pair ``q`` of ``plan`` ended: its STATUS words, both channels idle."""
+        e = self.e
+        m_idx, m_val, s_idx, s_val = plan.s.status
+        self._ddr32[m_idx[q]] = m_val[q]
+        self._ddr32[s_idx[q]] = s_val[q]
+        tx = e.tx_packet
+        assert tx is not None
+        tx.complete = True
+        e.stream.packets.clear()  # S2MM took the packet
+        for ch, sc in ((e.mm2s, self.mm2s), (e.s2mm, self.s2mm)):
+            ch.busy = False
+            ch.moved += ch.done
+            sc.bds_done += 1
+            sc.bd = None
+            sc.thr, ioc = _coalesce(sc.thr, (ch.cr >> _THRESHOLD.lsb) & 0xFF, 1)
+            if ioc:
+                ch.irq |= _R.DMASR_IOC_IRQ
+            ch.idle = True
+        self.s2mm.sof_next = True
+        self.batched_pairs += 1
+
+    def _complete_pairs(self, plan: _Plan, p: int, q: int) -> None:
+        """Completions p+1..q of ``plan``: STATUS words, coalescing, pair q started."""
+        e = self.e
+        sched = plan.s
+        ddr32 = self._ddr32
+        m_idx, m_val, s_idx, s_val = sched.status
+        ddr32[m_idx[p:q]] = m_val[p:q]
+        ddr32[s_idx[p:q]] = s_val[p:q]
+        events = q - p
+        moved = sched.cum[q] - sched.cum[p]
+        lmask = e.length_mask
+        for i, ch, sc in ((0, e.mm2s, self.mm2s), (1, e.s2mm, self.s2mm)):
+            side = sched.sides[i]
+            fetched = min(side.first + q, side.count)
+            bd = plan.bd(i, q)
             sc.bd = bd
-            sc.queue = deque(bds[1:])
-            if nf > sent:
-                sc.fetch_addr = bds[-1].nxt
-                sc.last_fetched = bds[-1].addr
-            sc.fetching = fetching
+            sc.queue = deque([plan.bd(i, k) for k in range(q + 1, fetched)])
+            if fetched > side.first:
+                newest = plan.bd(i, fetched - 1)
+                sc.fetch_addr, sc.last_fetched = newest.nxt, newest.addr
+            sc.fetching = side.fetching and not (side.tail and fetched == side.count)
             sc.set_cur(bd.addr)
-            sc.bds_done += n
-            sc.thr = thr
-            ch.irq = irq
+            sc.bds_done += events
+            sc.thr, ioc = _coalesce(sc.thr, (ch.cr >> _THRESHOLD.lsb) & 0xFF, events)
+            if ioc:
+                ch.irq |= _R.DMASR_IOC_IRQ
             ch.xaddr = ch.low = bd.buf
             ch.xlen = bd.control & lmask
             ch.moved += moved
-            ch.transfers += n
-        ssc.bd.sof = True  # type: ignore[union-attr]
-        ssc.sof_next = False
-        self.fetch_free = ff
+            ch.transfers += events
+        sbd = self.s2mm.bd
+        assert sbd is not None
+        sbd.sof = True
+        self.s2mm.sof_next = False
+        self.fetch_free = plan.base + sched.ff[q - 1]
+        packets = e.stream.packets
         packets.clear()
         e.tx_packet = Packet()
         packets.append(e.tx_packet)
-        e.cycle = c
-        return True
+        self.batched_pairs += events
+        plan.mbd, plan.sbd = plan.bds[0][q], sbd  # type: ignore[assignment]
 
-    def _batch_failed(self) -> bool:
-        """Back off (1, 3, 7, ... up to 63 step iterations) after a batch that could not run."""
+    def _plan_failed(self) -> None:
+        """Back off (1, 3, 7, ... up to 63 step iterations) after a plan that could not be made."""
         self._backoff_next = min(2 * self._backoff_next + 1, 63)
         self._backoff = self._backoff_next
-        return False
 
     def describe(self) -> list[str]:
         """Fetcher state and the BD in flight per channel, as lines of a target description."""
