@@ -97,8 +97,9 @@ class SgChannel:
 
 @dataclass(slots=True)
 class _Side:
-    """One channel's BDs in a :class:`_Schedule`: the ones fetched already, then the walked
-    ones (times relative to the schedule's start).
+    """One channel's BDs in a :class:`_Schedule`.
+
+    The ones fetched already, then the walked ones; times relative to the schedule's start.
     """
 
     rows: np.ndarray  # (addr, nxt, buf, control) of BD k (k = 0: the BD in flight)
@@ -111,8 +112,9 @@ class _Side:
     """Runs of adjacent BDs fetched later: ``(k0, k1, address of k0, bytes as read)``."""
 
     def changed(self, ddr: np.ndarray, lo: int, hi: int) -> int:
-        """The first BD in ``lo..hi-1`` whose slot in ``ddr`` differs from the one read, or
-        ``hi`` (a changed APP word counts too: that only ends the schedule sooner).
+        """The first BD in ``lo..hi-1`` whose slot in ``ddr`` differs from the one read, or hi.
+
+        A changed APP word counts too: that only ends the schedule sooner.
         """
         for k0, k1, a0, snap in self.slots:
             x, y = max(lo, k0), min(hi, k1)
@@ -798,8 +800,9 @@ class SgEngine:
         return _Side(rows, ready, first, count, tail, fetching, slots)
 
     def _apply(self, plan: _Plan, cycle: int) -> bool:
-        """Put the engine where the step loop would have it at ``cycle``, or where ``plan``
-        runs out if sooner (then it is dropped); True if time advanced.
+        """Put the engine where the step loop would have it at ``cycle``; True if time advanced.
+
+        If ``plan`` runs out sooner, the engine stops where it ends and the plan is dropped.
         """
         e = self.e
         sched = plan.s
