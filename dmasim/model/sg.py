@@ -539,13 +539,20 @@ class SgEngine:
                 return
             e.cycle = e.reset_until
             e._finish_soft_reset()
+        if self.plan is not None and self.batched and self._jump(cycle) and e.cycle >= cycle:
+            return  # a steady chain's plan took it there (nothing timed is due in one)
+        msc, ssc = self.mm2s, self.s2mm
+        if (msc.bd is None and ssc.bd is None and msc.dly_start < 0 and ssc.dly_start < 0
+                and not (e.mm2s.busy or e.s2mm.busy or e.s2mm_discarding)):
+            e.cycle = cycle  # no BD to start or move, no delay timer: time changes nothing
+            return
         while e.cycle < cycle:
+            nxt = self.timed(e.cycle)  # first: a BD it starts may complete a steady state
             if self.batched:
                 if self._backoff:
                     self._backoff -= 1
                 elif self._jump(cycle):
                     continue
-            nxt = self.timed(e.cycle)
             stop = cycle if nxt < 0 else min(cycle, nxt)
             if stop > e.cycle and (e.mm2s.busy or e.s2mm.busy) and e._step(stop - e.cycle):
                 continue
@@ -679,10 +686,11 @@ class SgEngine:
         if sched is None or sched.key != key or any(
                 side.changed(mem.ddr, side.first, side.count) < side.count
                 for side in sched.sides):
-            sched = self._schedule = self._make_schedule(cycle, key, mq, sq)
+            sched = self._make_schedule(cycle, key, mq, sq)
             if sched is None:
                 self._plan_failed()
                 return None
+            self._schedule = sched
         self._backoff_next = 0
         return _Plan(sched, c, sched.n, 0, c, m.done, mbd, ssbd,
                      ([*mq, *[None] * (sched.sides[0].count - len(mq))],
@@ -717,11 +725,12 @@ class SgEngine:
         mb[0], sb[0] = m.xaddr, s.xaddr
         m_ctl = mall[:, 3]
         ml, sl = m_ctl & lmask, sall[:, 3] & lmask
-        # Data written must overlap no BD and no source: then order does not matter.
+        # Data written must overlap no BD and no source: then order does not matter. (The
+        # data path reads and writes exactly a BD's bytes: beats past its ends do not count.)
         dlo, dhi = int(sb.min()), int((sb + sl).max())
         slots = np.concatenate((m_addr, s_addr))
         if (((slots < dhi) & (slots + _BD.SIZE > dlo)).any()
-                or ((mb - beat < dhi) & (mb + ml + beat > dlo)).any()):
+                or ((mb < dhi) & (mb + ml > dlo)).any()):
             return None
         size = mem.size
         fetch = constants.SG_BD_FETCH_CYCLES
