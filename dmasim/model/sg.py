@@ -110,6 +110,7 @@ class _Side:
     fetching: bool  # the fetcher ran when the schedule was made
     slots: list[tuple[int, int, int, bytes]]
     """Runs of adjacent BDs fetched later: ``(k0, k1, address of k0, bytes as read)``."""
+    addrs: list[int]  # BD k's address
 
     def changed(self, ddr: np.ndarray, lo: int, hi: int) -> int:
         """The first BD in ``lo..hi-1`` whose slot in ``ddr`` differs from the one read, or hi.
@@ -162,11 +163,10 @@ class _Plan:
     s: _Schedule
     base: int  # the cycle the schedule's times count from
     n: int  # completions it may still apply (fewer when software changed a BD)
-    pos: int  # the pair in flight then
-    cycle: int  # the engine's cycle then
-    done: int  # bytes of that pair moved then
-    mbd: Bd  # the BDs in flight then (the engine must still hold them)
-    sbd: Bd
+    pos: int  # the pair in flight
+    cycle: int  # the engine's cycle (it must still be there when the plan goes on)
+    done: int  # bytes of that pair moved
+    mat: int  # the pair in flight as the engine's inner state has it (see settle)
     bds: tuple[list[Bd | None], list[Bd | None]]  # each side's BD k once it exists
 
     def bd(self, side: int, k: int) -> Bd:
@@ -213,7 +213,7 @@ class SgEngine:
         self.mm2s = SgChannel("MM2S")
         self.s2mm = SgChannel("S2MM")
         self.fetch_free = 0
-        self.plan = None
+        self.plan = None  # dropped, not settled: everything it would set is reset
 
     def sc(self, ch: ChannelModel) -> SgChannel:
         """The SG state of data-path channel ``ch``."""
@@ -539,8 +539,10 @@ class SgEngine:
                 return
             e.cycle = e.reset_until
             e._finish_soft_reset()
-        if self.plan is not None and self.batched and self._jump(cycle) and e.cycle >= cycle:
-            return  # a steady chain's plan took it there (nothing timed is due in one)
+        if self.plan is not None:
+            if self.batched and self._jump(cycle) and e.cycle >= cycle:
+                return  # a steady chain's plan took it there (nothing timed is due in one)
+            self.settle()
         msc, ssc = self.mm2s, self.s2mm
         if (msc.bd is None and ssc.bd is None and msc.dly_start < 0 and ssc.dly_start < 0
                 and not (e.mm2s.busy or e.s2mm.busy or e.s2mm_discarding)):
@@ -552,6 +554,8 @@ class SgEngine:
                 if self._backoff:
                     self._backoff -= 1
                 elif self._jump(cycle):
+                    if e.cycle >= cycle:
+                        return  # a plan took it there (it stays in use for the next catch-up)
                     continue
             stop = cycle if nxt < 0 else min(cycle, nxt)
             if stop > e.cycle and (e.mm2s.busy or e.s2mm.busy) and e._step(stop - e.cycle):
@@ -627,11 +631,10 @@ class SgEngine:
         """
         plan = self.plan
         e = self.e
-        if plan is not None and not (
-                plan.cycle == e.cycle and self.mm2s.bd is plan.mbd and self.s2mm.bd is plan.sbd
-                and e.mm2s.done == plan.done and e.mm2s.busy and e.s2mm.busy
-                and not e.memory._faults and not e.memory._cacheable):
-            plan = self.plan = None
+        if plan is not None and not (plan.cycle == e.cycle and not e.memory._faults
+                                     and not e.memory._cacheable):
+            self.settle()  # a fault or a cached buffer appeared: step by step from here
+            plan = None
         if plan is None:
             plan = self._plan(cycle)
             if plan is None:
@@ -692,7 +695,7 @@ class SgEngine:
                 return None
             self._schedule = sched
         self._backoff_next = 0
-        return _Plan(sched, c, sched.n, 0, c, m.done, mbd, ssbd,
+        return _Plan(sched, c, sched.n, 0, c, m.done, 0,
                      ([*mq, *[None] * (sched.sides[0].count - len(mq))],
                       [*sq, *[None] * (sched.sides[1].count - len(sq))]))
 
@@ -806,12 +809,16 @@ class SgEngine:
                 a0 = int(at[k0])
                 snap = ddr[a0:a0 + (k1 - k0) * _BD.SIZE].tobytes()
                 slots.append((first + k0, first + k1, a0, snap))  # clipped at the end of DDR
-        return _Side(rows, ready, first, count, tail, fetching, slots)
+        return _Side(rows, ready, first, count, tail, fetching, slots, rows[:, 0].tolist())
 
     def _apply(self, plan: _Plan, cycle: int) -> bool:
-        """Put the engine where the step loop would have it at ``cycle``; True if time advanced.
+        """Take ``plan`` to ``cycle``; True if time advanced.
 
-        If ``plan`` runs out sooner, the engine stops where it ends and the plan is dropped.
+        What software can see changes at once: data, STATUS words, CURDESC, the coalescing
+        counters and IOC, the time. The rest of the engine (BDs in flight and prefetched, the
+        fetcher, the stream) is brought up to date by :meth:`settle` when something needs it.
+        If ``plan`` runs out before ``cycle``, the engine stops where it ends and the plan is
+        settled and dropped.
         """
         e = self.e
         sched = plan.s
@@ -839,14 +846,13 @@ class SgEngine:
             else:
                 rel = min(rel, end - 1)
         if rel + plan.base <= e.cycle:
-            self.plan = None
+            self.settle()
             return False
-        m, s = e.mm2s, e.s2mm
         d = ml[q] if final else (rel - start[q]) * beat  # bytes of pair q moved by then
         # Data of pairs p..q up to then, one copy per contiguous run.
         mem = e.memory
         cum, run_cum = sched.cum, sched.run_cum
-        g, g_end = cum[p] + m.done, cum[q] + d
+        g, g_end = cum[p] + plan.done, cum[q] + d
         r = bisect.bisect_right(run_cum, g) - 1
         while g < g_end:
             upto = min(g_end, run_cum[r + 1])
@@ -854,21 +860,76 @@ class SgEngine:
             mem.copy(sched.run_dst[r] + off, sched.run_src[r] + off, upto - g)
             g = upto
             r += 1
-        if q > p:
-            self._complete_pairs(plan, p, q)
-        tx = e.tx_packet
-        assert tx is not None
-        m.done = s.done = tx.read = tx.consumed = d
+        if q > p:  # completions p+1..q: STATUS words, CURDESC, coalescing
+            ddr32 = self._ddr32
+            m_idx, m_val, s_idx, s_val = sched.status
+            ddr32[m_idx[p:q]] = m_val[p:q]
+            ddr32[s_idx[p:q]] = s_val[p:q]
+            events = q - p
+            for ch, sc, side in ((e.mm2s, self.mm2s, sched.sides[0]),
+                                 (e.s2mm, self.s2mm, sched.sides[1])):
+                addr = side.addrs[q]
+                sc.cur_lo, sc.cur_hi = addr & 0xFFFF_FFFF, addr >> 32
+                sc.thr, ioc = _coalesce(sc.thr, (ch.cr >> _THRESHOLD.lsb) & 0xFF, events)
+                if ioc:
+                    ch.irq |= _R.DMASR_IOC_IRQ
+            self.batched_pairs += events
         e.cycle = plan.cycle = rel + plan.base
         plan.pos, plan.done = q, d
         if final:
+            self.settle()
             self._end_chain(plan, q)
-        if exhausted:
-            self.plan = None
+        elif exhausted:
+            self.settle()
         return True
 
+    def settle(self) -> None:
+        """Bring the engine's inner state up to the plan in use and drop the plan.
+
+        Called before anything but the plan reads that state: a register write, the step
+        loop, a description of the engine.
+        """
+        plan = self.plan
+        if plan is None:
+            return
+        self.plan = None
+        e = self.e
+        q, p = plan.pos, plan.mat
+        if q > p:  # pair q started: the BDs, the fetcher and the stream as the step loop has them
+            sched = plan.s
+            events = q - p
+            moved = sched.cum[q] - sched.cum[p]
+            lmask = e.length_mask
+            for i, ch, sc in ((0, e.mm2s, self.mm2s), (1, e.s2mm, self.s2mm)):
+                side = sched.sides[i]
+                fetched = min(side.first + q, side.count)
+                bd = plan.bd(i, q)
+                sc.bd = bd
+                sc.queue = deque([plan.bd(i, k) for k in range(q + 1, fetched)])
+                if fetched > side.first:
+                    newest = plan.bd(i, fetched - 1)
+                    sc.fetch_addr, sc.last_fetched = newest.nxt, newest.addr
+                sc.fetching = side.fetching and not (side.tail and fetched == side.count)
+                sc.bds_done += events
+                ch.xaddr = ch.low = bd.buf
+                ch.xlen = bd.control & lmask
+                ch.moved += moved
+                ch.transfers += events
+            sbd = self.s2mm.bd
+            assert sbd is not None
+            sbd.sof = True
+            self.s2mm.sof_next = False
+            self.fetch_free = plan.base + sched.ff[q - 1]
+            packets = e.stream.packets
+            packets.clear()
+            e.tx_packet = Packet()
+            packets.append(e.tx_packet)
+        tx = e.tx_packet
+        assert tx is not None
+        e.mm2s.done = e.s2mm.done = tx.read = tx.consumed = plan.done
+
     def _end_chain(self, plan: _Plan, q: int) -> None:
-        """The tail pair ``q`` of ``plan`` ended: its STATUS words, both channels idle."""
+        """The tail pair ``q`` of ``plan`` ended (engine settled): STATUS words, both idle."""
         e = self.e
         m_idx, m_val, s_idx, s_val = plan.s.status
         self._ddr32[m_idx[q]] = m_val[q]
@@ -889,48 +950,6 @@ class SgEngine:
         self.s2mm.sof_next = True
         self.batched_pairs += 1
 
-    def _complete_pairs(self, plan: _Plan, p: int, q: int) -> None:
-        """Completions p+1..q of ``plan``: STATUS words, coalescing, pair q started."""
-        e = self.e
-        sched = plan.s
-        ddr32 = self._ddr32
-        m_idx, m_val, s_idx, s_val = sched.status
-        ddr32[m_idx[p:q]] = m_val[p:q]
-        ddr32[s_idx[p:q]] = s_val[p:q]
-        events = q - p
-        moved = sched.cum[q] - sched.cum[p]
-        lmask = e.length_mask
-        for i, ch, sc in ((0, e.mm2s, self.mm2s), (1, e.s2mm, self.s2mm)):
-            side = sched.sides[i]
-            fetched = min(side.first + q, side.count)
-            bd = plan.bd(i, q)
-            sc.bd = bd
-            sc.queue = deque([plan.bd(i, k) for k in range(q + 1, fetched)])
-            if fetched > side.first:
-                newest = plan.bd(i, fetched - 1)
-                sc.fetch_addr, sc.last_fetched = newest.nxt, newest.addr
-            sc.fetching = side.fetching and not (side.tail and fetched == side.count)
-            sc.set_cur(bd.addr)
-            sc.bds_done += events
-            sc.thr, ioc = _coalesce(sc.thr, (ch.cr >> _THRESHOLD.lsb) & 0xFF, events)
-            if ioc:
-                ch.irq |= _R.DMASR_IOC_IRQ
-            ch.xaddr = ch.low = bd.buf
-            ch.xlen = bd.control & lmask
-            ch.moved += moved
-            ch.transfers += events
-        sbd = self.s2mm.bd
-        assert sbd is not None
-        sbd.sof = True
-        self.s2mm.sof_next = False
-        self.fetch_free = plan.base + sched.ff[q - 1]
-        packets = e.stream.packets
-        packets.clear()
-        e.tx_packet = Packet()
-        packets.append(e.tx_packet)
-        self.batched_pairs += events
-        plan.mbd, plan.sbd = plan.bds[0][q], sbd  # type: ignore[assignment]
-
     def _plan_failed(self) -> None:
         """Back off (1, 3, 7, ... up to 63 step iterations) after a plan that could not be made."""
         self._backoff_next = min(2 * self._backoff_next + 1, 63)
@@ -938,6 +957,7 @@ class SgEngine:
 
     def describe(self) -> list[str]:
         """Fetcher state and the BD in flight per channel, as lines of a target description."""
+        self.settle()
         out = []
         for ch in (self.e.mm2s, self.e.s2mm):
             sc = self.sc(ch)

@@ -378,6 +378,8 @@ class ModelTarget(Target):
             return None
         self._advance()
         e = self.engines[dma]
+        if e.sg is not None:
+            e.sg.settle()  # the engine's inner state, not only what registers show
         if channel == "S2MM" and e.s2mm.busy and not e.in_link.nbytes:
             cause = e.erratum_cause()
             if cause is not None:
