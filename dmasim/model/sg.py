@@ -45,6 +45,7 @@ _BD_FAULT_BIT = {"slverr": _R.BD_STATUS.field("DMASlvErr").mask,
                  "decerr": _R.BD_STATUS.field("DMADecErr").mask}
 _BATCH_MIN_PAIRS = 4  # a plan costs about as much as a few step-by-step BD pairs
 _PLAN_MIN_BDS = 32  # BDs a plan reads ahead at least (later polls use them)
+_FEW_WORDS = 16  # STATUS words a plan writes one by one rather than with one numpy call
 _BD_INT_ERR = _R.BD_STATUS.field("DMAIntErr").mask
 
 
@@ -111,6 +112,8 @@ class _Side:
     slots: list[tuple[int, int, int, bytes]]
     """Runs of adjacent BDs fetched later: ``(k0, k1, address of k0, bytes as read)``."""
     addrs: list[int]  # BD k's address
+    a0: int = 0  # the first run of ``slots``, for a quick look at the common single run
+    snap: bytes = b""
 
     def changed(self, ddr: np.ndarray, lo: int, hi: int) -> int:
         """The first BD in ``lo..hi-1`` whose slot in ``ddr`` differs from the one read, or hi.
@@ -152,6 +155,7 @@ class _Schedule:
     run_dst: list[int]
     ff: list[int]  # the fetcher is free from this cycle after completion j (index j-1)
     status: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # STATUS word index, value
+    status_items: tuple[list[int], list[int], list[int], list[int]]  # the same, as lists
     sides: tuple[_Side, _Side]  # MM2S, S2MM
     final: bool  # pair n is the tail of both chains: its end (completion n+1) idles both
 
@@ -167,11 +171,12 @@ class _Plan:
     cycle: int  # the engine's cycle (it must still be there when the plan goes on)
     done: int  # bytes of that pair moved
     mat: int  # the pair in flight as the engine's inner state has it (see settle)
-    bds: tuple[list[Bd | None], list[Bd | None]]  # each side's BD k once it exists
+    bds: tuple[dict[int, Bd], dict[int, Bd]]  # each side's BD k once it exists
+    fresh: bool = True  # made in this catch-up: every BD it holds was checked just now
 
     def bd(self, side: int, k: int) -> Bd:
         """BD ``k`` of ``side``, made when first needed (the step loop makes it at its fetch)."""
-        bd = self.bds[side][k]
+        bd = self.bds[side].get(k)
         if bd is None:
             sd = self.s.sides[side]
             a, nxt, buf, control = sd.rows[k].tolist()
@@ -199,6 +204,7 @@ class SgEngine:
         self.s2mm = SgChannel("S2MM")
         self.fetch_free = 0  # cycle the shared fetcher is free again
         self._ddr32 = engine.memory.ddr[:engine.memory.ddr.size & ~3].view("<u4")
+        self._ddr32_items = memoryview(self._ddr32)  # type: ignore[arg-type]  # word by word
         self._word = np.zeros(1, "<u4")
         self._word_bytes = self._word.view(np.uint8)
         self.batched = True  # tests switch it off to compare with the step-by-step path
@@ -695,9 +701,7 @@ class SgEngine:
                 return None
             self._schedule = sched
         self._backoff_next = 0
-        return _Plan(sched, c, sched.n, 0, c, m.done, 0,
-                     ([*mq, *[None] * (sched.sides[0].count - len(mq))],
-                      [*sq, *[None] * (sched.sides[1].count - len(sq))]))
+        return _Plan(sched, c, sched.n, 0, c, m.done, 0, (dict(enumerate(mq)), dict(enumerate(sq))))
 
     def _make_schedule(self, cycle: int, key: tuple[object, ...], mq: list[Bd],
                        sq: list[Bd]) -> _Schedule | None:
@@ -788,11 +792,12 @@ class SgEngine:
         sstat = (_R.BD_CMPLT | _R.BD_RXEOF | _R.BD_RXSOF | ml[:k]).astype(np.uint32)
         if not sq[0].sof:
             sstat[0] &= ~_R.BD_RXSOF & 0xFFFF_FFFF
+        status = ((m_addr[:k] + _BD.STATUS) >> 2, mstat, (s_addr[:k] + _BD.STATUS) >> 2, sstat)
         return _Schedule(
             key, n, m.done, [start0, *ce[:n].tolist()], ml[:n + 1].tolist(), cum.tolist(),
             [*cum[starts].tolist(), int(cum[n + 1])], mb[starts].tolist(),
             sb[starts].tolist(), ff_after[:n].tolist(),
-            ((m_addr[:k] + _BD.STATUS) >> 2, mstat, (s_addr[:k] + _BD.STATUS) >> 2, sstat),
+            status, (status[0].tolist(), mstat.tolist(), status[2].tolist(), sstat.tolist()),
             (self._side(mall, len(mq), m_ready, m_tail, msc.fetching),
              self._side(sall, len(sq), s_ready, s_tail, ssc.fetching)), final)
 
@@ -809,7 +814,9 @@ class SgEngine:
                 a0 = int(at[k0])
                 snap = ddr[a0:a0 + (k1 - k0) * _BD.SIZE].tobytes()
                 slots.append((first + k0, first + k1, a0, snap))  # clipped at the end of DDR
-        return _Side(rows, ready, first, count, tail, fetching, slots, rows[:, 0].tolist())
+        a0, snap = (slots[0][2], slots[0][3]) if slots else (0, b"")
+        return _Side(rows, ready, first, count, tail, fetching, slots, rows[:, 0].tolist(),
+                     a0, snap)
 
     def _apply(self, plan: _Plan, cycle: int) -> bool:
         """Take ``plan`` to ``cycle``; True if time advanced.
@@ -828,14 +835,19 @@ class SgEngine:
         prefetch = constants.SG_PREFETCH_BDS
         rel = cycle - plan.base
         q = bisect.bisect_right(start, rel, p + 1, plan.n + 1) - 1  # the pair at ``cycle``
-        if q > p:  # completions p+1..q fetch BDs: are they still what the schedule read?
+        if plan.fresh:  # its BDs were read or compared with memory in this catch-up
+            plan.fresh = False
+        elif q > p:  # completions p+1..q fetch BDs: are they still what the schedule read?
             ddr = e.memory.ddr
             for side in sched.sides:
                 lo, hi = max(p + 1 + prefetch, side.first), min(q + 1 + prefetch, side.count)
                 if lo < hi:
-                    k = side.changed(ddr, lo, hi)
-                    if k < hi:  # software changed a BD: stop before its fetch
-                        plan.n = min(plan.n, k - prefetch - 1)
+                    x, y = (lo - side.first) * _BD.SIZE, (hi - side.first) * _BD.SIZE
+                    if len(side.slots) > 1 or (ddr[side.a0 + x:side.a0 + y].tobytes()
+                                               != side.snap[x:y]):  # (one run: at once)
+                        k = side.changed(ddr, lo, hi)
+                        if k < hi:  # software changed a BD: stop before its fetch
+                            plan.n = min(plan.n, k - prefetch - 1)
             q = min(q, plan.n)
         exhausted = q == plan.n
         final = False
@@ -861,18 +873,30 @@ class SgEngine:
             g = upto
             r += 1
         if q > p:  # completions p+1..q: STATUS words, CURDESC, coalescing
-            ddr32 = self._ddr32
-            m_idx, m_val, s_idx, s_val = sched.status
-            ddr32[m_idx[p:q]] = m_val[p:q]
-            ddr32[s_idx[p:q]] = s_val[p:q]
             events = q - p
-            for ch, sc, side in ((e.mm2s, self.mm2s, sched.sides[0]),
-                                 (e.s2mm, self.s2mm, sched.sides[1])):
-                addr = side.addrs[q]
-                sc.cur_lo, sc.cur_hi = addr & 0xFFFF_FFFF, addr >> 32
-                sc.thr, ioc = _coalesce(sc.thr, (ch.cr >> _THRESHOLD.lsb) & 0xFF, events)
-                if ioc:
-                    ch.irq |= _R.DMASR_IOC_IRQ
+            if events <= _FEW_WORDS:  # a few words: item by item beats a numpy call
+                words = self._ddr32_items
+                m_idx, m_val, s_idx, s_val = sched.status_items
+                for k in range(p, q):
+                    words[m_idx[k]] = m_val[k]
+                    words[s_idx[k]] = s_val[k]
+            else:
+                ddr32 = self._ddr32
+                m_idx_a, m_val_a, s_idx_a, s_val_a = sched.status
+                ddr32[m_idx_a[p:q]] = m_val_a[p:q]
+                ddr32[s_idx_a[p:q]] = s_val_a[p:q]
+            m, s = e.mm2s, e.s2mm
+            msc, ssc = self.mm2s, self.s2mm
+            addr = sched.sides[0].addrs[q]
+            msc.cur_lo, msc.cur_hi = addr & 0xFFFF_FFFF, addr >> 32
+            addr = sched.sides[1].addrs[q]
+            ssc.cur_lo, ssc.cur_hi = addr & 0xFFFF_FFFF, addr >> 32
+            msc.thr, ioc = _coalesce(msc.thr, (m.cr >> _THRESHOLD.lsb) & 0xFF, events)
+            if ioc:
+                m.irq |= _R.DMASR_IOC_IRQ
+            ssc.thr, ioc = _coalesce(ssc.thr, (s.cr >> _THRESHOLD.lsb) & 0xFF, events)
+            if ioc:
+                s.irq |= _R.DMASR_IOC_IRQ
             self.batched_pairs += events
         e.cycle = plan.cycle = rel + plan.base
         plan.pos, plan.done = q, d
