@@ -580,6 +580,43 @@ def test_delay_timer_fires_after_the_packet_end(sg_target, delay):
     assert t.interrupts()["s2mm_introut"]
 
 
+@pytest.mark.rule("SG-COALESCE-DELAY", "FLOW-SKID")
+@pytest.mark.parametrize("nbytes", [16, 256])
+def test_delay_timer_arms_when_tlast_passes_the_stream(sg_target, nbytes):
+    """The delay timer arms when the TLAST beat is taken on the stream, not when MM2S has read
+    it: with no RX BD, a 4-beat packet still passes into S2MM's skid buffer (both channels'
+    timers arm), a 64-beat one stays in MM2S's FIFO (neither arms) until an RX BD takes it."""
+    t = sg_target
+    m = regs(t)
+    clock_ns = int(getattr(t, "clock_ns", 10))
+    resolution = int(t.ip_dict["axi_dma_0"]["parameters"].get("c_dlytmr_resolution", 125))
+    tick = resolution * clock_ns
+    src, dst = guarded(t, nbytes), guarded(t, nbytes)
+    src[PAD:PAD + nbytes] = np.arange(nbytes) % 251
+    tx, rx = Ring(t, 1), Ring(t, 1)
+    tx.set(0, src.physical_address + PAD, nbytes | R.BD_TXSOF | R.BD_TXEOF)
+    rx.set(0, dst.physical_address + PAD, nbytes)
+    cr = (IRQEN | R.DMACR.field("IRQThreshold").put(0, 10)
+          | R.DMACR.field("IRQDelay").put(0, 1))
+    start(m, S2MM, rx.addr(0), cr)  # running, no BD kicked: only the skid takes beats
+    start(m, MM2S, tx.addr(0), cr)
+    kick(m, MM2S, tx.addr(0))
+    wait_for(t, lambda: bool(tx.status(0) & R.BD_CMPLT), "the TX BD's status")
+    t.delay(6 * tick)  # longer than IRQDelay + 1 ticks
+    passed = nbytes <= 4 * 4  # S2MM's skid buffer: 4 beats of 4 bytes
+    for ch in (MM2S, S2MM):
+        got = bool(sr(m, ch) & R.DMASR_DLY_IRQ)
+        assert got == passed, f"{ch.name}: Dly_Irq={got} with {nbytes} bytes held in the stream"
+    kick(m, S2MM, rx.addr(0))
+    wait_for(t, lambda: bool(rx.status(0) & R.BD_CMPLT), "the RX BD's status")
+    if not passed:
+        t.delay(6 * tick)
+        for ch in (MM2S, S2MM):
+            assert sr(m, ch) & R.DMASR_DLY_IRQ, f"{ch.name}: no Dly_Irq after the packet passed"
+    assert (np.asarray(dst[PAD:PAD + nbytes]) == np.asarray(src[PAD:PAD + nbytes])).all()
+    check_guarded(dst, PAD, nbytes)
+
+
 @pytest.mark.needs("irq")
 @pytest.mark.rule("SG-IOC", "IRQ-AWAIT")
 def test_await_interrupt_and_its_timeout(sg_target):

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .. import constants, regmap
-from .stream import Packet
+from .stream import Packet, StreamFifo
 
 if TYPE_CHECKING:
     from .dma import AxiDmaModel, ChannelModel
@@ -46,6 +46,8 @@ _BD_FAULT_BIT = {"slverr": _R.BD_STATUS.field("DMASlvErr").mask,
 _BATCH_MIN_PAIRS = 4  # a plan costs about as much as a few step-by-step BD pairs
 _PLAN_MIN_BDS = 32  # BDs a plan reads ahead at least (later polls use them)
 _FEW_WORDS = 16  # STATUS words a plan writes one by one rather than with one numpy call
+# Packet.marks: its first beat / TLAST beat passed MM2S's (out) or S2MM's (in) handshake
+_OUT_FIRST, _OUT_LAST, _IN_FIRST, _IN_LAST = 1, 2, 4, 8
 _BD_INT_ERR = _R.BD_STATUS.field("DMAIntErr").mask
 
 
@@ -277,6 +279,13 @@ class SgEngine:
             sc.thr = _THRESHOLD.get(ch.cr)
         if _DELAY.get(value) != _DELAY.get(old_cr):
             sc.dly_start = -1
+            e = self.e
+            if ch is e.mm2s:  # what passed before this write does not arm the timer
+                self._handshakes(e.out_link, e.out_link.capacity_beats - e.fifo_beats, ch, sc,
+                                 _OUT_FIRST, _OUT_LAST, arm=False)
+            else:
+                self._handshakes(e.in_link, constants.S2MM_SKID_BEATS, ch, sc, _IN_FIRST,
+                                 _IN_LAST, arm=False)
         if ch.rs and not was_rs:  # RS 0->1: CURDESC is the first fetch address
             sc.fetch_addr = sc.cur
             sc.fetching = False
@@ -378,8 +387,7 @@ class SgEngine:
         ch.transfers += 1
         if is_mm2s:
             tx = e.tx_packet
-            if tx is None or tx.complete:  # a new packet: its first beat stops the timer
-                sc.dly_start = -1
+            if tx is None or tx.complete:  # a new packet
                 e.tx_packet = Packet()
                 e.out_link.packets.append(e.tx_packet)
         else:
@@ -429,14 +437,12 @@ class SgEngine:
         self.advance(ch)
 
     def _packet_end(self, ch: ChannelModel, sc: SgChannel) -> None:
-        """An IOC event (threshold counter) and the delay timer arming at a packet's end."""
+        """An IOC event at a packet's end (its EOF BD's STATUS written): the threshold counter."""
         if sc.thr <= 1:
             ch.irq |= _R.DMASR_IOC_IRQ
             sc.thr = (ch.cr >> _THRESHOLD.lsb) & 0xFF  # IRQThreshold (inlined: per packet)
         else:
             sc.thr -= 1
-        if ch.cr & _DELAY.mask and ch.rs and not ch.irq & _R.DMASR_DLY_IRQ:
-            sc.dly_start = self.e.cycle
 
     def _check_idle(self, ch: ChannelModel, sc: SgChannel) -> None:
         if ch.rs and not sc.fetching and not sc.queue and sc.bd is None and not ch.busy:
@@ -480,26 +486,55 @@ class SgEngine:
 
     # --- the data path's events ---------------------------------------------------------
 
+    def _handshakes(self, link: StreamFifo, room: int, ch: ChannelModel, sc: SgChannel,
+                    first_bit: int, last_bit: int, arm: bool = True) -> None:
+        """First beats and TLAST beats that passed ``ch``'s stream handshake since the last look.
+
+        Rule SG-COALESCE-DELAY: a packet's first beat stops the delay timer, its TLAST beat
+        arms it. The last ``room`` beats of ``link`` lie past the handshake (S2MM's skid
+        buffer, and for MM2S whatever buffers the link has after MM2S's FIFO); a beat passes
+        once it is read and fewer beats than that are ahead of it. ``arm=False`` only notes
+        what passed (IRQDelay changed: what passed before does not arm the new timer).
+        """
+        b = link.beat
+        ahead = 0
+        for p in link.packets:
+            held = -(-p.read // b) + (-p.consumed // b)
+            marks = p.marks
+            if not marks & first_bit and (p.consumed or (held and ahead < room)):
+                p.marks = marks = marks | first_bit
+                if arm:
+                    sc.dly_start = -1
+            if not marks & last_bit and p.complete and ahead + held <= room:
+                p.marks = marks | last_bit
+                if arm and ch.cr & _DELAY.mask and ch.rs and not ch.irq & _R.DMASR_DLY_IRQ:
+                    sc.dly_start = self.e.cycle
+            ahead += held
+            if ahead >= room:
+                break
+
     def mm2s_events(self) -> bool:
         """MM2S's BD ends or faults; True if a fault halted the engine."""
-        m = self.e.mm2s
+        e = self.e
+        m = e.mm2s
         if m.busy and m.done >= m.xlen:
             if m.fault_at >= 0:  # rule ERR-POSTED-AT-END: failing beats stream as data
                 self.data_fault(m)
                 return True
             self.bd_done(m, True)
+        self._handshakes(e.out_link, e.out_link.capacity_beats - e.fifo_beats, m, self.mm2s,
+                         _OUT_FIRST, _OUT_LAST)
         return False
 
     def s2mm_events(self) -> None:
         """S2MM's BD ends at TLAST (RXEOF) or full (no error in SG mode), or faults."""
         e = self.e
         s = e.s2mm
+        sc = self.s2mm
+        self._handshakes(e.in_link, constants.S2MM_SKID_BEATS, s, sc, _IN_FIRST, _IN_LAST)
         if not s.busy:
             return
-        sc = self.s2mm
         packets = e.in_link.packets
-        if s.done and sc.dly_start >= 0 and sc.bd is not None and sc.bd.sof:
-            sc.dly_start = -1  # the next packet's first beat stops the delay timer
         if packets:
             head = packets[0]
             if head.complete and head.available == 0:
