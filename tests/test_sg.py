@@ -580,7 +580,7 @@ def test_delay_timer_fires_after_the_packet_end(sg_target, delay):
     assert t.interrupts()["s2mm_introut"]
 
 
-@pytest.mark.rule("SG-COALESCE-DELAY", "FLOW-SKID")
+@pytest.mark.rule("SG-COALESCE-DELAY")
 @pytest.mark.parametrize("nbytes", [16, 256])
 def test_delay_timer_arms_when_tlast_passes_the_stream(sg_target, nbytes):
     """The delay timer arms when the TLAST beat is taken on the stream, not when MM2S has read
