@@ -223,6 +223,10 @@ class SgEngine:
         self.fetch_free = 0
         self.plan = None  # dropped, not settled: everything it would set is reset
 
+    def forget_schedule(self) -> None:
+        """Forget the last steady chain's schedule (benchmarks: a chain never run before)."""
+        self._schedule = None
+
     def sc(self, ch: ChannelModel) -> SgChannel:
         """The SG state of data-path channel ``ch``."""
         return self.mm2s if ch is self.e.mm2s else self.s2mm
@@ -621,44 +625,58 @@ class SgEngine:
         tail = sc.tail & ~(_BD.ALIGN - 1)
         msb = self.msb_mask
         addr = sc.fetch_addr & ~(_BD.ALIGN - 1)
+        seen_at = seen.tolist()
         total = 0
         while total < limit:
             rows = limit - total
             if tail >= addr:
                 rows = min(rows, (tail - addr) // _BD.SIZE + 1)
+            for s in seen_at:  # stop before a BD already taken
+                if addr <= s < addr + rows * _BD.SIZE and not (s - addr) % _BD.SIZE:
+                    rows = (s - addr) // _BD.SIZE
+            if not rows:
+                break
             i = addr >> 2
             if (size - addr) // _BD.SIZE >= rows:
-                blk = ddr32[i:i + rows * 16].reshape(rows, 16)[:, :_BD.FETCH_WORDS]
+                blk = ddr32[i:i + rows * 16].reshape(rows, 16)
             elif addr + _FETCH_BYTES <= size:
                 rows = 1
                 blk = ddr32[i:i + _BD.FETCH_WORDS].reshape(1, _BD.FETCH_WORDS)
             else:
                 break
-            blk = blk.astype(np.int64)
-            at = addr + _BD.SIZE * np.arange(rows, dtype=np.int64)
-            nxt = blk[:, 0] & _R.DESC_ADDR_MASK
-            buf = blk[:, _BUFFER_WORD]
+            out = np.empty((rows, 4), np.int64)
+            out[:, 0] = np.arange(addr, addr + rows * _BD.SIZE, _BD.SIZE)
+            out[:, 1] = blk[:, 0] & _R.DESC_ADDR_MASK
+            out[:, 2] = blk[:, _BUFFER_WORD]
+            out[:, 3] = blk[:, _CONTROL_WORD]
             if msb:
-                nxt |= (blk[:, 1] & msb) << 32
-                buf |= (blk[:, _BUFFER_WORD + 1] & msb) << 32
-            bad = (blk[:, _STATUS_WORD] & _R.BD_CMPLT != 0) | (at[:, None] == seen).any(axis=1)
-            stop = (at == tail) | (nxt != at + _BD.SIZE)
-            first_bad = int(np.argmax(bad)) if bad.any() else rows
-            first_stop = int(np.argmax(stop)) if stop.any() else rows
-            take = min(first_bad, first_stop + 1, rows)
-            parts.append(np.stack((at[:take], nxt[:take], buf[:take],
-                                   blk[:take, _CONTROL_WORD]), axis=1))
+                out[:, 1] |= (blk[:, 1] & msb).astype(np.int64) << 32
+                out[:, 2] |= (blk[:, _BUFFER_WORD + 1] & msb).astype(np.int64) << 32
+            # Stop before a BD with Cmplt set, after one whose NXTDESC is not the next slot.
+            bad = blk[:, _STATUS_WORD] >= _R.BD_CMPLT
+            first_bad = int(bad.argmax())
+            if not bad[first_bad]:
+                first_bad = rows
+            brk = out[:rows - 1, 1] != out[1:, 0]
+            first_brk = int(brk.argmax()) if rows > 1 else 0
+            if rows > 1 and not brk[first_brk]:
+                first_brk = rows - 1
+            take = min(first_bad, first_brk + 1)
+            parts.append(out[:take])
             total += take
-            if first_bad < first_stop + 1:
-                break
-            if first_stop < rows:
-                if at[first_stop] == tail:
+            if take < rows or take == 0:
+                if first_bad < first_brk + 1 or take == 0:
+                    break
+                if int(out[take - 1, 0]) == tail:
                     return np.concatenate(parts), True
-                addr = int(nxt[first_stop])
-                seen = np.concatenate((seen, at[:take]))
-            else:
-                addr = int(at[-1]) + _BD.SIZE
-                seen = np.concatenate((seen, at))
+                addr = int(out[take - 1, 1])
+                seen_at.extend(out[:take, 0].tolist())
+                continue
+            last_at = int(out[rows - 1, 0])
+            if last_at == tail:
+                return np.concatenate(parts), True
+            addr = int(out[rows - 1, 1])
+            seen_at.extend(out[:, 0].tolist())
         out = np.concatenate(parts) if parts else np.zeros((0, 4), np.int64)
         return out, False
 
@@ -828,13 +846,13 @@ class SgEngine:
         if not sq[0].sof:
             sstat[0] &= ~_R.BD_RXSOF & 0xFFFF_FFFF
         status = ((m_addr[:k] + _BD.STATUS) >> 2, mstat, (s_addr[:k] + _BD.STATUS) >> 2, sstat)
-        return _Schedule(
-            key, n, m.done, [start0, *ce[:n].tolist()], ml[:n + 1].tolist(), cum.tolist(),
-            [*cum[starts].tolist(), int(cum[n + 1])], mb[starts].tolist(),
-            sb[starts].tolist(), ff_after[:n].tolist(),
-            status, (status[0].tolist(), mstat.tolist(), status[2].tolist(), sstat.tolist()),
-            (self._side(mall, len(mq), m_ready, m_tail, msc.fetching),
-             self._side(sall, len(sq), s_ready, s_tail, ssc.fetching)), final)
+        items = (status[0].tolist(), mstat.tolist(), status[2].tolist(), sstat.tolist())
+        start = [start0, *ce[:n].tolist()]
+        lists = (ml[:n + 1].tolist(), cum.tolist(), [*cum[starts].tolist(), int(cum[n + 1])],
+                 mb[starts].tolist(), sb[starts].tolist(), ff_after[:n].tolist())
+        mside = self._side(mall, len(mq), m_ready, m_tail, msc.fetching)
+        sside = self._side(sall, len(sq), s_ready, s_tail, ssc.fetching)
+        return _Schedule(key, n, m.done, start, *lists, status, items, (mside, sside), final)
 
     def _side(self, rows: np.ndarray, first: int, ready: np.ndarray, tail: bool,
               fetching: bool) -> _Side:
