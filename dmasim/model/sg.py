@@ -578,16 +578,19 @@ class SgEngine:
     def run_until(self, cycle: int) -> None:
         """The loopback's time loop in SG mode: data steps bounded by the timed events."""
         e = self.e
+        plan = self.plan
+        if plan is not None:  # (no reset can be in progress: its write settled the plan)
+            mem = e.memory
+            if (self.batched and plan.cycle == e.cycle and not mem._faults
+                    and not mem._cacheable and self._apply(plan, cycle) and e.cycle >= cycle):
+                return  # a steady chain's plan took it there (nothing timed is due in one)
+            self.settle()
         if e.reset_until >= 0:
             if cycle < e.reset_until:
                 e.cycle = cycle
                 return
             e.cycle = e.reset_until
             e._finish_soft_reset()
-        if self.plan is not None:
-            if self.batched and self._jump(cycle) and e.cycle >= cycle:
-                return  # a steady chain's plan took it there (nothing timed is due in one)
-            self.settle()
         msc, ssc = self.mm2s, self.s2mm
         if (msc.bd is None and ssc.bd is None and msc.dly_start < 0 and ssc.dly_start < 0
                 and not (e.mm2s.busy or e.s2mm.busy or e.s2mm_discarding)):

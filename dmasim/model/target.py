@@ -261,6 +261,15 @@ class ModelTarget(Target):
         """
         dma, clock_ns = self.engine, self.clock_ns
         mm2s, s2mm = dma.mm2s, dma.s2mm
+        if dma.sg is not None:  # SG mode: straight to the SG engine's time loop
+            run = dma.sg.run_until
+
+            def catch_up_sg(now_ns: int) -> None:
+                cycle = now_ns // clock_ns
+                if cycle > dma.cycle:
+                    run(cycle)
+
+            return catch_up_sg
 
         def catch_up(now_ns: int) -> None:
             cycle = now_ns // clock_ns
