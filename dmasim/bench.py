@@ -139,6 +139,9 @@ def sg_figures(quick: bool = False, size: int = 1 << 20, bds: int = 256) -> dict
       compared with one simple-mode transfer at register level (``simple_regs_...``).
     - ``sg_..._e2e_us``: also writing both BD rings, as a driver does for each transfer;
       compared with the python driver's simple-mode loopback (``simple_1mib_...``).
+    - ``..._fresh_...``: the same with the chain's schedule worked out anew each time (the
+      model keeps the last one and uses it again for a chain that repeats from the same state,
+      as here: a driver moving different buffers each time pays this instead).
     - ``..._stepwise_...``: the same with the model's batched SG path switched off.
 
     Every figure also comes as CPU time (``_cpu_us``), which a loaded machine distorts less.
@@ -208,6 +211,12 @@ def sg_figures(quick: bool = False, size: int = 1 << 20, bds: int = 256) -> dict
         timed(f"sg_1mib_{bds}bd_e2e", e2e)
         sg = getattr(getattr(t, "engine", None), "sg", None)  # the model's SG engine
         if sg is not None:
+
+            def fresh() -> None:
+                sg.forget_schedule()
+                run()
+
+            timed(f"sg_1mib_{bds}bd_fresh", fresh)
             sg.batched = False
             timed(f"sg_1mib_{bds}bd_stepwise", run)
             sg.batched = True
@@ -234,6 +243,9 @@ def sg_figures(quick: bool = False, size: int = 1 << 20, bds: int = 256) -> dict
                                        / out[f"simple_regs_1mib{clock}_us"])
         out[f"sg_e2e_vs_simple{clock}"] = (out[f"sg_1mib_{bds}bd_e2e{clock}_us"]
                                            / out[f"simple_1mib{clock}_us"])
+        if f"sg_1mib_{bds}bd_fresh{clock}_us" in out:
+            out[f"sg_fresh_vs_simple{clock}"] = (out[f"sg_1mib_{bds}bd_fresh{clock}_us"]
+                                                 / out[f"simple_regs_1mib{clock}_us"])
     return out
 
 

@@ -131,6 +131,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
         print(f"  1 MiB through a FIR     {m['fir_1mib_us']:>12.0f} us = "
               f"{m['fir_1mib_vs_convolve']:.1f}x np.convolve of the same data, 16 taps "
               f"({m['convolve_1mib_us']:.0f} us; goal <= 20x; model: MM2S -> Python FIR -> S2MM)")
+        if "sg_vs_simple" in m:
+            print(f"  1 MiB in 256 SG BDs     {m['sg_1mib_256bd_us']:>12.0f} us = "
+                  f"{m['sg_vs_simple']:.1f}x one simple-mode 1 MiB transfer at register level "
+                  f"({m['simple_regs_1mib_us']:.0f} us; goal <= 2x; CPU time "
+                  f"{m['sg_vs_simple_cpu']:.1f}x; chain planned afresh "
+                  f"{m.get('sg_fresh_vs_simple', float('nan')):.1f}x; BD rings rebuilt each "
+                  f"time vs the python driver {m['sg_e2e_vs_simple']:.1f}x)")
         print()
     if "rtl" in report:
         g = report["rtl"]

@@ -242,6 +242,8 @@ class AxiDmaModel:
         """A register write at window ``offset``."""
         ch = self.mm2s if offset < _R.S2MM.base else self.s2mm
         rel = offset - (0 if ch is self.mm2s else _R.S2MM.base)
+        if self.sg is not None:
+            self.sg.settle()  # software acts: the SG engine's plan may no longer hold
         if self.reset_until >= 0:
             return  # rule RST-WINDOW: every write is ignored while Reset reads 1
         if rel == 0x00:
