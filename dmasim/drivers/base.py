@@ -9,7 +9,9 @@ the same error and reports the same hardware state with the same exception type.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import operator
+import threading
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -418,16 +420,45 @@ class DmaDriver:
         return f"<{type(self).__name__} level={self.level!r} on {self.ip_name}>"
 
 
+_THREAD = threading.local()
+
+
+def _thread_loop() -> asyncio.AbstractEventLoop:
+    """Return the event loop of this thread for synchronous interrupt waits (made once).
+
+    ``asyncio.run`` would make and tear down a loop per wait, about 0.5 ms each: most of a
+    simulated wait's cost. The loop is closed at exit.
+    """
+    loop: asyncio.AbstractEventLoop | None = getattr(_THREAD, "loop", None)
+    if loop is None or loop.is_closed():
+        loop = asyncio.new_event_loop()
+        _THREAD.loop = loop
+        atexit.register(loop.close)
+    return loop
+
+
 def _run_to_completion(coro: Any) -> None:
     """Run a wait coroutine from synchronous code; refuse inside a running event loop."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        asyncio.run(coro)
-        return
-    coro.close()
-    raise DmasimValueError("wait(interrupt=True) inside a running event loop: "
-                           "use `await channel.wait_async()`")
+        pass
+    else:
+        coro.close()
+        raise DmasimValueError("wait(interrupt=True) inside a running event loop: "
+                               "use `await channel.wait_async()`")
+    loop = _thread_loop()
+    try:
+        loop.run_until_complete(coro)
+    except (KeyboardInterrupt, SystemExit):
+        # Interrupted mid-wait: the loop may hold the unfinished wait; start afresh next time.
+        _THREAD.loop = None
+        for task in asyncio.all_tasks(loop):
+            task.cancel()
+        with suppress(BaseException):
+            loop.run_until_complete(asyncio.sleep(0))
+        loop.close()
+        raise
 
 
 def _ns(timeout: float) -> int:
