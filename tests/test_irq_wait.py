@@ -210,3 +210,16 @@ def test_interrupt_target_names_a_missing_interrupt_coroutine():
     with pytest.raises(DmasimValueError, match=r"custom target lacks an `await target\.interrupt"
                                                r"\(ip, port\)` coroutine"):
         interrupt_target(Lines())  # type: ignore[arg-type]
+
+
+def test_benchmark_figures_for_every_level_and_mode():
+    """``dmasim bench`` prints polled vs interrupt waits (figures, never a timed assertion)."""
+    from dmasim import bench
+
+    figures = bench.irq_wait_figures("model", quick=True)
+    text = bench.format_irq_waits(figures)
+    for mode in ("simple", "sg"):
+        for level in ("python", "pynq"):
+            key = f"irq_wait_{mode}_{level}"
+            assert figures[f"{key}_poll_us"] > 0 and figures[f"{key}_irq_us"] > 0
+            assert f"{mode:<7} {level:<9}" in text
