@@ -15,8 +15,8 @@ import numpy as np
 from .errors import DmasimError
 from .target import Target
 
-__all__ = ["LevelFigures", "best_of", "fir_figures", "level_figures", "model_figures",
-           "sg_driver_figures", "sg_figures"]
+__all__ = ["LevelFigures", "best_of", "fir_figures", "irq_wait_figures", "level_figures",
+           "model_figures", "sg_driver_figures", "sg_figures"]
 
 
 def best_of(fn: Callable[[], Any], repeat: int = 5, number: int = 1,
@@ -386,6 +386,65 @@ def format_sg_drivers(figures: dict[str, float], target: str = "model") -> str:
         if f"sg_chain32_python_vs_{level}" in figures:
             lines.append(f"  python level takes {figures[f'sg_chain32_python_vs_{level}']:.1f}x "
                          f"the {level} level's time")
+    return "\n".join(lines)
+
+
+IRQ_WAIT_BYTES = 4096
+"""The loopback of the interrupt-wait benchmark."""
+
+
+def irq_wait_figures(target: str = "model", quick: bool = False) -> dict[str, float]:
+    """A 4 KiB loopback waited on by polling and on the interrupt lines, per level and mode.
+
+    Wall-clock microseconds per loopback (best of several runs) for ``wait()`` and
+    ``wait(interrupt=True)``, in simple and SG mode; the ratio says what sleeping on the line
+    costs a simulation (the event loop and ``target.interrupt``'s steps) over polling.
+    """
+    from .errors import DriverUnavailableError
+    from .target import open_target
+
+    out: dict[str, float] = {}
+    repeat, number = (3, 5) if quick else (10, 20)
+    for mode, params in (("simple", {}), ("sg", {"c_include_sg": 1})):
+        with open_target(target, parameters=params) as t:
+            a = t.allocate(IRQ_WAIT_BYTES, "u1")
+            b = t.allocate(IRQ_WAIT_BYTES, "u1")
+            a[:] = np.arange(IRQ_WAIT_BYTES) % 251
+            for level in ("pynq", "python", "pybind11", "cffi"):
+                try:
+                    dma = t.driver(level)
+                except DriverUnavailableError:
+                    continue
+                for how, irq in (("poll", False), ("irq", True)):
+
+                    def run(d: Any = dma, irq: bool = irq, a: Any = a, b: Any = b) -> None:
+                        d.recvchannel.transfer(b)
+                        d.sendchannel.transfer(a)
+                        d.sendchannel.wait(timeout=10.0, interrupt=irq)
+                        d.recvchannel.wait(timeout=10.0, interrupt=irq)
+
+                    b[:] = 0
+                    run()
+                    if not np.array_equal(a, b):
+                        raise DmasimError(f"interrupt-wait benchmark: the {level} level "
+                                          f"({mode} mode, {how}) moved the data wrongly")
+                    out[f"irq_wait_{mode}_{level}_{how}_us"] = \
+                        best_of(run, repeat=repeat, number=number) * 1e6
+                out[f"irq_wait_{mode}_{level}_ratio"] = (out[f"irq_wait_{mode}_{level}_irq_us"]
+                                                         / out[f"irq_wait_{mode}_{level}_poll_us"])
+    return out
+
+
+def format_irq_waits(figures: dict[str, float], target: str = "model") -> str:
+    """:func:`irq_wait_figures` as lines for ``dmasim bench``."""
+    lines = [f"interrupt waits, {target}: a {IRQ_WAIT_BYTES}-byte loopback, us per loopback",
+             f"  {'mode':<7} {'level':<9} {'wait()':>10} {'interrupt':>10} {'ratio':>6}"]
+    for mode in ("simple", "sg"):
+        for level in ("pynq", "python", "pybind11", "cffi"):
+            key = f"irq_wait_{mode}_{level}"
+            if f"{key}_ratio" in figures:
+                lines.append(f"  {mode:<7} {level:<9} {figures[f'{key}_poll_us']:>10.1f} "
+                             f"{figures[f'{key}_irq_us']:>10.1f} {figures[f'{key}_ratio']:>5.1f}x")
     return "\n".join(lines)
 
 

@@ -95,6 +95,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         report["model"].update(bench.fir_figures(quick=args.quick))
         report["model"].update(bench.sg_figures(quick=args.quick))
         report["sg_drivers"] = bench.sg_driver_figures("model", quick=args.quick)
+        report["irq_waits"] = bench.irq_wait_figures("model", quick=args.quick)
     rows = []
     with _open(args) as t:
         levels = args.level.split(",") if args.level else list(LEVELS)
@@ -157,6 +158,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
         print()
     if "sg_drivers" in report:
         print(bench.format_sg_drivers(report["sg_drivers"]))
+        print()
+    if "irq_waits" in report:
+        print(bench.format_irq_waits(report["irq_waits"]))
         print()
     print(f"{'target':<7} {'level':<9} {'32 words us':>12} {'reg reads/s':>12} "
           f"{'bulk bytes':>11} {'bulk MB/s':>10}  note")

@@ -510,9 +510,9 @@ class BoardTarget(Target):
         """Make pynq's UIO devices wake this event loop, not only the first one they saw.
 
         pynq's ``UioController`` registers its file with the event loop current when it is
-        created and keeps it for good; a later loop (each ``asyncio.run``, as the drivers'
-        ``wait(interrupt=True)`` uses) would never see the interrupt. Register pynq's own
-        callback with the running loop once per loop.
+        created and keeps it for good; a later loop (each ``asyncio.run``, or the drivers'
+        per-thread loop of ``wait(interrupt=True)``) would never see the interrupt. Register
+        pynq's own callback with the running loop once per loop.
         """
         try:
             from pynq.interrupt import _InterruptController
@@ -528,6 +528,9 @@ class BoardTarget(Target):
             bound = self._uio_loops.get(fd)
             if bound is not None and bound() is loop:
                 continue
+            # A loop that outlives a closed target (the drivers' per-thread loop) may still list
+            # this fd number for a file closed since: drop that entry before registering.
+            loop.remove_reader(fd)
             loop.add_reader(fd, callback)
             self._uio_loops[fd] = weakref.ref(loop)
 

@@ -187,6 +187,7 @@ class AxiDmaModel:
 
     def power_on_reset(self) -> None:
         """Everything to reset values; data in flight dropped."""
+        self.reset_at_ns = self.cycle * self.clock_ns  # diagnostics before it explain no stall
         self.s2mm_discarding = False
         self.mm2s.reset()
         self.s2mm.reset()
@@ -662,6 +663,8 @@ class AxiDmaModel:
     def erratum_cause(self) -> str | None:
         """Why an S2MM transfer may wait for data that already went by: the erratum."""
         for d in reversed(self.stats.diagnostics):
+            if d.time_ns < self.reset_at_ns:
+                break  # a packet swallowed before the last reset is not what S2MM waits for
             if d.channel == "S2MM" and d.message.startswith("one-spare-beat erratum"):
                 return (f"the S2MM one-spare-beat erratum discarded a packet at {d.time_ns} "
                         f"ns: {d.message}")

@@ -320,10 +320,55 @@ def test_no_uio_device_for_the_controller_is_a_clear_error(board_irq, monkeypatc
         asyncio.run(board_irq.t.interrupt(timeout_ns=10**9))
 
 
-# --- scatter-gather on the board, waits on the interrupt -----------------------------------
-
-
 LEVELS = ["python", "cffi", "pybind11"]
+
+
+# --- simple mode: the driver levels' interrupt wait through pynq's UIO machinery ------------
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("nbytes", [64, 5000])
+def test_simple_mode_wait_sleeps_on_the_interrupt(board_irq, level, nbytes):
+    """``wait(interrupt=True)`` in simple mode: IOC/Err enabled, woken by the UIO device, IOC
+    acknowledged so the next wait sleeps again."""
+    b = board_irq
+    t = b.t
+    try:
+        dma = t.driver(level)
+    except DriverUnavailableError as exc:
+        pytest.skip(f"driver level {level!r} unavailable: {exc}")
+    assert not dma.recvchannel.sg
+    m = t.ip_mmio()
+    src, dst = t.allocate(nbytes, "u1"), t.allocate(nbytes + 128, "u1")
+    _pattern(src, nbytes)
+    dst[:] = 0xAA
+    dma.recvchannel.transfer(dst[64:64 + nbytes])
+    events = b.uio.events
+    # Nothing is sent until the receive wait sleeps in pynq (its input enabled on the intc).
+    b.pl.when(lambda: b.intc.ier & 0b10 != 0, lambda: dma.sendchannel.transfer(src))
+    dma.recvchannel.wait(timeout=5.0, interrupt=True)
+    assert b.pl.fired and b.uio.events > events, "the wait was not woken by the UIO device"
+    dma.sendchannel.wait(timeout=5.0, interrupt=True)
+    assert np.array_equal(dst[64:64 + nbytes], src)
+    assert (dst[:64] == 0xAA).all() and (dst[64 + nbytes:] == 0xAA).all()
+    assert dma.recvchannel.transferred == nbytes
+    enables = regmap.DMACR_IOC_IRQEN | regmap.DMACR_ERR_IRQEN
+    for ch in regmap.CHANNELS:
+        assert m.read(ch.DMACR) & enables == enables
+        assert not m.read(ch.DMASR) & regmap.DMASR_IOC_IRQ
+
+
+def test_simple_mode_interrupt_wait_times_out_with_decoded_state(board_irq):
+    t = board_irq.t
+    dma = t.driver("python")
+    dst = t.allocate(256, "u1")
+    dma.recvchannel.transfer(dst)  # nothing is sent: S2MM waits for stream data
+    with pytest.raises(DmaTimeoutError, match=r"S2MM.*MM2S_DMASR=0x.*S2MM_DMASR=0x"):
+        dma.recvchannel.wait(timeout=0.05, interrupt=True)
+    t.reset()
+
+
+# --- scatter-gather on the board, waits on the interrupt -----------------------------------
 
 
 @pytest.mark.parametrize("level", LEVELS)
