@@ -15,8 +15,8 @@ import numpy as np
 from .errors import DmasimError
 from .target import Target
 
-__all__ = ["LevelFigures", "best_of", "fir_figures", "level_figures", "model_figures",
-           "sg_driver_figures", "sg_figures"]
+__all__ = ["LevelFigures", "best_of", "fir_figures", "irq_wait_figures", "level_figures",
+           "model_figures", "sg_driver_figures", "sg_figures"]
 
 
 def best_of(fn: Callable[[], Any], repeat: int = 5, number: int = 1,
@@ -139,6 +139,9 @@ def sg_figures(quick: bool = False, size: int = 1 << 20, bds: int = 256) -> dict
       compared with one simple-mode transfer at register level (``simple_regs_...``).
     - ``sg_..._e2e_us``: also writing both BD rings, as a driver does for each transfer;
       compared with the python driver's simple-mode loopback (``simple_1mib_...``).
+    - ``..._fresh_...``: the same with the chain's schedule worked out anew each time (the
+      model keeps the last one and uses it again for a chain that repeats from the same state,
+      as here: a driver moving different buffers each time pays this instead).
     - ``..._stepwise_...``: the same with the model's batched SG path switched off.
 
     Every figure also comes as CPU time (``_cpu_us``), which a loaded machine distorts less.
@@ -208,6 +211,12 @@ def sg_figures(quick: bool = False, size: int = 1 << 20, bds: int = 256) -> dict
         timed(f"sg_1mib_{bds}bd_e2e", e2e)
         sg = getattr(getattr(t, "engine", None), "sg", None)  # the model's SG engine
         if sg is not None:
+
+            def fresh() -> None:
+                sg.forget_schedule()
+                run()
+
+            timed(f"sg_1mib_{bds}bd_fresh", fresh)
             sg.batched = False
             timed(f"sg_1mib_{bds}bd_stepwise", run)
             sg.batched = True
@@ -234,6 +243,9 @@ def sg_figures(quick: bool = False, size: int = 1 << 20, bds: int = 256) -> dict
                                        / out[f"simple_regs_1mib{clock}_us"])
         out[f"sg_e2e_vs_simple{clock}"] = (out[f"sg_1mib_{bds}bd_e2e{clock}_us"]
                                            / out[f"simple_1mib{clock}_us"])
+        if f"sg_1mib_{bds}bd_fresh{clock}_us" in out:
+            out[f"sg_fresh_vs_simple{clock}"] = (out[f"sg_1mib_{bds}bd_fresh{clock}_us"]
+                                                 / out[f"simple_regs_1mib{clock}_us"])
     return out
 
 
@@ -374,6 +386,65 @@ def format_sg_drivers(figures: dict[str, float], target: str = "model") -> str:
         if f"sg_chain32_python_vs_{level}" in figures:
             lines.append(f"  python level takes {figures[f'sg_chain32_python_vs_{level}']:.1f}x "
                          f"the {level} level's time")
+    return "\n".join(lines)
+
+
+IRQ_WAIT_BYTES = 4096
+"""The loopback of the interrupt-wait benchmark."""
+
+
+def irq_wait_figures(target: str = "model", quick: bool = False) -> dict[str, float]:
+    """A 4 KiB loopback waited on by polling and on the interrupt lines, per level and mode.
+
+    Wall-clock microseconds per loopback (best of several runs) for ``wait()`` and
+    ``wait(interrupt=True)``, in simple and SG mode; the ratio says what sleeping on the line
+    costs a simulation (the event loop and ``target.interrupt``'s steps) over polling.
+    """
+    from .errors import DriverUnavailableError
+    from .target import open_target
+
+    out: dict[str, float] = {}
+    repeat, number = (3, 5) if quick else (10, 20)
+    for mode, params in (("simple", {}), ("sg", {"c_include_sg": 1})):
+        with open_target(target, parameters=params) as t:
+            a = t.allocate(IRQ_WAIT_BYTES, "u1")
+            b = t.allocate(IRQ_WAIT_BYTES, "u1")
+            a[:] = np.arange(IRQ_WAIT_BYTES) % 251
+            for level in ("pynq", "python", "pybind11", "cffi"):
+                try:
+                    dma = t.driver(level)
+                except DriverUnavailableError:
+                    continue
+                for how, irq in (("poll", False), ("irq", True)):
+
+                    def run(d: Any = dma, irq: bool = irq, a: Any = a, b: Any = b) -> None:
+                        d.recvchannel.transfer(b)
+                        d.sendchannel.transfer(a)
+                        d.sendchannel.wait(timeout=10.0, interrupt=irq)
+                        d.recvchannel.wait(timeout=10.0, interrupt=irq)
+
+                    b[:] = 0
+                    run()
+                    if not np.array_equal(a, b):
+                        raise DmasimError(f"interrupt-wait benchmark: the {level} level "
+                                          f"({mode} mode, {how}) moved the data wrongly")
+                    out[f"irq_wait_{mode}_{level}_{how}_us"] = \
+                        best_of(run, repeat=repeat, number=number) * 1e6
+                out[f"irq_wait_{mode}_{level}_ratio"] = (out[f"irq_wait_{mode}_{level}_irq_us"]
+                                                         / out[f"irq_wait_{mode}_{level}_poll_us"])
+    return out
+
+
+def format_irq_waits(figures: dict[str, float], target: str = "model") -> str:
+    """:func:`irq_wait_figures` as lines for ``dmasim bench``."""
+    lines = [f"interrupt waits, {target}: a {IRQ_WAIT_BYTES}-byte loopback, us per loopback",
+             f"  {'mode':<7} {'level':<9} {'wait()':>10} {'interrupt':>10} {'ratio':>6}"]
+    for mode in ("simple", "sg"):
+        for level in ("pynq", "python", "pybind11", "cffi"):
+            key = f"irq_wait_{mode}_{level}"
+            if f"{key}_ratio" in figures:
+                lines.append(f"  {mode:<7} {level:<9} {figures[f'{key}_poll_us']:>10.1f} "
+                             f"{figures[f'{key}_irq_us']:>10.1f} {figures[f'{key}_ratio']:>5.1f}x")
     return "\n".join(lines)
 
 

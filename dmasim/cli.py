@@ -95,6 +95,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         report["model"].update(bench.fir_figures(quick=args.quick))
         report["model"].update(bench.sg_figures(quick=args.quick))
         report["sg_drivers"] = bench.sg_driver_figures("model", quick=args.quick)
+        report["irq_waits"] = bench.irq_wait_figures("model", quick=args.quick)
     rows = []
     with _open(args) as t:
         levels = args.level.split(",") if args.level else list(LEVELS)
@@ -131,6 +132,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
         print(f"  1 MiB through a FIR     {m['fir_1mib_us']:>12.0f} us = "
               f"{m['fir_1mib_vs_convolve']:.1f}x np.convolve of the same data, 16 taps "
               f"({m['convolve_1mib_us']:.0f} us; goal <= 20x; model: MM2S -> Python FIR -> S2MM)")
+        if "sg_vs_simple" in m:
+            print(f"  1 MiB in 256 SG BDs     {m['sg_1mib_256bd_us']:>12.0f} us = "
+                  f"{m['sg_vs_simple']:.1f}x one simple-mode 1 MiB transfer at register level "
+                  f"({m['simple_regs_1mib_us']:.0f} us; goal <= 2x; CPU time "
+                  f"{m['sg_vs_simple_cpu']:.1f}x; chain planned afresh "
+                  f"{m.get('sg_fresh_vs_simple', float('nan')):.1f}x; BD rings rebuilt each "
+                  f"time vs the python driver {m['sg_e2e_vs_simple']:.1f}x)")
         print()
     if "rtl" in report:
         g = report["rtl"]
@@ -150,6 +158,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
         print()
     if "sg_drivers" in report:
         print(bench.format_sg_drivers(report["sg_drivers"]))
+        print()
+    if "irq_waits" in report:
+        print(bench.format_irq_waits(report["irq_waits"]))
         print()
     print(f"{'target':<7} {'level':<9} {'32 words us':>12} {'reg reads/s':>12} "
           f"{'bulk bytes':>11} {'bulk MB/s':>10}  note")

@@ -4,8 +4,8 @@ Load it from a ``conftest.py`` with ``pytest_plugins = ["dmasim.pytest_plugin"]`
 
 - ``--target=model`` (default), ``rtl``, ``board`` or a comma-separated list: every test that
   uses the ``target`` fixture runs once per target. ``sg_target`` is the same with the loopback
-  in scatter-gather mode (``c_include_sg=1``). Targets are opened once per session (per
-  xdist worker) and reset before every test.
+  in scatter-gather mode (``c_include_sg=1``; on the board, the ``--sg-bitfile`` overlay).
+  Targets are opened once per session (per xdist worker) and reset before every test.
 - ``--level=python,cffi`` picks driver levels for the ``dma`` fixture (default: all levels).
 - ``--differential-examples=N`` (or ``DMASIM_DIFF_EXAMPLES``): programs the model-vs-RTL
   differential test runs (default 150), for long runs.
@@ -28,7 +28,7 @@ from .drivers import LEVELS
 from .errors import DesignError, DriverUnavailableError, TargetError
 from .target import Describes, Target, Traces, Waves, open_target
 
-__all__ = ["SG_LOOPBACK", "fresh"]
+__all__ = ["SG_LOOPBACK", "check_sg_overlay", "fresh"]
 
 _CAPABILITY_REASONS = {
     "faults": "needs memory fault injection, which only simulated targets have",
@@ -68,6 +68,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--level", default=",".join(LEVELS),
                     help=f"driver levels for the dma fixture (default: {','.join(LEVELS)})")
     group.addoption("--bitfile", default=None, help="board target: the overlay .bit to load")
+    group.addoption("--sg-bitfile", default=None,
+                    help="board target: an overlay whose DMA has c_include_sg=1, for the "
+                         "sg_target tests (hw/board: dma_loopback.tcl -tclargs sg)")
     group.addoption("--design", default=None,
                     help="a Vivado .hwh to test instead of the loopback (its user IPs need "
                          "models / RTL from a dmasim_design fixture)")
@@ -133,7 +136,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 DesignSpec = Mapping[str, Any]
 """What ``dmasim_design`` returns: ``design`` (a Design or .hwh path), ``models`` (for the
-model target) and ``rtl`` (for the rtl target); an empty mapping means the loopback."""
+model target), ``rtl`` (for the rtl target) and ``bitfile`` (the board's overlay, instead of
+``--bitfile``); an empty mapping means the loopback."""
 
 _PER_TARGET = {"model": "models", "rtl": "rtl"}
 
@@ -147,7 +151,7 @@ def target_options(name: str, spec: DesignSpec, config: pytest.Config) -> dict[s
     if extra is not None and spec.get(extra):
         options[extra] = spec[extra]
     if name == "board":
-        options["bitfile"] = config.getoption("bitfile")
+        options["bitfile"] = spec.get("bitfile") or config.getoption("bitfile")
         options.update(board_options(config))
     if name == "rtl" and config.getoption("waves"):
         options["waves"] = True
@@ -255,12 +259,34 @@ def sg_target(request: pytest.FixtureRequest) -> Iterator[Target]:
     Skips, with the target's reason, where a target cannot realise SG mode yet.
     """
     name = getattr(request, "param", None) or _names(request.config.getoption("target"))[0]
+    spec: dict[str, Any] = {"design": SG_LOOPBACK}
     if name == "board":
-        pytest.skip("board: the scatter-gather tests need an overlay built with c_include_sg=1")
+        bitfile = request.config.getoption("sg_bitfile", None)
+        if not bitfile:
+            pytest.skip("board: the scatter-gather tests need an overlay built with "
+                        "c_include_sg=1: pass --sg-bitfile=... (hw/board/README.md)")
+        spec["bitfile"] = bitfile
     try:
-        yield from _pooled_target(request, {"design": SG_LOOPBACK})
+        for t in _pooled_target(request, spec):
+            check_sg_overlay(t, spec.get("bitfile"))
+            yield t
     except DesignError as exc:
         pytest.skip(f"{name}: {exc}")
+
+
+def check_sg_overlay(t: Target, bitfile: str | None) -> None:
+    """Fail clearly when the ``--sg-bitfile`` overlay's DMAs are not in scatter-gather mode."""
+    from .design.params import includes_sg
+    from .target import iter_dma_ips
+
+    if bitfile is None:
+        return
+    simple = [n for n in iter_dma_ips(t.ip_dict)
+              if not includes_sg(t.ip_dict[n].get("parameters") or {})]
+    if simple:
+        pytest.fail(f"--sg-bitfile {bitfile}: {', '.join(simple)} has c_include_sg=0; build the "
+                    "scatter-gather overlay with hw/board/dma_loopback.tcl -tclargs sg",
+                    pytrace=False)
 
 
 def _pooled_target(request: pytest.FixtureRequest, spec: DesignSpec) -> Iterator[Target]:

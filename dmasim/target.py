@@ -153,8 +153,15 @@ class Channel(Protocol):
         """Start moving ``nbytes`` (0: to the end) of ``buffer`` from byte ``start``."""
         ...
 
-    def wait(self, timeout: float = 1.0) -> None:
-        """Wait for the transfer; raise with decoded state on error or timeout."""
+    def wait(self, timeout: float = 1.0, *, interrupt: bool = False) -> None:
+        """Wait for the transfer; raise with decoded state on error or timeout.
+
+        ``interrupt=True`` sleeps on the channel's interrupt line (targets with ``"irq"``).
+        """
+        ...
+
+    async def wait_async(self, timeout: float = 1.0) -> None:
+        """:meth:`wait` on the interrupt line, in asyncio."""
         ...
 
     def start(self, timeout: float = 1.0) -> None:

@@ -25,11 +25,6 @@ Tolerated differences, kept out by the generator:
 - The transferred bytes of an S2MM BD whose buffer write failed: the model reports the bytes
   before the fault, the RTL the bytes it took from the stream (a known departure; the IP's
   value is uncertain), so RX BDs get no buffer faults here.
-- The delay timer with stream data held back (TX bytes waiting for RX BDs): the RTL arms
-  MM2S's when its TLAST is taken on the stream, as the behaviour document says; the model arms
-  it at the EOF BD's status write, which comes before that TLAST leaves the FIFO (a model
-  departure, listed in the document; S2MM's timer agrees). With a channel's IRQDelay set, no
-  TX bytes are left waiting.
 - BD lengths are whole 32-bit words except the last BD of a packet (an S2MM beat straddling
   two BDs is a documented RTL limitation); the delay timer's IRQDelay stays small so that it
   has fired by the time registers are compared.
@@ -260,12 +255,7 @@ class Plan:
                 # filled by an open packet, it could not be told from a complete one
                 return False
             n = sum(op[1])
-            stalls = not self.cyclic and self.waiting + max(n - self.rx_room, 0) > 0
-            if stalls and any(self.delay.values()):
-                return False  # the delay timer arms at a TLAST the stall holds back (see above)
             return self._fits("MM2S", len(op[1])) and self._tx_fits(n)
-        if kind == "coalesce":
-            return not (op[2][1] and self.waiting)
         if kind == "bad_tx":
             # a buffer fault streams data: S2MM must then be inactive, so that the failure
             # races no RX status write (a failing fetch, a stale or empty BD moves nothing)

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings, target
 from hypothesis import strategies as st
 
-from dmasim import constants, regmap
+from dmasim import regmap
 from dmasim.errors import DmaTimeoutError
 from dmasim.pytest_plugin import fresh
 from dmasim.regmap import BD, MM2S, S2MM, Channel
@@ -646,32 +646,40 @@ def test_the_next_packets_first_beat_stops_the_delay_timer(sg_target, delay):
 
 
 @pytest.mark.rule("SG-COALESCE-DELAY")
-@pytest.mark.parametrize("beats", [1, 4, 5])
-def test_a_packet_end_in_the_s2mm_skid_arms_the_delay_timer(sg_target, beats):
-    """S2MM running without a BD: its input skid takes 4 beats (FLOW-SKID). A packet of 1 or
-    4 beats ends there, which arms the timer and Dly_Irq sets; of 5 beats nothing ends there
-    (found by test_state_machine.py's SG machine with a cyclic sender of tiny laps)."""
+@pytest.mark.parametrize("nbytes", [16, 256])
+def test_delay_timer_arms_when_tlast_passes_the_stream(sg_target, nbytes):
+    """The delay timer arms when the TLAST beat is taken on the stream, not when MM2S has read
+    it: with no RX BD, a 4-beat packet still passes into S2MM's skid buffer (both channels'
+    timers arm), a 64-beat one stays in MM2S's FIFO (neither arms) until an RX BD takes it."""
     t = sg_target
     m = regs(t)
+    clock_ns = int(getattr(t, "clock_ns", 10))
     resolution = int(t.ip_dict["axi_dma_0"]["parameters"].get("c_dlytmr_resolution", 125))
-    tick = resolution * int(getattr(t, "clock_ns", 10))
-    n = 4 * beats
-    src = guarded(t, n)
-    tx = Ring(t, 1)
-    tx.set(0, src.physical_address + PAD, n | R.BD_TXSOF | R.BD_TXEOF)
-    start(m, S2MM, 0, IRQEN | R.DMACR.field("IRQDelay").put(0, 2))  # RS=1, no BD kicked
-    start(m, MM2S, tx.addr(0))
+    tick = resolution * clock_ns
+    src, dst = guarded(t, nbytes), guarded(t, nbytes)
+    src[PAD:PAD + nbytes] = np.arange(nbytes) % 251
+    tx, rx = Ring(t, 1), Ring(t, 1)
+    tx.set(0, src.physical_address + PAD, nbytes | R.BD_TXSOF | R.BD_TXEOF)
+    rx.set(0, dst.physical_address + PAD, nbytes)
+    cr = (IRQEN | R.DMACR.field("IRQThreshold").put(0, 10)
+          | R.DMACR.field("IRQDelay").put(0, 1))
+    start(m, S2MM, rx.addr(0), cr)  # running, no BD kicked: only the skid takes beats
+    start(m, MM2S, tx.addr(0), cr)
     kick(m, MM2S, tx.addr(0))
-    wait_for(t, idle(m, MM2S), "MM2S Idle (its packet went into the stream)")
-    t.delay(6 * tick)
-    fired = bool(sr(m, S2MM) & R.DMASR_DLY_IRQ)
-    assert fired == (beats <= constants.S2MM_SKID_BEATS), R.describe_status(sr(m, S2MM))
-    assert t.interrupts()["s2mm_introut"] == fired
-    assert R.DMASR.field("IRQThresholdSts").get(sr(m, S2MM)) == 1  # no IOC event: no BD
-    assert not sr(m, S2MM) & R.DMASR_IOC_IRQ
-    m.write(S2MM.DMASR, R.DMASR_DLY_IRQ)
-    t.delay(6 * tick)
-    assert not sr(m, S2MM) & R.DMASR_DLY_IRQ  # that packet end armed it once
+    wait_for(t, lambda: bool(tx.status(0) & R.BD_CMPLT), "the TX BD's status")
+    t.delay(6 * tick)  # longer than IRQDelay + 1 ticks
+    passed = nbytes <= 4 * 4  # S2MM's skid buffer: 4 beats of 4 bytes
+    for ch in (MM2S, S2MM):
+        got = bool(sr(m, ch) & R.DMASR_DLY_IRQ)
+        assert got == passed, f"{ch.name}: Dly_Irq={got} with {nbytes} bytes held in the stream"
+    kick(m, S2MM, rx.addr(0))
+    wait_for(t, lambda: bool(rx.status(0) & R.BD_CMPLT), "the RX BD's status")
+    if not passed:
+        t.delay(6 * tick)
+        for ch in (MM2S, S2MM):
+            assert sr(m, ch) & R.DMASR_DLY_IRQ, f"{ch.name}: no Dly_Irq after the packet passed"
+    assert (np.asarray(dst[PAD:PAD + nbytes]) == np.asarray(src[PAD:PAD + nbytes])).all()
+    check_guarded(dst, PAD, nbytes)
 
 
 @pytest.mark.needs("irq")
@@ -967,6 +975,159 @@ def test_model_batched_sg_path_matches_the_step_by_step_path(data):
     assert len(step) == len(batch)
     for i, (a, b) in enumerate(zip(step, batch, strict=True)):
         assert a == b, f"snapshot {i} differs"
+
+
+_POKES = st.one_of(
+    st.tuples(st.just("length"), st.integers(0, 23), st.integers(1, 400)),
+    st.tuples(st.just("eof"), st.integers(0, 23), st.booleans()),
+    st.tuples(st.just("cmplt"), st.integers(0, 23), st.just(0)),
+    st.tuples(st.just("app"), st.integers(0, 23), st.integers(0, 0xFFFF_FFFF)),
+    st.tuples(st.just("fault"), st.integers(0, 23), st.sampled_from([0, 1])),
+    st.tuples(st.just("threshold"), st.integers(0, 4), st.just(0)),
+    st.tuples(st.just("ack"), st.just(0), st.just(0)),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_model_sg_plan_matches_the_step_engine_while_software_acts(data):
+    """The batched path (a steady chain's plan, kept from one poll to the next) against the
+    step-by-step engine while software acts between polls: BD words changed before their
+    fetch (length, TXEOF, Cmplt, an APP word), a fault injected on a buffer or a BD, a new
+    IRQThreshold, IRQs acknowledged; and the same chain run a second time (the plan's
+    schedule used again). Registers, lines, memory and time after every delay, and the
+    engine's whole description (BDs in flight, fetcher, bytes moved) now and then."""
+    from dmasim import open_target
+
+    n = data.draw(st.integers(4, 24), label="BD pairs")
+    # Mostly BDs long enough for the data, not the BD fetches, to set the pace (the steady
+    # state a plan covers); now and then a short one that breaks it.
+    lens = data.draw(st.lists(st.sampled_from([256, 400, 512, 1024, 2048] * 4 + [64]),
+                              min_size=n, max_size=n), label="TX lengths")
+    cr = IRQEN | R.DMACR.field("IRQThreshold").put(0, data.draw(st.integers(0, 3),
+                                                                label="threshold"))
+    delays = data.draw(st.lists(st.one_of(st.integers(1, 60).map(lambda k: k * 50),
+                                          st.integers(1, 100).map(lambda k: k * 1_000)),
+                                min_size=1, max_size=14), label="delays (ns)")
+    pokes = data.draw(st.dictionaries(st.integers(0, len(delays) - 1), _POKES, max_size=4),
+                      label="software acts after delay i")
+    described = data.draw(st.sets(st.integers(0, len(delays) - 1)),
+                          label="delays after which the description is compared")
+    laps = data.draw(st.integers(1, 2), label="runs of the chain")
+    seed = data.draw(st.integers(0, 1000), label="data seed")
+    runs = []
+    for batched in (False, True):
+        with open_target("model", parameters={"c_include_sg": 1}) as t:
+            sg = t.engine.sg
+            assert sg is not None
+            sg.batched = batched
+            m = regs(t)
+            total = sum(lens)
+            src, dst = guarded(t, total), guarded(t, total)
+            src[PAD:PAD + total] = np.random.default_rng(seed).integers(0, 256, total,
+                                                                        dtype=np.uint8)
+            tx, rx = Ring(t, n), Ring(t, n)
+            offsets = np.concatenate(([0], np.cumsum(lens)))
+            for i in range(n):
+                tx.set(i, src.physical_address + PAD + int(offsets[i]),
+                       lens[i] | R.BD_TXSOF | R.BD_TXEOF)
+                rx.set(i, dst.physical_address + PAD + int(offsets[i]), lens[i])
+            start(m, S2MM, rx.addr(0), cr)
+            start(m, MM2S, tx.addr(0), cr)
+            seen: list[object] = []
+            for _ in range(laps):
+                for ring in (tx, rx):
+                    ring.mem[1:-1, BD.STATUS // 4] = 0
+                kick(m, S2MM, rx.addr(n - 1))
+                kick(m, MM2S, tx.addr(n - 1))
+                for i, d in enumerate(delays):
+                    t.delay(d)
+                    seen.append(_sg_snapshot(t, (src, dst, tx.mem, rx.mem)))
+                    if i in described:
+                        seen.append(t.describe())
+                    what, k, v = pokes.get(i, ("", 0, 0))
+                    k = n - 1 - (k % n) // 2  # the later half: BDs the fetcher has not read
+                    ctl = tx.mem[k + 1, BD.CONTROL // 4]
+                    if what == "length":
+                        tx.mem[k + 1, BD.CONTROL // 4] = (int(ctl) & ~R.BD_LENGTH_MASK) | v
+                    elif what == "eof":
+                        tx.mem[k + 1, BD.CONTROL // 4] = (int(ctl) & ~R.BD_TXEOF) | (
+                            R.BD_TXEOF if v else 0)
+                    elif what == "cmplt":
+                        rx.mem[k + 1, BD.STATUS // 4] = R.BD_CMPLT
+                    elif what == "app":
+                        rx.mem[k + 1, BD.APP0 // 4] = v
+                    elif what == "fault":
+                        at = rx.addr(k) if v else src.physical_address + PAD + int(offsets[k])
+                        t.faults.add_fault(at, 4, "slverr")
+                    elif what == "threshold":
+                        for ch in (MM2S, S2MM):
+                            m.write(ch.DMACR, IRQEN | R.DMACR_RS
+                                    | R.DMACR.field("IRQThreshold").put(0, k))
+                    elif what == "ack":
+                        for ch in (MM2S, S2MM):
+                            m.write(ch.DMASR, R.DMASR_IRQS)
+                t.delay(20 * total + 100_000)
+                seen.append(_sg_snapshot(t, (src, dst, tx.mem, rx.mem)))
+                seen.append(t.describe())
+            runs.append(seen)
+            pairs = sg.batched_pairs
+    target(pairs, label="BD pairs the batched path took")
+    step, batch = runs
+    assert len(step) == len(batch)
+    for i, (a, b) in enumerate(zip(step, batch, strict=True)):
+        assert a == b, f"snapshot {i} differs"
+
+
+@pytest.mark.parametrize("change", ["length", "eof", "cmplt", "app", "nxtdesc", "none"])
+def test_model_sg_plan_sees_a_bd_changed_before_its_fetch(change):
+    """Software rewrites a BD far ahead while a plan covers the chain: the batched path
+    notices at that BD's fetch and gives the same result as the step engine (the step
+    engine reads the new words; a changed APP word changes nothing but ends the plan)."""
+    from dmasim import open_target
+
+    n, size = 48, 1024
+    results = []
+    for batched in (False, True):
+        with open_target("model", parameters={"c_include_sg": 1}) as t:
+            sg = t.engine.sg
+            assert sg is not None
+            sg.batched = batched
+            m = regs(t)
+            src, dst = guarded(t, n * size), guarded(t, n * size)
+            src[PAD:PAD + n * size] = np.random.default_rng(7).integers(0, 256, n * size,
+                                                                        dtype=np.uint8)
+            tx, rx = Ring(t, n), Ring(t, n)
+            for i in range(n):
+                tx.set(i, src.physical_address + PAD + i * size,
+                       size | R.BD_TXSOF | R.BD_TXEOF)
+                rx.set(i, dst.physical_address + PAD + i * size, size)
+            start(m, S2MM, rx.addr(0))
+            start(m, MM2S, tx.addr(0))
+            kick(m, S2MM, rx.addr(n - 1))
+            kick(m, MM2S, tx.addr(n - 1))
+            t.delay(30_000)  # about 10 BD pairs in: a plan covers the rest
+            pairs_before = sg.batched_pairs
+            k = 30
+            if change == "length":
+                tx.mem[k + 1, BD.CONTROL // 4] = 512 | R.BD_TXSOF | R.BD_TXEOF
+            elif change == "eof":
+                tx.mem[k + 1, BD.CONTROL // 4] = size | R.BD_TXSOF
+            elif change == "cmplt":
+                rx.mem[k + 1, BD.STATUS // 4] = R.BD_CMPLT
+            elif change == "app":
+                tx.mem[k + 1, BD.APP0 // 4] = 0x1234
+            elif change == "nxtdesc":
+                tx.mem[k + 1, BD.NXTDESC // 4] = tx.addr(k + 2)
+            seen = []
+            for _ in range(12):
+                t.delay(15_000)
+                seen.append(_sg_snapshot(t, (src, dst, tx.mem, rx.mem)))
+            seen.append(t.describe())
+            results.append((seen, pairs_before, sg.batched_pairs))
+    (step, _, step_pairs), (batch, before, after) = results
+    assert step_pairs == 0 and before > 0 and after > before
+    assert step == batch
 
 
 def test_model_batched_sg_path_takes_a_steady_chain():

@@ -25,12 +25,15 @@ from dmasim.errors import (
     DmaBusyError,
     DmaDecodeError,
     DmaInternalError,
+    DmaSlaveError,
     DmaTimeoutError,
     DriverUnavailableError,
 )
 from dmasim.pytest_plugin import fresh
 
 LEVELS = ["python", "pybind11", "cffi"]
+ALL_LEVELS = [*LEVELS, "pynq"]
+"""With the ``pynq`` level: PYNQ's own ``_SGDMAChannel`` behind the same channel API."""
 NARROW = 10  # c_sg_length_width of the narrow variant
 W = {name: off // 4 for name, off in regmap.BD.words().items()}
 
@@ -70,7 +73,7 @@ def narrow(sg_target, _narrow_targets):
 
 
 @pytest.mark.rule("DRV-SG-RING")
-@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("level", ALL_LEVELS)
 def test_loopback_property_in_sg_mode(sg_target, level):
     """test_loopback's property (any length, offsets, data; canaries; transferred) in SG mode."""
     dma = _driver(sg_target, level)
@@ -79,7 +82,7 @@ def test_loopback_property_in_sg_mode(sg_target, level):
 
 
 @pytest.mark.rule("DRV-SG-RING")
-@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("level", ALL_LEVELS)
 def test_loopback_property_split_into_chains(narrow, level):
     """The same property where every transfer over 1020 bytes is a chain of BDs."""
     dma = _driver(narrow, level)
@@ -88,10 +91,12 @@ def test_loopback_property_split_into_chains(narrow, level):
 
 
 @pytest.mark.rule("DRV-SG-RING")
-@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("level", ALL_LEVELS)
 def test_back_to_back_and_short_packet_in_sg_mode(sg_target, level):
     dma = _driver(sg_target, level)
     _back_to_back(target=sg_target, dma=dma)
+    if level == "pynq":
+        return  # pynq waits for every BD: test_pynq_level_short_packet_is_a_timeout
     fresh(sg_target)
     _short_packet(target=sg_target, dma=dma)
 
@@ -228,7 +233,7 @@ def test_cyclic_send_repeats_until_stopped_by_reset(sg_target, level):
 
 @pytest.mark.rule("DRV-SG-IRQ-WAIT")
 @pytest.mark.needs("irq")
-@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("level", ALL_LEVELS)
 def test_wait_on_the_interrupt_line(sg_target, level):
     dma = _driver(sg_target, level)
     src = sg_target.allocate(4096, "u1")
@@ -291,7 +296,7 @@ def test_interrupt_wait_times_out_with_both_channels_decoded(sg_target):
 
 
 @pytest.mark.rule("POLL-TIMEOUT")
-@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("level", ALL_LEVELS)
 def test_timeout_decodes_both_channels_and_never_hangs(sg_target, level):
     dma = _driver(sg_target, level)
     dst = sg_target.allocate(1024, "u1")
@@ -406,3 +411,120 @@ def test_native_levels_make_the_python_levels_bus_trace(binding):
             assert (dst[:3000] == 1).all()
     assert len(traces["python"]) > 40
     assert traces[binding] == traces["python"]
+
+
+# --- the pynq level in SG mode: PYNQ's _SGDMAChannel behind the channel API -------------------
+
+
+@pytest.mark.rule("DRV-PYNQ-SG")
+def test_pynq_level_runs_pynqs_sg_channel_on_halted_channels(sg_target):
+    """pynq's transfer needs a halted channel: the level leaves them halted, even after a
+    start() by hand or a completed transfer that was not waited on."""
+    dma = _driver(sg_target, "pynq")
+    assert type(dma.dma.sendchannel).__name__ == "_SGDMAChannel"
+    assert dma.sendchannel.sg and dma.recvchannel.min_size == 8
+    regs = dma.mmio
+    assert all(regs.read(ch.DMASR) & regmap.DMASR_HALTED for ch in regmap.CHANNELS)
+    dma.recvchannel.start()  # RS=1 by hand: the next transfer halts it first for pynq
+    src = sg_target.allocate(600, "u1")
+    src[:] = np.arange(600) % 253
+    dst = guarded(sg_target, 600)
+    loopback(dma, src, dst, dst_start=PAD, nbytes=600)
+    assert np.array_equal(dst[PAD:PAD + 600], src) and dma.recvchannel.transferred == 600
+    check_canaries(dst, PAD, 600)
+    assert all(regs.read(ch.DMASR) & regmap.DMASR_HALTED for ch in regmap.CHANNELS)
+    dma.recvchannel.wait()  # nothing in flight: returns at once, as on the other levels
+    # A send that completed without its wait: the next transfer lets pynq finish it first.
+    for k in range(3):
+        src[:] = k
+        dst2 = guarded(sg_target, 600)
+        dma.recvchannel.transfer(dst2, start=PAD, nbytes=600)
+        dma.sendchannel.transfer(src)
+        dma.recvchannel.wait()
+        assert (dst2[PAD:PAD + 600] == k).all()
+        check_canaries(dst2, PAD, 600)
+    dma.sendchannel.wait()
+    assert dma.sendchannel.transferred == 600
+
+
+@pytest.mark.rule("DRV-PYNQ-SG", "DRV-BAD-INPUT")
+def test_pynq_level_refuses_what_pynqs_sg_channel_cannot_do(sg_target):
+    dma = _driver(sg_target, "pynq")
+    buf = sg_target.allocate(64, "u1")
+    with pytest.raises(DmasimValueError, match=r"4 bytes is below this level's minimum of 8 bytes "
+                                               r"\(pynq's _SGDMAChannel.*allowed 8\.\."):
+        dma.sendchannel.transfer(buf, nbytes=4)
+    with pytest.raises(DmasimValueError, match="sendchannel"):
+        dma.recvchannel.transfer(buf, cyclic=True)
+    with pytest.raises(DmasimValueError, match="without a transfer to wait for"):
+        dma.recvchannel.wait()
+    b = sg_target.allocate(64, "u1")
+    buf[:] = 3
+    loopback(dma, buf, b)  # the refusals left it usable
+    assert (b == 3).all()
+
+
+@pytest.mark.rule("DRV-PYNQ-SG", "DRV-ERRORS")
+@pytest.mark.needs("faults")
+@pytest.mark.parametrize("kind", ["decerr", "slverr"])
+def test_pynq_level_error_is_specific_with_both_channels_decoded(sg_target, kind):
+    dma = _driver(sg_target, "pynq")
+    src = sg_target.allocate(256, "u1")
+    dst = sg_target.allocate(256, "u1")
+    sg_target.faults.add_fault(dst.physical_address, 256, kind)
+    dma.recvchannel.transfer(dst)
+    dma.sendchannel.transfer(src)
+    exc = DmaDecodeError if kind == "decerr" else DmaSlaveError
+    name = "DMADecErr" if kind == "decerr" else "DMASlvErr"
+    with pytest.raises(exc, match=rf"wait failed: {name}.*CURDESC=0x[0-9a-f]{{8}}") as err:
+        dma.recvchannel.wait()
+    assert "MM2S_DMASR=0x" in str(err.value) and "S2MM_DMASR=0x" in str(err.value)
+    sg_target.faults.clear_faults()
+    with pytest.raises(exc, match=rf"transfer failed: {name}.*reset"):
+        dma.recvchannel.transfer(dst)
+    dma.reset()
+    src[:] = 0x61
+    loopback(dma, src, dst)  # usable again after the reset
+    assert (dst == 0x61).all() and dma.recvchannel.transferred == 256
+
+
+@pytest.mark.rule("DRV-PYNQ-SG", "POLL-TIMEOUT")
+def test_pynq_level_short_packet_is_a_timeout(sg_target):
+    """pynq's SG wait needs every BD done: a shorter packet is a timeout, not a hang."""
+    dma = _driver(sg_target, "pynq")
+    src = sg_target.allocate(100, "u1")
+    dst = guarded(sg_target, 256)
+    dma.recvchannel.transfer(dst, start=PAD, nbytes=256)
+    dma.sendchannel.transfer(src)
+    dma.sendchannel.wait()
+    with pytest.raises(DmaTimeoutError, match=r"S2MM.*MM2S_DMASR=0x.*S2MM_DMASR=0x"):
+        dma.recvchannel.wait(timeout=0.001)
+    check_canaries(dst, PAD, 100)
+    with pytest.raises(DmaBusyError, match="not idle"):
+        dma.recvchannel.transfer(dst)
+    dma.reset()
+    loopback(dma, src, dst, dst_start=PAD, nbytes=100)
+    assert np.array_equal(dst[PAD:PAD + 100], src)
+
+
+@pytest.mark.rule("DRV-PYNQ-SG", "DRV-SG-CYCLIC")
+def test_pynq_level_cyclic_send_until_stopped(sg_target):
+    dma = _driver(sg_target, "pynq")
+    src = sg_target.allocate(256, "u1")
+    src[:] = np.arange(256, dtype=np.uint8)
+    dma.sendchannel.transfer(src, cyclic=True)
+    with pytest.raises(DmasimValueError, match="cyclic transfer never completes"):
+        dma.sendchannel.wait()
+    with pytest.raises(DmaBusyError, match="cyclic"):
+        dma.sendchannel.transfer(src)
+    for lap in range(2):
+        dst = guarded(sg_target, 256)
+        dma.recvchannel.transfer(dst, start=PAD, nbytes=256)
+        dma.recvchannel.wait()
+        assert np.array_equal(dst[PAD:PAD + 256], src), f"lap {lap}"
+        check_canaries(dst, PAD, 256)
+    dma.sendchannel.stop()  # pynq: RS=0 and a soft reset of the engine
+    assert dma.mmio.read(regmap.MM2S.DMACR) & regmap.DMACR_CYCLIC == 0
+    b = sg_target.allocate(64, "u1")
+    loopback(dma, src[:64], b)
+    assert np.array_equal(b, src[:64])

@@ -4,31 +4,41 @@ The overlay is loaded with ``pynq.Overlay`` (or the loaded one attached to), ``i
 from its .hwh, registers are reached through :class:`~dmasim.board.devmem.DevMem` windows
 over exactly the IP ranges ``ip_dict`` names, buffers come from ``pynq.allocate`` and time
 is the wall clock. pynq is imported only when a board target is opened.
+
+Scatter-gather overlays (``c_include_sg=1``) are accepted: the drivers' BD rings are target
+buffers, so on the board they come from ``pynq.allocate`` like every other buffer. Interrupts go
+through pynq's own machinery: :meth:`BoardTarget.interrupt` awaits a
+``pynq.interrupt.Interrupt`` on the DMA's ``introut`` pin, which pynq reaches through the
+``axi_intc`` the .hwh routes it to and that controller's UIO device (its ``irq`` on the PS's
+``IRQ_F2P``). An overlay without that route has no ``"irq"`` capability, and awaiting one of
+its lines is a :class:`NoInterruptRouteError` naming the line and what the design lacks.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import platform
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 import numpy as np
 
-from .. import regmap
+from .. import constants, regmap
 from ..design.params import includes_sg
 from ..errors import DmasimError, DmasimValueError, TargetError, pynq_missing
-from ..target import Target, iter_dma_ips
+from ..target import Target, check_delay, iter_dma_ips
 from .devmem import DEVMEM, DevMem, open_devmem
-from .errors import NotZynqError, OverlayError
+from .errors import NoInterruptRouteError, NotZynqError, OverlayError
 from .loaded import FPGA_STATE, PROC_STAT, PlState, pynq_state_files, verify_loaded
 
 if TYPE_CHECKING:
     from ..buffer import Buffer
 
 __all__ = ["DT_COMPATIBLE", "BoardClock", "BoardMemory", "BoardTarget", "IpWindow",
-           "RegisterWindow", "WindowBus", "check_zynq"]
+           "DMA_INTERRUPTS", "RegisterWindow", "WindowBus", "check_zynq"]
 
 DT_COMPATIBLE = "/proc/device-tree/compatible"
 RESET_TIMEOUT_NS = 10_000_000
@@ -37,6 +47,10 @@ PL310_CACHE_SYNC = 0xF8F0_2730
 """The Zynq-7000's L2 cache controller (PL310 at 0xF8F0_2000), register CACHE_SYNC (0x730)."""
 SPIN_BELOW_NS = 20_000
 """Delays shorter than this yield in a loop instead of sleeping (sleep granularity)."""
+DMA_INTERRUPTS = (("mm2s_introut", regmap.MM2S, "c_include_mm2s"),
+                  ("s2mm_introut", regmap.S2MM, "c_include_s2mm"))
+"""Each AXI DMA interrupt output: its port, the channel that drives it, the parameter that
+includes the channel."""
 
 
 class RegisterWindow(Protocol):
@@ -264,11 +278,14 @@ class BoardTarget(Target):
     Unless it downloads the bitstream itself, the target proves that the loaded design decodes
     every IP window before the first register access (a wrong or stale overlay would otherwise
     be a bus fault that kills the interpreter); ``loaded_by`` says how it knows.
+
+    ``capabilities`` holds ``"irq"`` when pynq lists every DMA interrupt line on an interrupt
+    controller (``irq_pins``), so :meth:`interrupt` and the drivers' interrupt waits work.
     """
 
     name = "board"
     simulated = False
-    capabilities = frozenset()
+    capabilities: frozenset[str] = frozenset()
 
     def __init__(
         self,
@@ -301,6 +318,11 @@ class BoardTarget(Target):
         self.ip_dict = {name: dict(info) for name, info in self.overlay.ip_dict.items()
                         if isinstance(info.get("phys_addr"), int) and info.get("addr_range")}
         self.dma_names = self._check_dmas()
+        self.irq_pins = self._irq_pins()
+        """``{(dma, port): pynq pin name}`` of the DMA lines pynq can wait on."""
+        wired = len(self.irq_pins) == len(self._dma_lines())
+        self.capabilities = frozenset({"irq"}) if wired and self.irq_pins else frozenset()
+        self._uio_loops: dict[int, weakref.ref[asyncio.AbstractEventLoop]] = {}
         windows = [IpWindow(name, int(info["phys_addr"]), int(info["addr_range"]))
                    for name, info in self.ip_dict.items()]
         self.pl_state: PlState | None = None
@@ -377,13 +399,140 @@ class BoardTarget(Target):
             )
         for name in names:
             params = self.ip_dict[name].get("parameters") or {}
-            if str(params.get("c_include_sg", "0")) != "0":
+            if includes_sg(params) and str(params.get("c_sg_include_stscntrl_strm", "0")) != "0":
                 raise OverlayError(
-                    f"{name} in {self.bitfile} is built with scatter-gather "
-                    "(c_include_sg=1); dmasim's drivers need direct register mode "
-                    "(hw/board/dma_loopback.tcl builds it with c_include_sg=0)"
+                    f"{name} in {self.bitfile} is built with the scatter-gather status/control "
+                    "streams (c_sg_include_stscntrl_strm=1), which dmasim's drivers do not "
+                    "drive: allowed 0 (hw/board/dma_loopback.tcl builds it with 0)"
                 )
         return names
+
+    # --- interrupts -----------------------------------------------------------------------
+
+    def _dma_lines(self) -> list[tuple[str, str, regmap.Channel]]:
+        """``(dma, port, channel)`` of every interrupt output the overlay's DMAs have."""
+        out = []
+        for name in self.dma_names:
+            params = self.ip_dict[name].get("parameters") or {}
+            for port, ch, include in DMA_INTERRUPTS:
+                if str(params.get(include, "1")) != "0":
+                    out.append((name, port, ch))
+        return out
+
+    def _irq_pins(self) -> dict[tuple[str, str], str]:
+        """The DMA lines pynq lists on an interrupt controller, and their pin names."""
+        pins = getattr(self.overlay, "interrupt_pins", None) or {}
+        out = {}
+        for name, port, _ch in self._dma_lines():
+            pin = f"{name}/{port}"
+            if pin in pins:
+                out[(name, port)] = pin
+        return out
+
+    def interrupts(self) -> dict[str, bool]:
+        """Level of each DMA interrupt output now, as the DMA drives it.
+
+        An AXI DMA's ``introut`` is high while a DMASR interrupt bit (IOC/Dly/Err, 12..14) is
+        set whose enable in DMACR is set; the levels are read from those two registers (the
+        line itself is not readable from the PS). Keys are ``"instance/port"``; an overlay
+        with one DMA keeps the bare port names, as the loopback does on every target.
+        """
+        self._check_open()
+        bare = len(self.dma_names) == 1
+        out = {}
+        for name, port, ch in self._dma_lines():
+            base = int(self.ip_dict[name]["phys_addr"])
+            pending = self.bus.read32(base + ch.DMASR) & self.bus.read32(base + ch.DMACR)
+            out[port if bare else f"{name}/{port}"] = bool(pending & regmap.DMASR_IRQS)
+        return out
+
+    def _irq_pin(self, ip: str, port: str) -> str:
+        """The pynq pin name of ``ip``'s line ``port``, or why the overlay cannot deliver it."""
+        self._irq_key(ip, port)  # an unknown line: DmasimValueError listing the lines
+        pin = self.irq_pins.get((ip, port))
+        if pin is not None:
+            return pin
+        ctrls = getattr(self.overlay, "interrupt_controllers", None) or {}
+        have = (f"its interrupt controllers ({', '.join(sorted(ctrls))}) do not have it as an "
+                "input") if ctrls else "it has no AXI interrupt controller (axi_intc) at all"
+        raise NoInterruptRouteError(
+            f"interrupt line {ip}/{port} cannot be awaited on the overlay {self.bitfile}: pynq "
+            f"lists no route from it to the PS, and {have}. pynq waits on PL interrupts through "
+            "an axi_intc whose intr input the line drives (through an xlconcat) and whose irq "
+            "goes to the PS's IRQ_F2P; a line wired straight to IRQ_F2P is not enough. "
+            "hw/board/dma_loopback.tcl builds that route (axi_intc_0); without it, use the "
+            "polling wait()"
+        )
+
+    async def interrupt(self, ip: str = "axi_dma_0", port: str = "s2mm_introut", *,
+                        timeout_ns: int | None = None) -> None:
+        """Return once ``ip``'s interrupt line ``port`` is high (at once if it already is).
+
+        Sleeps in pynq's own ``pynq.interrupt.Interrupt(pin).wait()`` (the axi_intc and its
+        UIO device) between looks at the line, so the event loop runs other coroutines.
+        Past ``timeout_ns`` of wall-clock time (default ``constants.IRQ_WAIT_TIMEOUT_NS``) it
+        raises :class:`~dmasim.errors.DmaTimeoutError` with both channels' DMASR decoded.
+        A line the overlay does not route to an interrupt controller raises
+        :class:`~dmasim.board.errors.NoInterruptRouteError`.
+        """
+        self._check_open()
+        pin = self._irq_pin(ip, port)
+        key = self._irq_key(ip, port)
+        limit = constants.IRQ_WAIT_TIMEOUT_NS if timeout_ns is None else check_delay(timeout_ns)
+        start = time.monotonic_ns()
+        deadline = start + limit
+        from pynq.interrupt import Interrupt
+
+        while not self.interrupts()[key]:
+            left = deadline - time.monotonic_ns()
+            if left <= 0:
+                raise self._irq_timeout(ip, port, time.monotonic_ns() - start)
+            try:
+                irq = Interrupt(pin)
+            except Exception as exc:
+                if "UIO" in str(exc):
+                    hint = ("Linux must give the interrupt controller's PS interrupt to a UIO "
+                            "device, /dev/uioN, found through /proc/interrupts (the PYNQ "
+                            "images do for IRQ_F2P[0]; see hw/board/README.md)")
+                else:
+                    hint = ("pynq looks pins up on its active device, pynq.Device."
+                            f"active_device, which must be the one holding {self.bitfile}")
+                raise TargetError(
+                    f"pynq cannot wait on {pin}: {type(exc).__name__}: {exc}; {hint}"
+                ) from exc
+            self._bind_uio_to_running_loop()
+            try:
+                await asyncio.wait_for(irq.wait(), left / 1e9)
+            except asyncio.TimeoutError:
+                raise self._irq_timeout(ip, port, time.monotonic_ns() - start) from None
+
+    def _bind_uio_to_running_loop(self) -> None:
+        """Make pynq's UIO devices wake this event loop, not only the first one they saw.
+
+        pynq's ``UioController`` registers its file with the event loop current when it is
+        created and keeps it for good; a later loop (each ``asyncio.run``, or the drivers'
+        per-thread loop of ``wait(interrupt=True)``) would never see the interrupt. Register
+        pynq's own callback with the running loop once per loop.
+        """
+        try:
+            from pynq.interrupt import _InterruptController
+        except ImportError:  # pragma: no cover - pynq without the controller registry
+            return
+        loop = asyncio.get_running_loop()
+        for dev in list(getattr(_InterruptController, "_uio_devices", {}).values()):
+            uio = getattr(dev, "uio", None)
+            callback = getattr(dev, "_uio_callback", None)
+            if uio is None or callback is None:
+                continue
+            fd = uio.fileno()
+            bound = self._uio_loops.get(fd)
+            if bound is not None and bound() is loop:
+                continue
+            # A loop that outlives a closed target (the drivers' per-thread loop) may still list
+            # this fd number for a file closed since: drop that entry before registering.
+            loop.remove_reader(fd)
+            loop.add_reader(fd, callback)
+            self._uio_loops[fd] = weakref.ref(loop)
 
     # --- the rest of the contract -------------------------------------------------------
 

@@ -432,7 +432,9 @@ class Design:
     ) -> Design:
         """Today's default design: one DMA whose M_AXIS_MM2S feeds its own S_AXIS_S2MM.
 
-        Its interrupts go to the PS's IRQ_F2P (bits 0 and 1), as in ``hw/board``'s design.
+        Its interrupts go to the PS's IRQ_F2P (bits 0 and 1). ``hw/board``'s bitstream puts an
+        ``axi_intc`` between them, as pynq needs to await them: that design is
+        ``dmasim.pynq.overlay.board_design()``, whose .hwh the simulated targets' overlays use.
         """
         from .ips import ps7_instance
 

@@ -8,7 +8,10 @@ the same error and reports the same hardware state with the same exception type.
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import operator
+import threading
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -16,6 +19,7 @@ import numpy as np
 
 from .. import constants, regmap
 from ..errors import BufferStateError, DmaBusyError, DmasimValueError
+from ..target import Interrupts
 from .diagnose import Pending, error_for, read_state, timeout_error
 
 if TYPE_CHECKING:
@@ -23,9 +27,12 @@ if TYPE_CHECKING:
     from ..errors import DmaState, DmaTimeoutError
     from ..target import Target
 
-__all__ = ["ChannelBase", "DmaDriver", "dma_config"]
+__all__ = ["IRQ_ENABLES", "ChannelBase", "DmaDriver", "dma_config", "interrupt_target"]
 
 DEFAULT_TIMEOUT_S = 1.0
+IRQ_ENABLES = regmap.DMACR_IOC_IRQEN | regmap.DMACR_ERR_IRQEN
+"""What an interrupt wait enables in DMACR: completion (IOC) and errors (Err), as Linux does."""
+_COMPLETION_IRQS = regmap.DMASR_IOC_IRQ | regmap.DMASR_DLY_IRQ
 
 
 def _param(params: dict[str, Any], name: str, default: int) -> int:
@@ -52,8 +59,27 @@ def dma_config(params: dict[str, Any]) -> dict[str, int]:
     }
 
 
+def interrupt_target(target: Target) -> Interrupts:
+    """``target`` if its interrupt lines can be awaited, else a DmasimValueError naming why."""
+    has_irq = "irq" in target.capabilities
+    if has_irq and isinstance(target, Interrupts):
+        return target
+    missing = ("the 'irq' capability (its interrupt lines are not routed where it can see "
+               "them)" if not has_irq else
+               "an `await target.interrupt(ip, port)` coroutine (dmasim.target.Interrupts)")
+    raise DmasimValueError(
+        f"waiting on the interrupt needs a target with interrupt lines: the {target.name} "
+        f"target lacks {missing}; its capabilities are {sorted(target.capabilities)}, "
+        "allowed: targets with 'irq'; use wait() to poll instead")
+
+
 class ChannelBase:
     """One direction of the DMA with ``pynq.lib.dma``'s API and timeouts on every wait."""
+
+    sg: ClassVar[bool] = False
+    """True for a channel driving a scatter-gather DMA (BD chains instead of SA/DA/LENGTH)."""
+    min_size: int = 1
+    """The fewest bytes one transfer may move."""
 
     def __init__(self, driver: DmaDriver, ch: regmap.Channel):
         self._driver = driver
@@ -67,6 +93,8 @@ class ChannelBase:
         self._owns = driver.target.memory.owns
         self._buffer: Buffer | None = None
         self._first_transfer = True
+        self._port = f"{ch.name.lower()}_introut"
+        self._irq_bits = 0  # DMACR interrupt enables an interrupt wait turned on
 
     # --- primitives each level implements -------------------------------------------
 
@@ -160,7 +188,12 @@ class ChannelBase:
         if nbytes < 0 or start + nbytes > total:
             raise DmasimValueError(
                 f"start={start} + nbytes={nbytes} is past the end of the {total}-byte buffer: "
-                f"allowed nbytes 1..{total - start}"
+                f"allowed nbytes {self.min_size}..{total - start}"
+            )
+        if nbytes < self.min_size:
+            raise DmasimValueError(
+                f"transfer of {nbytes} bytes is below this level's minimum of {self.min_size} "
+                f"bytes{self._min_size_reason()}: allowed {self.min_size}..{self.max_size}"
             )
         if nbytes > self.max_size:
             raise DmasimValueError(
@@ -220,12 +253,85 @@ class ChannelBase:
             cause="the previous transfer is still in flight: wait() for it first",
         )
 
-    def wait(self, timeout: float = DEFAULT_TIMEOUT_S) -> None:
-        """Wait until the transfer completes; raise with decoded state on error or timeout."""
-        if not self._driver._started:
-            self._driver.ensure_started()
+    def _min_size_reason(self) -> str:
+        """Why :attr:`min_size` is above 1 (for the error message), with a leading space."""
+        return ""
+
+    def wait(self, timeout: float = DEFAULT_TIMEOUT_S, *, interrupt: bool = False) -> None:
+        """Wait until the transfer completes; raise with decoded state on error or timeout.
+
+        ``interrupt=True`` sleeps on the channel's introut line (:meth:`wait_async`) instead
+        of polling DMASR; it needs a target with the ``"irq"`` capability.
+        """
+        if interrupt:
+            _run_to_completion(self.wait_async(timeout))
+            return
+        self._before_wait()
         sr = self._wait(int(timeout * 1e9) if type(timeout) is float and timeout >= 0
                         else _ns(timeout))
+        self._finish(sr, timeout)
+
+    async def wait_async(self, timeout: float = DEFAULT_TIMEOUT_S) -> None:
+        """Like :meth:`wait`, sleeping on the channel's introut line between looks at DMASR.
+
+        Enables IOC and Err interrupts in DMACR if they are off, sleeps in
+        ``target.interrupt`` until the line rises, then looks as the polling wait does;
+        acknowledges (W1C) IOC_Irq/Dly_Irq, so the next wait sleeps again. Err_Irq is left set
+        (only a reset clears the error) so the exception's decoded DMASR shows it.
+        """
+        target = interrupt_target(self._driver.target)
+        timeout_ns = _ns(timeout)
+        self._before_wait()
+        sr = await self._sleep_until_over(target, timeout_ns)
+        self._finish(sr, timeout)
+
+    def _before_wait(self) -> None:
+        """Checks before any wait (the SG channels refuse to wait on a cyclic transfer)."""
+        if not self._driver._started:
+            self._driver.ensure_started()
+
+    def _wait_now(self) -> int | None:
+        """One look, as the polling wait's: DMASR if the wait is over, else None."""
+        return self._wait(0)
+
+    async def _sleep_until_over(self, target: Interrupts, timeout_ns: int) -> int | None:
+        """Sleep on the introut line until :meth:`_wait_now` says the wait is over.
+
+        Returns that DMASR, or None when ``timeout_ns`` passed first. The interrupt wait of
+        every level and mode (simple and SG) is this loop.
+        """
+        d, ch = self._driver, self._ch
+        mmio = d.mmio
+        cr = mmio.read(ch.DMACR)
+        if cr & IRQ_ENABLES != IRQ_ENABLES:
+            mmio.write(ch.DMACR, (cr & ~regmap.DMACR_RESET) | IRQ_ENABLES)
+        self._irq_bits = IRQ_ENABLES
+        clock = d.target.clock
+        deadline = clock.now_ns + timeout_ns
+        while True:
+            sr = self._wait_now()
+            if sr is not None:
+                break
+            left = deadline - clock.now_ns
+            if left <= 0:
+                break
+            try:
+                await target.interrupt(d.ip_name, self._port, timeout_ns=left)
+            except TimeoutError:
+                break
+            # W1C what woke us, as the drivers' interrupt handlers do. Err_Irq stays: an error
+            # ends the wait at the next look, and the exception's decoded DMASR shows it.
+            irq = mmio.read(ch.DMASR) & _COMPLETION_IRQS
+            if irq:
+                mmio.write(ch.DMASR, irq)
+        if sr is not None:  # done: acknowledge the completion so the next wait sleeps again
+            irq = mmio.read(ch.DMASR) & _COMPLETION_IRQS
+            if irq:
+                mmio.write(ch.DMASR, irq)
+        return sr
+
+    def _finish(self, sr: int | None, timeout: float) -> None:
+        """The end of every wait: raise for a timeout, an error or a halt; else done."""
         if sr is None:
             state = self._driver.state()
             raise self._driver.timeout_error(self.name, state, timeout)
@@ -312,6 +418,47 @@ class DmaDriver:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} level={self.level!r} on {self.ip_name}>"
+
+
+_THREAD = threading.local()
+
+
+def _thread_loop() -> asyncio.AbstractEventLoop:
+    """Return the event loop of this thread for synchronous interrupt waits (made once).
+
+    ``asyncio.run`` would make and tear down a loop per wait, about 0.5 ms each: most of a
+    simulated wait's cost. The loop is closed at exit.
+    """
+    loop: asyncio.AbstractEventLoop | None = getattr(_THREAD, "loop", None)
+    if loop is None or loop.is_closed():
+        loop = asyncio.new_event_loop()
+        _THREAD.loop = loop
+        atexit.register(loop.close)
+    return loop
+
+
+def _run_to_completion(coro: Any) -> None:
+    """Run a wait coroutine from synchronous code; refuse inside a running event loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:
+        coro.close()
+        raise DmasimValueError("wait(interrupt=True) inside a running event loop: "
+                               "use `await channel.wait_async()`")
+    loop = _thread_loop()
+    try:
+        loop.run_until_complete(coro)
+    except (KeyboardInterrupt, SystemExit):
+        # Interrupted mid-wait: the loop may hold the unfinished wait; start afresh next time.
+        _THREAD.loop = None
+        for task in asyncio.all_tasks(loop):
+            task.cancel()
+        with suppress(BaseException):
+            loop.run_until_complete(asyncio.sleep(0))
+        loop.close()
+        raise
 
 
 def _ns(timeout: float) -> int:

@@ -5,6 +5,11 @@ flush/invalidate on the buffers it is given). This wrapper adds what pynq lacks 
 levels have: the shared argument checks (``ChannelBase.check_transfer``), a timeout on every
 wait, and specific exceptions decoded from DMASR instead of pynq's bare ``RuntimeError``.
 
+Scatter-gather mode (``c_include_sg=1``): pynq builds its ``_SGDMAChannel``, which starts each
+transfer as a chain of its own on a halted channel (CURDESC, RS=1, TAILDESC) and halts the channel
+again at the end of its ``wait()``. The wrapper therefore never starts an SG channel itself
+(:class:`PynqSgChannel`); ``transferred`` is the sum pynq computes from its BDs.
+
 Timeouts. pynq's loops spin with no timeout. On simulated targets pynq talks to a
 :class:`~dmasim.pynq.device.SimulatedDevice`, which the wrapper arms with a deadline in target
 time (plus stop conditions, e.g. "this channel halted"); the device raises from inside pynq's
@@ -15,19 +20,23 @@ raises an exception asynchronously in the waiting thread at a wall-clock deadlin
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import threading
 import time
+import warnings
 from collections.abc import Callable, Mapping
+from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
 from .. import regmap
-from ..errors import pynq_missing
+from ..errors import DmaBusyError, DmasimValueError, pynq_missing
 from ..pynq.device import PollStoppedError, RegisterPollTimeoutError, SimulatedDevice
 from ..target import PynqDeviceOwner
 from . import registers
-from .base import DEFAULT_TIMEOUT_S, ChannelBase, DmaDriver
+from .base import DEFAULT_TIMEOUT_S, ChannelBase, DmaDriver, _ns
 from .diagnose import error_for
+from .sg import MAX_RING_BDS, sg_error
 
 try:
     from pynq.lib.dma import DMA
@@ -38,9 +47,10 @@ if TYPE_CHECKING:
     from ..buffer import Buffer
     from ..target import Target
 
-__all__ = ["PynqChannel", "PynqDMA"]
+__all__ = ["PynqChannel", "PynqDMA", "PynqSgChannel"]
 
 _ERRORS, _HALTED, _IDLE = regmap.DMASR_ERRORS, regmap.DMASR_HALTED, regmap.DMASR_IDLE
+_ALL_ERRORS = regmap.DMASR_ALL_ERRORS
 
 
 class _Expired(Exception):  # noqa: N818 - raised asynchronously by the watchdog
@@ -159,6 +169,12 @@ class PynqChannel(ChannelBase):
             self._inflight = False
         return sr
 
+    def _wait_now(self) -> int | None:
+        """One look at DMASR; once the transfer is over, pynq's own wait() (at once) ends it."""
+        if not self._dmasr() & (_IDLE | _ALL_ERRORS | _HALTED):
+            return None
+        return self._wait(_ns(DEFAULT_TIMEOUT_S))
+
     # --- pynq does the work -----------------------------------------------------------
 
     def _submit(self, buffer: Buffer, start: int, addr: int, nbytes: int) -> None:
@@ -195,6 +211,181 @@ class PynqChannel(ChannelBase):
         return self._dmasr()
 
 
+class PynqSgChannel(PynqChannel):
+    """A channel run by pynq's own ``_SGDMAChannel`` (``c_include_sg=1``).
+
+    pynq wants the channel halted for ``transfer`` (it writes CURDESC, starts, writes
+    TAILDESC) and halts it again in ``wait``. So the channel is never started by the wrapper;
+    a new transfer after a completed one that was not waited on first lets pynq's ``wait``
+    finish that one (it returns at once). pynq splits every transfer into at least two BDs of
+    whole data words, hence :attr:`min_size`.
+    """
+
+    sg = True
+
+    def __init__(self, driver: PynqDMA, ch: regmap.Channel, pynq_channel: Any):
+        super().__init__(driver, ch, pynq_channel)
+        cfg = driver.config
+        width = max(cfg[f"{'mm2s' if ch is regmap.MM2S else 's2mm'}_align"], 1)
+        self.bd_max = cfg["max_size"] - cfg["max_size"] % width
+        """The most bytes one of pynq's BDs carries."""
+        self.max_size = self.bd_max * MAX_RING_BDS
+        self.min_size = 2 * width
+        self._done = False  # the last transfer's wait completed (a second wait returns at once)
+        self._cyclic = False
+        self._cyclic_next = False  # transfer(cyclic=...) for the _submit it calls
+
+    def _min_size_reason(self) -> str:
+        return (" (pynq's _SGDMAChannel splits every transfer into at least two BDs of whole "
+                f"{self.min_size // 2}-byte data words)")
+
+    @property
+    def transferred(self) -> int:
+        """Bytes the last completed transfer moved: pynq's sum over its BDs' STATUS."""
+        return int(self.pynq_channel.transferred)
+
+    def transfer(self, buffer: Buffer, start: int = 0, nbytes: int = 0, *,
+                 cyclic: bool = False) -> None:
+        """Move ``nbytes`` (0: to the end) of ``buffer`` from byte ``start``.
+
+        ``cyclic=True`` (MM2S only, as in pynq) loops until :meth:`stop`; wait() does not
+        apply to it.
+        """
+        if cyclic and self._ch is not regmap.MM2S:
+            raise DmasimValueError(f"cyclic=True on {self.name}: pynq's _SGDMAChannel allows "
+                                   "it on the sendchannel (MM2S) only")
+        self._cyclic_next = bool(cyclic)
+        super().transfer(buffer, start, nbytes)
+
+    def _submit(self, buffer: Buffer, start: int, addr: int, nbytes: int) -> None:
+        """Halt the channel if something left it running, then pynq's ``transfer``."""
+        d = self._driver
+        state = d.state()
+        if (state.mm2s_dmasr | state.s2mm_dmasr) & _ALL_ERRORS:
+            self._raise_state("transfer")
+        if self._cyclic:
+            raise DmaBusyError("transfer: a cyclic transfer is running on this channel",
+                               channel=self.name, state=state,
+                               cause="stop() it first (pynq resets the engine to stop it)")
+        sr = self._dmasr()
+        if self._inflight:
+            if not sr & _IDLE:
+                raise self._busy_error(state)
+            self._finish(self._wait(_ns(DEFAULT_TIMEOUT_S)), DEFAULT_TIMEOUT_S)
+        elif not sr & _HALTED and self._stop(_ns(DEFAULT_TIMEOUT_S)) is None:
+            # Started by hand (start()): pynq's transfer wants the channel halted.
+            self._raise_state("transfer")
+        cyclic, self._cyclic_next = self._cyclic_next, False
+        d.arm(_ns(DEFAULT_TIMEOUT_S), self._start_stops)
+        try:
+            try:
+                self.pynq_channel.transfer(buffer, start, nbytes, cyclic=cyclic)
+            finally:
+                d.disarm()
+        except (RegisterPollTimeoutError, PollStoppedError, _Expired, RuntimeError) as exc:
+            state = d.state()
+            raise (self._error(state, "transfer")
+                   or d.timeout_error(self.name, state, DEFAULT_TIMEOUT_S)) from exc
+        self._inflight, self._done, self._cyclic = True, False, cyclic
+        self._buffer = None  # pynq invalidates S2MM buffers in its own wait()
+
+    def _before_wait(self) -> None:
+        super()._before_wait()
+        if self._cyclic:
+            raise DmasimValueError(
+                f"{self.name}: a cyclic transfer never completes, so wait() cannot return: "
+                "stop() it")
+
+    def _wait(self, timeout_ns: int) -> int | None:
+        if not self._inflight:
+            return self._dmasr()  # _finish says what this means
+        finished: list[bool] = []
+
+        def wait() -> None:
+            self.pynq_channel.wait()
+            finished.append(True)
+
+        sr = self._guarded(wait, timeout_ns, None)
+        if finished:
+            self._inflight, self._done = False, True
+        return sr
+
+    def _wait_now(self) -> int | None:
+        if self._inflight and not self._dmasr() & (_IDLE | _ALL_ERRORS | _HALTED):
+            return None
+        return self._wait(_ns(DEFAULT_TIMEOUT_S))
+
+    def _finish(self, sr: int | None, timeout: float) -> None:
+        d = self._driver
+        if sr is None:
+            raise d.timeout_error(self.name, d.state(), timeout)
+        state = d.state()
+        if (state.mm2s_dmasr | state.s2mm_dmasr) & _ALL_ERRORS or self._inflight:
+            self._raise_state("wait", timeout)
+        if not self._done:
+            raise DmasimValueError(f"{self.name}: wait() without a transfer to wait for: "
+                                   "call transfer() first")
+        self._pending.active = False
+
+    def stop(self, timeout: float = DEFAULT_TIMEOUT_S) -> None:
+        """Stop the channel with pynq's ``stop`` (cyclic: RS=0 and a soft reset of the engine)."""
+        was_cyclic = self._cyclic
+        super().stop(timeout)
+        if was_cyclic:  # pynq reset the whole engine: both channels start from scratch
+            self._driver.forget_state()
+
+    def _error(self, state: Any, action: str) -> Exception | None:
+        d = self._driver
+        return (sg_error(self.name, state, action, d.mmio.read, self._bd_text)
+                or error_for(self.name, state, d.pending, action))
+
+    def _raise_state(self, action: str, timeout: float = DEFAULT_TIMEOUT_S) -> None:
+        d = self._driver
+        state = d.state()
+        raise self._error(state, action) or d.timeout_error(self.name, state, timeout)
+
+    def _bd_text(self, addr: int) -> str | None:
+        """The BD at ``addr`` decoded, if it is one of pynq's current BDs (either channel)."""
+        for chan in (self._driver.sendchannel, self._driver.recvchannel):
+            with suppress(Exception):  # a decoding aid only: never hide the error itself
+                # pynq's BDs of the transfer in flight: read here, never changed.
+                descr: Any = getattr(chan, "pynq_channel", None)._descr  # type: ignore[union-attr]
+                if descr is None:
+                    continue
+                rel = addr - int(descr.physical_address)
+                if 0 <= rel < descr.nbytes and rel % regmap.BD_SIZE == 0:
+                    words = [int(w) for w in descr[rel // regmap.BD_SIZE]]
+                    return regmap.decode_bd(words, at=addr)
+        return None
+
+    def _forget(self) -> None:
+        self._cyclic = False
+        self._done = False
+
+
+def _give_pynq_an_event_loop() -> None:
+    """Make sure this thread has a current asyncio event loop before pynq's DMA is built.
+
+    With the DMA's interrupts on an axi_intc, pynq's constructor creates ``Interrupt`` objects,
+    and the first one opens the controller's UIO device and registers it with
+    ``asyncio.get_event_loop()``. After any ``asyncio.run()`` in the thread there is no current
+    loop and that raises; set a new one, as the thread had before. (dmasim's own interrupt
+    waits re-register the UIO device with whichever loop waits; pynq's ``wait_async`` wakes
+    only in the loop it was registered with.)
+    """
+    try:
+        asyncio.get_running_loop()
+        return
+    except RuntimeError:
+        pass
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            asyncio.get_event_loop_policy().get_event_loop()
+        except RuntimeError:
+            asyncio.set_event_loop(asyncio.new_event_loop())
+
+
 class PynqDMA(DmaDriver):
     """pynq's ``pynq.lib.dma.DMA`` with dmasim's channel API, timeouts and exceptions.
 
@@ -213,6 +404,8 @@ class PynqDMA(DmaDriver):
             description = dict(target.ip_dict[ip_name])
             description["device"] = board_device
             self._watchdog = _Watchdog()
+            if description.get("interrupts"):
+                _give_pynq_an_event_loop()
         else:
             self.device = SimulatedDevice(target)
             description = self.device.description(ip_name)
@@ -228,8 +421,16 @@ class PynqDMA(DmaDriver):
             err = error_for("MM2S", state, self.pending, "start") or error_for(
                 "S2MM", state, self.pending, "start")
             raise err or self.timeout_error("MM2S", state, DEFAULT_TIMEOUT_S) from None
-        self.sendchannel = PynqChannel(self, regmap.MM2S, self.dma.sendchannel)
-        self.recvchannel = PynqChannel(self, regmap.S2MM, self.dma.recvchannel)
+        channel = PynqSgChannel if self.config["sg"] else PynqChannel
+        self.sendchannel = channel(self, regmap.MM2S, self.dma.sendchannel)
+        self.recvchannel = channel(self, regmap.S2MM, self.dma.recvchannel)
+
+    def ensure_started(self) -> None:
+        """Simple mode: start both channels; SG mode: nothing (pynq starts each transfer)."""
+        if self.config["sg"]:
+            self._started = True
+            return
+        super().ensure_started()
 
     def arm(self, timeout_ns: int, stops: Mapping[int, int] | None) -> None:
         """Bound pynq's next spin loop: target time on simulations, wall clock on the board."""

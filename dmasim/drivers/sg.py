@@ -26,7 +26,6 @@ the same steps in the C core (``dmasim_sg_*`` in ``native/dmasim_dma.c``).
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
 from contextlib import suppress
@@ -46,7 +45,6 @@ from ..errors import (
     DmaSlaveError,
     DmaTimeoutError,
 )
-from ..target import Interrupts
 from . import registers
 from .base import ChannelBase, _ns
 from .diagnose import error_for, timeout_error
@@ -109,20 +107,22 @@ class BdRing:
         need = (count + 2) * regmap.BD_SIZE
         self.owned = buffer is None
         if buffer is None:
+            # On the board this is pynq.allocate: CMA memory, page-aligned, not cached.
             buffer = target.allocate(shape=((count + 2) * BD_WORDS,), dtype="u4")
-        else:
-            if not target.owns(buffer):
-                raise BufferStateError("a BD ring needs a buffer from target.allocate() that "
-                                       "is not freed")
-            addr = int(buffer.physical_address)
-            if addr % regmap.BD_ALIGN:
-                raise DmasimValueError(
-                    f"BD address 0x{addr:08x} is not aligned to 0x{regmap.BD_ALIGN:x} bytes: "
-                    f"allowed multiples of 0x{regmap.BD_ALIGN:x} (the engine ignores bits 5:0)")
-            if buffer.nbytes < need or not buffer.flags.c_contiguous:
-                raise DmasimValueError(
-                    f"a ring of {count} BDs needs a contiguous buffer of at least {need} bytes "
-                    f"({count} BDs + 2 canary BDs of {regmap.BD_SIZE}), got {buffer.nbytes}")
+        elif not target.owns(buffer):
+            raise BufferStateError("a BD ring needs a buffer from target.allocate() that "
+                                   "is not freed")
+        addr = int(buffer.physical_address)
+        if addr % regmap.BD_ALIGN:
+            if self.owned:
+                buffer.freebuffer()
+            raise DmasimValueError(
+                f"BD address 0x{addr:08x} is not aligned to 0x{regmap.BD_ALIGN:x} bytes: "
+                f"allowed multiples of 0x{regmap.BD_ALIGN:x} (the engine ignores bits 5:0)")
+        if not self.owned and (buffer.nbytes < need or not buffer.flags.c_contiguous):
+            raise DmasimValueError(
+                f"a ring of {count} BDs needs a contiguous buffer of at least {need} bytes "
+                f"({count} BDs + 2 canary BDs of {regmap.BD_SIZE}), got {buffer.nbytes}")
         self.target = target
         self.buffer = buffer
         self.count = count
@@ -433,14 +433,12 @@ class SgChannelMixin(ChannelBase):
         self.len_mask = cfg["max_size"]
         self._eof_mask = regmap.BD_RXEOF if ch is regmap.S2MM else 0
         self._msb = cfg["addr_width"] > 32
-        self._port = f"{ch.name.lower()}_introut"
         self._ring: BdRing | None = None
         self._head = 0
         self._chain: tuple[BdRing, int, int] | None = None
         self._cyclic: BdRing | None = None
         self._transferred = 0
         self._stale = 0  # BDs left queued by a short S2MM packet the engine could not drop
-        self._irq_bits = 0
         self._programmed_ns = 0
         self._restart = False  # the engine last ran a chain of another ring: rewrite CURDESC
         self._old_loop: BdRing | None = None  # a stopped cyclic loop's ring, freed on the next
@@ -642,71 +640,8 @@ class SgChannelMixin(ChannelBase):
         self._program(addr, nbytes)
         self._buffer = buffer
 
-    def wait(self, timeout: float = 1.0, *, interrupt: bool = False) -> None:
-        """Wait until the transfer's BDs complete; raise with decoded state on error or timeout.
-
-        ``interrupt=True`` sleeps on the channel's introut line (``target.interrupt``) instead
-        of polling DMASR; it needs a target with the ``"irq"`` capability.
-        """
-        if interrupt:
-            try:
-                asyncio.get_running_loop()
-            except RuntimeError:
-                asyncio.run(self.wait_async(timeout))
-                return
-            raise DmasimValueError("wait(interrupt=True) inside a running event loop: "
-                                   "use `await channel.wait_async()`")
-        if not self._driver._started:
-            self._driver.ensure_started()
-        self._check_waitable()
-        sr = self._wait(_ns(timeout))
-        self._finish(sr, timeout)
-
-    async def wait_async(self, timeout: float = 1.0) -> None:
-        """Like :meth:`wait`, sleeping on the introut line between checks (IOC/Err enabled)."""
-        t = self._driver.target
-        if "irq" not in t.capabilities or not isinstance(t, Interrupts):
-            raise DmasimValueError(
-                f"waiting on the interrupt needs a target with interrupt lines: the {t.name} "
-                f"target's capabilities are {sorted(t.capabilities)}, allowed: targets with "
-                "'irq'; use wait() to poll instead")
-        if not self._driver._started:
-            self._driver.ensure_started()
-        self._check_waitable()
-        mmio, ch = self._driver.mmio, self._ch
-        bits = regmap.DMACR_IOC_IRQEN | regmap.DMACR_ERR_IRQEN
-        cr = mmio.read(ch.DMACR)
-        if cr & bits != bits:
-            mmio.write(ch.DMACR, (cr & ~regmap.DMACR_RESET) | bits)
-        self._irq_bits = bits
-        ns = _ns(timeout)
-        deadline = t.clock.now_ns + ns
-        sr: int | None = None
-        while True:
-            sr = self._wait_now()
-            if sr is not None:
-                break
-            left = deadline - t.clock.now_ns
-            if left <= 0:
-                break
-            try:
-                await t.interrupt(self._driver.ip_name, self._port, timeout_ns=left)
-            except TimeoutError:
-                break
-            irq = mmio.read(ch.DMASR) & regmap.DMASR_IRQS
-            if irq:
-                mmio.write(ch.DMASR, irq)  # W1C, as the interrupt handlers of both drivers do
-        if sr is not None:  # done: acknowledge the completion so the next wait sleeps again
-            irq = mmio.read(ch.DMASR) & (regmap.DMASR_IOC_IRQ | regmap.DMASR_DLY_IRQ)
-            if irq:
-                mmio.write(ch.DMASR, irq)
-        self._finish(sr, timeout)
-
-    def _wait_now(self) -> int | None:
-        """One look: DMASR if the wait is over, else None."""
-        return self._wait(0)
-
-    def _check_waitable(self) -> None:
+    def _before_wait(self) -> None:
+        super()._before_wait()
         if self._cyclic is not None:
             raise DmasimValueError(
                 f"{self.name}: a cyclic transfer never completes, so wait() cannot return: "

@@ -187,6 +187,7 @@ class AxiDmaModel:
 
     def power_on_reset(self) -> None:
         """Everything to reset values; data in flight dropped."""
+        self.reset_at_ns = self.cycle * self.clock_ns  # diagnostics before it explain no stall
         self.s2mm_discarding = False
         self.mm2s.reset()
         self.s2mm.reset()
@@ -242,6 +243,8 @@ class AxiDmaModel:
         """A register write at window ``offset``."""
         ch = self.mm2s if offset < _R.S2MM.base else self.s2mm
         rel = offset - (0 if ch is self.mm2s else _R.S2MM.base)
+        if self.sg is not None:
+            self.sg.settle()  # software acts: the SG engine's plan may no longer hold
         if self.reset_until >= 0:
             return  # rule RST-WINDOW: every write is ignored while Reset reads 1
         if rel == 0x00:
@@ -660,6 +663,8 @@ class AxiDmaModel:
     def erratum_cause(self) -> str | None:
         """Why an S2MM transfer may wait for data that already went by: the erratum."""
         for d in reversed(self.stats.diagnostics):
+            if d.time_ns < self.reset_at_ns:
+                break  # a packet swallowed before the last reset is not what S2MM waits for
             if d.channel == "S2MM" and d.message.startswith("one-spare-beat erratum"):
                 return (f"the S2MM one-spare-beat erratum discarded a packet at {d.time_ns} "
                         f"ns: {d.message}")

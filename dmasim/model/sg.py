@@ -11,10 +11,21 @@ Timing: a BD fetch costs :data:`~dmasim.constants.SG_BD_FETCH_CYCLES` on one fet
 both channels, and the fetcher runs up to :data:`~dmasim.constants.SG_PREFETCH_BDS` BDs ahead,
 so a BD's data starts no earlier than its fetch ended. The status write is modelled as taking
 no time, but it always lands before the IOC event and Idle it causes.
+
+Speed: step by step, every BD costs a few Python calls. A steady chain (each MM2S BD one packet
+into an S2MM BD at least as long, data paced by the data path, not by the fetcher; no faults,
+delay timer, cyclic or keyhole) is instead worked out once as a schedule (:meth:`SgEngine._plan`)
+and each later catch-up (a driver's poll) jumps to its cycle in closed form: the data and STATUS
+words of every BD pair done since the last one in a few copies, CURDESC and the coalescing
+counters set, the rest of the engine brought up to date only when something needs it
+(:meth:`SgEngine.settle`). Software changing a BD before its fetch ends the jump there. A chain
+that runs again from the same state uses its schedule again. ``batched = False`` switches this
+off; tests compare both paths snapshot by snapshot.
 """
 
 from __future__ import annotations
 
+import bisect
 from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -22,7 +33,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .. import constants, regmap
-from .stream import Packet
+from .stream import Packet, StreamFifo
 
 if TYPE_CHECKING:
     from .dma import AxiDmaModel, ChannelModel
@@ -42,7 +53,11 @@ _FAULT_BIT = {"slverr": _R.DMASR_SLV_ERR, "decerr": _R.DMASR_DEC_ERR}
 _SG_FAULT_BIT = {"slverr": _R.DMASR_SG_SLV_ERR, "decerr": _R.DMASR_SG_DEC_ERR}
 _BD_FAULT_BIT = {"slverr": _R.BD_STATUS.field("DMASlvErr").mask,
                  "decerr": _R.BD_STATUS.field("DMADecErr").mask}
-_BATCH_MIN_PAIRS = 4  # a batch costs about as much as a few step-by-step BD pairs
+_BATCH_MIN_PAIRS = 4  # a plan costs about as much as a few step-by-step BD pairs
+_PLAN_MIN_BDS = 32  # BDs a plan reads ahead at least (later polls use them)
+_FEW_WORDS = 16  # STATUS words a plan writes one by one rather than with one numpy call
+# Packet.marks: its first beat / TLAST beat passed MM2S's (out) or S2MM's (in) handshake
+_OUT_FIRST, _OUT_LAST, _IN_FIRST, _IN_LAST = 1, 2, 4, 8
 _BD_INT_ERR = _R.BD_STATUS.field("DMAIntErr").mask
 
 
@@ -76,7 +91,6 @@ class SgChannel:
     sof_next: bool = True  # the next S2MM BD starts a packet
     thr: int = 1  # IRQThresholdSts
     dly_start: int = -1  # cycle the delay timer armed, -1 when stopped
-    armed_for: object = None  # S2MM: the packet whose TLAST, taken by the input, armed the timer
     bds_done: int = 0
 
     @property
@@ -94,9 +108,95 @@ class SgChannel:
         self.cur_lo, self.cur_hi = addr & 0xFFFF_FFFF, addr >> 32
 
 
-def _bd(row: list[int], ready_at: int) -> Bd:
-    """A :class:`Bd` from a batch row ``(addr, nxt, buf, control)``."""
-    return Bd(row[0], row[1], row[2], row[3], ready_at)
+@dataclass(slots=True)
+class _Side:
+    """One channel's BDs in a :class:`_Schedule`.
+
+    The ones fetched already, then the walked ones; times relative to the schedule's start.
+    """
+
+    rows: np.ndarray  # (addr, nxt, buf, control) of BD k (k = 0: the BD in flight)
+    ready: np.ndarray  # cycle BD k's fetch completes
+    first: int  # BDs fetched before the schedule (in flight + prefetched)
+    count: int  # BDs the schedule knows
+    tail: bool  # the last of them is the tail
+    fetching: bool  # the fetcher ran when the schedule was made
+    slots: list[tuple[int, int, int, bytes]]
+    """Runs of adjacent BDs fetched later: ``(k0, k1, address of k0, bytes as read)``."""
+    addrs: list[int]  # BD k's address
+    a0: int = 0  # the first run of ``slots``, for a quick look at the common single run
+    snap: bytes = b""
+
+    def changed(self, ddr: np.ndarray, lo: int, hi: int) -> int:
+        """The first BD in ``lo..hi-1`` whose slot in ``ddr`` differs from the one read, or hi.
+
+        A changed APP word counts too: that only ends the schedule sooner.
+        """
+        for k0, k1, a0, snap in self.slots:
+            x, y = max(lo, k0), min(hi, k1)
+            if x >= y:
+                continue
+            a, b = a0 + (x - k0) * _BD.SIZE, a0 + (y - k0) * _BD.SIZE
+            if ddr[a:b].tobytes() == snap[a - a0:b - a0]:
+                continue
+            for k in range(x, y):
+                a = a0 + (k - k0) * _BD.SIZE
+                if ddr[a:a + _BD.SIZE].tobytes() != snap[a - a0:a - a0 + _BD.SIZE]:
+                    return k
+        return hi
+
+
+@dataclass(slots=True)
+class _Schedule:
+    """A steady chain from the BD pair in flight on (see :meth:`SgEngine._plan`).
+
+    BD pair j of both channels starts ``start[j]`` cycles after the schedule's start (pair 0
+    is in flight: its start is virtual) and moves ``ml[j]`` bytes; completion j (1..n) ends
+    pair j-1 and starts pair j. Nothing in it is absolute time, so a chain that runs again
+    from the same state (a driver repeating a transfer) uses it again.
+    """
+
+    key: tuple[object, ...]  # the engine state it starts from (times relative)
+    n: int  # completions it holds
+    done: int  # bytes of pair 0 moved at its start
+    start: list[int]
+    ml: list[int]
+    cum: list[int]  # bytes of pairs before pair j
+    run_cum: list[int]  # contiguous data runs: first byte (as in ``cum``), then the end
+    run_src: list[int]
+    run_dst: list[int]
+    ff: list[int]  # the fetcher is free from this cycle after completion j (index j-1)
+    status: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # STATUS word index, value
+    status_items: tuple[list[int], list[int], list[int], list[int]]  # the same, as lists
+    sides: tuple[_Side, _Side]  # MM2S, S2MM
+    final: bool  # pair n is the tail of both chains: its end (completion n+1) idles both
+
+
+@dataclass(slots=True)
+class _Plan:
+    """A :class:`_Schedule` in use: where it last left the engine."""
+
+    s: _Schedule
+    base: int  # the cycle the schedule's times count from
+    n: int  # completions it may still apply (fewer when software changed a BD)
+    pos: int  # the pair in flight
+    cycle: int  # the engine's cycle (it must still be there when the plan goes on)
+    done: int  # bytes of that pair moved
+    mat: int  # the pair in flight as the engine's inner state has it (see settle)
+    bds: tuple[dict[int, Bd], dict[int, Bd]]  # each side's BD k once it exists
+    fresh: bool = True  # made in this catch-up: every BD it holds was checked just now
+    until: int = 0  # before this cycle a catch-up only moves pair ``pos``'s data on...
+    src_at: int = 0  # ...from here to here (the rest of the pair lies in one run)
+    dst_at: int = 0
+
+    def bd(self, side: int, k: int) -> Bd:
+        """BD ``k`` of ``side``, made when first needed (the step loop makes it at its fetch)."""
+        bd = self.bds[side].get(k)
+        if bd is None:
+            sd = self.s.sides[side]
+            a, nxt, buf, control = sd.rows[k].tolist()
+            bd = self.bds[side][k] = Bd(a, nxt, buf, control, self.base + int(sd.ready[k]))
+        return bd
 
 
 def _coalesce(thr: int, reload: int, events: int) -> tuple[int, bool]:
@@ -119,10 +219,13 @@ class SgEngine:
         self.s2mm = SgChannel("S2MM")
         self.fetch_free = 0  # cycle the shared fetcher is free again
         self._ddr32 = engine.memory.ddr[:engine.memory.ddr.size & ~3].view("<u4")
+        self._ddr32_items = memoryview(self._ddr32)  # type: ignore[arg-type]  # word by word
         self._word = np.zeros(1, "<u4")
         self._word_bytes = self._word.view(np.uint8)
         self.batched = True  # tests switch it off to compare with the step-by-step path
-        self._backoff = 0  # step iterations before the next batch attempt
+        self.plan: _Plan | None = None  # a steady chain's schedule in use (the batched path)
+        self._schedule: _Schedule | None = None  # the last schedule made (used again if it fits)
+        self._backoff = 0  # step iterations before the next plan attempt
         self._backoff_next = 0
         self.batched_pairs = 0  # BD pairs the batched path completed (statistics, tests)
 
@@ -131,6 +234,11 @@ class SgEngine:
         self.mm2s = SgChannel("MM2S")
         self.s2mm = SgChannel("S2MM")
         self.fetch_free = 0
+        self.plan = None  # dropped, not settled: everything it would set is reset
+
+    def forget_schedule(self) -> None:
+        """Forget the last steady chain's schedule (benchmarks: a chain never run before)."""
+        self._schedule = None
 
     def sc(self, ch: ChannelModel) -> SgChannel:
         """The SG state of data-path channel ``ch``."""
@@ -188,6 +296,13 @@ class SgEngine:
             sc.thr = _THRESHOLD.get(ch.cr)
         if _DELAY.get(value) != _DELAY.get(old_cr):
             sc.dly_start = -1
+            e = self.e
+            if ch is e.mm2s:  # what passed before this write does not arm the timer
+                self._handshakes(e.out_link, e.out_link.capacity_beats - e.fifo_beats, ch, sc,
+                                 _OUT_FIRST, _OUT_LAST, arm=False)
+            else:
+                self._handshakes(e.in_link, constants.S2MM_SKID_BEATS, ch, sc, _IN_FIRST,
+                                 _IN_LAST, arm=False)
         if ch.rs and not was_rs:  # RS 0->1: CURDESC is the first fetch address
             sc.fetch_addr = sc.cur
             sc.fetching = False
@@ -207,6 +322,7 @@ class SgEngine:
         if not sc.fetching:
             sc.fetching = True
             ch.idle = False
+        self._backoff = self._backoff_next = 0  # a new chain: plan it as soon as it is steady
         self.advance(ch)
 
     # --- fetch and start ----------------------------------------------------------------
@@ -288,8 +404,7 @@ class SgEngine:
         ch.transfers += 1
         if is_mm2s:
             tx = e.tx_packet
-            if tx is None or tx.complete:  # a new packet: its first beat stops the timer
-                sc.dly_start = -1
+            if tx is None or tx.complete:  # a new packet
                 e.tx_packet = Packet()
                 e.out_link.packets.append(e.tx_packet)
         else:
@@ -310,7 +425,7 @@ class SgEngine:
         sc.bds_done += 1
         return True
 
-    def bd_done(self, ch: ChannelModel, eof: bool, rearm: bool = True) -> None:
+    def bd_done(self, ch: ChannelModel, eof: bool) -> None:
         """The BD in the data mover finished its data: STATUS, IOC event, next BD, Idle."""
         e, sc = self.e, self.sc(ch)
         bd = sc.bd
@@ -331,22 +446,20 @@ class SgEngine:
             return
         sc.bd = None
         if eof:
-            self._packet_end(ch, sc, rearm)
+            self._packet_end(ch, sc)
         if ch.stopping and not ch.rs:
             sc.queue.clear()
             e._halt(ch)
             return
         self.advance(ch)
 
-    def _packet_end(self, ch: ChannelModel, sc: SgChannel, arm: bool = True) -> None:
-        """An IOC event (threshold counter) and the delay timer arming at a packet's end."""
+    def _packet_end(self, ch: ChannelModel, sc: SgChannel) -> None:
+        """An IOC event at a packet's end (its EOF BD's STATUS written): the threshold counter."""
         if sc.thr <= 1:
             ch.irq |= _R.DMASR_IOC_IRQ
             sc.thr = (ch.cr >> _THRESHOLD.lsb) & 0xFF  # IRQThreshold (inlined: per packet)
         else:
             sc.thr -= 1
-        if arm and ch.cr & _DELAY.mask and ch.rs and not ch.irq & _R.DMASR_DLY_IRQ:
-            sc.dly_start = self.e.cycle
 
     def _check_idle(self, ch: ChannelModel, sc: SgChannel) -> None:
         if ch.rs and not sc.fetching and not sc.queue and sc.bd is None and not ch.busy:
@@ -390,26 +503,55 @@ class SgEngine:
 
     # --- the data path's events ---------------------------------------------------------
 
+    def _handshakes(self, link: StreamFifo, room: int, ch: ChannelModel, sc: SgChannel,
+                    first_bit: int, last_bit: int, arm: bool = True) -> None:
+        """First beats and TLAST beats that passed ``ch``'s stream handshake since the last look.
+
+        Rule SG-COALESCE-DELAY: a packet's first beat stops the delay timer, its TLAST beat
+        arms it. The last ``room`` beats of ``link`` lie past the handshake (S2MM's skid
+        buffer, and for MM2S whatever buffers the link has after MM2S's FIFO); a beat passes
+        once it is read and fewer beats than that are ahead of it. ``arm=False`` only notes
+        what passed (IRQDelay changed: what passed before does not arm the new timer).
+        """
+        b = link.beat
+        ahead = 0
+        for p in link.packets:
+            held = -(-p.read // b) + (-p.consumed // b)
+            marks = p.marks
+            if not marks & first_bit and (p.consumed or (held and ahead < room)):
+                p.marks = marks = marks | first_bit
+                if arm:
+                    sc.dly_start = -1
+            if not marks & last_bit and p.complete and ahead + held <= room:
+                p.marks = marks | last_bit
+                if arm and ch.cr & _DELAY.mask and ch.rs and not ch.irq & _R.DMASR_DLY_IRQ:
+                    sc.dly_start = self.e.cycle
+            ahead += held
+            if ahead >= room:
+                break
+
     def mm2s_events(self) -> bool:
         """MM2S's BD ends or faults; True if a fault halted the engine."""
-        m = self.e.mm2s
+        e = self.e
+        m = e.mm2s
         if m.busy and m.done >= m.xlen:
             if m.fault_at >= 0:  # rule ERR-POSTED-AT-END: failing beats stream as data
                 self.data_fault(m)
                 return True
             self.bd_done(m, True)
+        self._handshakes(e.out_link, e.out_link.capacity_beats - e.fifo_beats, m, self.mm2s,
+                         _OUT_FIRST, _OUT_LAST)
         return False
 
     def s2mm_events(self) -> None:
         """S2MM's BD ends at TLAST (RXEOF) or full (no error in SG mode), or faults."""
         e = self.e
         s = e.s2mm
+        sc = self.s2mm
+        self._handshakes(e.in_link, constants.S2MM_SKID_BEATS, s, sc, _IN_FIRST, _IN_LAST)
         if not s.busy:
             return
-        sc = self.s2mm
         packets = e.in_link.packets
-        if s.done and sc.dly_start >= 0 and sc.bd is not None and sc.bd.sof:
-            sc.dly_start = -1  # the next packet's first beat stops the delay timer
         if packets:
             head = packets[0]
             if head.complete and head.available == 0:
@@ -417,8 +559,7 @@ class SgEngine:
                 if 0 <= s.fault_at < s.done:  # a failing beat was written: SG-ERR-DATA wins
                     self.data_fault(s)  # over the packet's end (a packet in one step hid it)
                     return
-                armed = sc.armed_for is head  # its TLAST already armed the timer at the input
-                self.bd_done(s, True, rearm=not armed)
+                self.bd_done(s, True)
                 return
         if s.fault_at >= 0 and s.done >= s.fault_at:
             self.data_fault(s)
@@ -438,8 +579,6 @@ class SgEngine:
                     self.advance(ch)
                 elif nxt < 0 or bd.ready_at < nxt:
                     nxt = bd.ready_at
-            if sc is self.s2mm:
-                self._s2mm_input_timer(ch, sc, cycle)
             if sc.dly_start >= 0:
                 delay = _DELAY.get(ch.cr)
                 fire = sc.dly_start + (delay + constants.SG_DELAY_EXTRA_TICKS) * self.resolution
@@ -452,60 +591,45 @@ class SgEngine:
                     nxt = fire
         return nxt
 
-    def _s2mm_input_newest(self) -> tuple[object, bool] | None:
-        """The newest beat S2MM's input has taken: its packet and whether it carries TLAST.
-
-        The input's skid takes the stream's first ``S2MM_SKID_BEATS`` beats even without a BD
-        (rule FLOW-SKID). None when the stream holds no beat.
-        """
-        link = self.e.in_link
-        b = link.beat
-        room = constants.S2MM_SKID_BEATS
-        newest: tuple[object, bool] | None = None
-        for p in link.packets:
-            held = -(-p.read // b) - (-(-p.consumed // b))
-            if held <= 0:
-                continue
-            if held >= room:
-                return p, p.complete and held == room
-            room -= held
-            newest = (p, p.complete)
-        return newest
-
-    def _s2mm_input_timer(self, ch: ChannelModel, sc: SgChannel, cycle: int) -> None:
-        """SG-COALESCE-DELAY on S2MM's stream, with or without a BD to write to.
-
-        A TLAST the input took arms the timer (once per packet); a later packet's beat it took
-        stops it.
-        """
-        newest = self._s2mm_input_newest()
-        if newest is None:
-            return
-        packet, last = newest
-        if last:
-            if sc.armed_for is not packet:
-                sc.armed_for = packet
-                if ch.cr & _DELAY.mask and ch.rs and not ch.irq & _R.DMASR_DLY_IRQ:
-                    sc.dly_start = cycle
-        elif sc.dly_start >= 0 and packet is not sc.armed_for:
-            sc.dly_start = -1
-
     def run_until(self, cycle: int) -> None:
         """The loopback's time loop in SG mode: data steps bounded by the timed events."""
         e = self.e
+        plan = self.plan
+        if plan is not None:  # (no reset can be in progress: its write settled the plan)
+            mem = e.memory
+            if (self.batched and plan.cycle == e.cycle and not mem._faults
+                    and not mem._cacheable):
+                if cycle < plan.until:  # within the pair in flight: only its data moves
+                    n = (cycle - e.cycle) * e.beat
+                    mem.copy(plan.dst_at, plan.src_at, n)
+                    plan.src_at += n
+                    plan.dst_at += n
+                    plan.done += n
+                    e.cycle = plan.cycle = cycle
+                    return
+                if self._apply(plan, cycle) and e.cycle >= cycle:
+                    return  # a steady chain's plan took it there (nothing timed is due in one)
+            self.settle()
         if e.reset_until >= 0:
             if cycle < e.reset_until:
                 e.cycle = cycle
                 return
             e.cycle = e.reset_until
             e._finish_soft_reset()
+        msc, ssc = self.mm2s, self.s2mm
+        if (msc.bd is None and ssc.bd is None and msc.dly_start < 0 and ssc.dly_start < 0
+                and not (e.mm2s.busy or e.s2mm.busy or e.s2mm_discarding)):
+            e.cycle = cycle  # no BD to start or move, no delay timer: time changes nothing
+            return
         while e.cycle < cycle:
+            nxt = self.timed(e.cycle)  # first: a BD it starts may complete a steady state
             if self.batched:
                 if self._backoff:
                     self._backoff -= 1
-                elif self._batch(cycle):
+                elif self._jump(cycle):
+                    if e.cycle >= cycle:
+                        return  # a plan took it there (it stays in use for the next catch-up)
                     continue
-            nxt = self.timed(e.cycle)
             stop = cycle if nxt < 0 else min(cycle, nxt)
             if stop > e.cycle and (e.mm2s.busy or e.s2mm.busy) and e._step(stop - e.cycle):
                 continue
@@ -529,57 +653,91 @@ class SgEngine:
         tail = sc.tail & ~(_BD.ALIGN - 1)
         msb = self.msb_mask
         addr = sc.fetch_addr & ~(_BD.ALIGN - 1)
+        seen_at = seen.tolist()
         total = 0
         while total < limit:
             rows = limit - total
             if tail >= addr:
                 rows = min(rows, (tail - addr) // _BD.SIZE + 1)
+            for s in seen_at:  # stop before a BD already taken
+                if addr <= s < addr + rows * _BD.SIZE and not (s - addr) % _BD.SIZE:
+                    rows = (s - addr) // _BD.SIZE
+            if not rows:
+                break
             i = addr >> 2
             if (size - addr) // _BD.SIZE >= rows:
-                blk = ddr32[i:i + rows * 16].reshape(rows, 16)[:, :_BD.FETCH_WORDS]
+                blk = ddr32[i:i + rows * 16].reshape(rows, 16)
             elif addr + _FETCH_BYTES <= size:
                 rows = 1
                 blk = ddr32[i:i + _BD.FETCH_WORDS].reshape(1, _BD.FETCH_WORDS)
             else:
                 break
-            blk = blk.astype(np.int64)
-            at = addr + _BD.SIZE * np.arange(rows, dtype=np.int64)
-            nxt = blk[:, 0] & _R.DESC_ADDR_MASK
-            buf = blk[:, _BUFFER_WORD]
+            out = np.empty((rows, 4), np.int64)
+            out[:, 0] = np.arange(addr, addr + rows * _BD.SIZE, _BD.SIZE)
+            out[:, 1] = blk[:, 0] & _R.DESC_ADDR_MASK
+            out[:, 2] = blk[:, _BUFFER_WORD]
+            out[:, 3] = blk[:, _CONTROL_WORD]
             if msb:
-                nxt |= (blk[:, 1] & msb) << 32
-                buf |= (blk[:, _BUFFER_WORD + 1] & msb) << 32
-            bad = (blk[:, _STATUS_WORD] & _R.BD_CMPLT != 0) | (at[:, None] == seen).any(axis=1)
-            stop = (at == tail) | (nxt != at + _BD.SIZE)
-            first_bad = int(np.argmax(bad)) if bad.any() else rows
-            first_stop = int(np.argmax(stop)) if stop.any() else rows
-            take = min(first_bad, first_stop + 1, rows)
-            parts.append(np.stack((at[:take], nxt[:take], buf[:take],
-                                   blk[:take, _CONTROL_WORD]), axis=1))
+                out[:, 1] |= (blk[:, 1] & msb).astype(np.int64) << 32
+                out[:, 2] |= (blk[:, _BUFFER_WORD + 1] & msb).astype(np.int64) << 32
+            # Stop before a BD with Cmplt set, after one whose NXTDESC is not the next slot.
+            bad = blk[:, _STATUS_WORD] >= _R.BD_CMPLT
+            first_bad = int(bad.argmax())
+            if not bad[first_bad]:
+                first_bad = rows
+            brk = out[:rows - 1, 1] != out[1:, 0]
+            first_brk = int(brk.argmax()) if rows > 1 else 0
+            if rows > 1 and not brk[first_brk]:
+                first_brk = rows - 1
+            take = min(first_bad, first_brk + 1)
+            parts.append(out[:take])
             total += take
-            if first_bad < first_stop + 1:
-                break
-            if first_stop < rows:
-                if at[first_stop] == tail:
+            if take < rows or take == 0:
+                if first_bad < first_brk + 1 or take == 0:
+                    break
+                if int(out[take - 1, 0]) == tail:
                     return np.concatenate(parts), True
-                addr = int(nxt[first_stop])
-                seen = np.concatenate((seen, at[:take]))
-            else:
-                addr = int(at[-1]) + _BD.SIZE
-                seen = np.concatenate((seen, at))
+                addr = int(out[take - 1, 1])
+                seen_at.extend(out[:take, 0].tolist())
+                continue
+            last_at = int(out[rows - 1, 0])
+            if last_at == tail:
+                return np.concatenate(parts), True
+            addr = int(out[rows - 1, 1])
+            seen_at.extend(out[:, 0].tolist())
         out = np.concatenate(parts) if parts else np.zeros((0, 4), np.int64)
         return out, False
 
-    def _batch(self, cycle: int) -> bool:
-        """Jump over whole BD pairs of a steady loopback chain; True if it advanced.
+    def _jump(self, cycle: int) -> bool:
+        """Advance a steady chain towards ``cycle`` in closed form; True if it advanced.
+
+        The chain's schedule (:meth:`_plan`) is worked out when the step loop reaches a
+        steady state and then serves every later catch-up (each poll of a driver) with a few
+        copies and assignments, until it runs out, software writes a register, or a BD it
+        relies on changes.
+        """
+        plan = self.plan
+        e = self.e
+        if plan is not None and not (plan.cycle == e.cycle and not e.memory._faults
+                                     and not e.memory._cacheable):
+            self.settle()  # a fault or a cached buffer appeared: step by step from here
+            plan = None
+        if plan is None:
+            plan = self._plan(cycle)
+            if plan is None:
+                return False
+            self.plan = plan
+        return self._apply(plan, cycle)
+
+    def _plan(self, cycle: int) -> _Plan | None:
+        """A plan for a steady loopback chain from the BD pair in flight; None if none.
 
         It applies where every step-by-step iteration would be the memory-to-memory copy of
         one MM2S BD (TXEOF) into one S2MM BD at least as long, followed by both channels
         starting their next BD at once: no faults, no CPU cache model, no delay timer, no
         cyclic or keyhole, data that overlaps no BD and no source. Then the fetch times, BD
-        starts and ends, STATUS words and the threshold counters follow from a loop over
-        integers, data moves in a few copies, and the engine is left exactly as the step loop
-        leaves it: the next BD pair started, nothing of it moved yet.
+        starts and ends, STATUS words and the threshold counters follow from integer arrays,
+        and :meth:`_apply` can put the engine where the step loop would have it at any cycle.
         """
         e = self.e
         m, s = e.mm2s, e.s2mm
@@ -590,68 +748,103 @@ class SgEngine:
         packets = e.stream.packets
         beat = e.beat
         if (mbd is None or ssbd is None or tx is None or not (m.busy and s.busy)
-                or m.done or s.done or not e.loopback or e.s2mm_discarding
+                or m.done != s.done or m.done % beat or m.done >= m.xlen
+                or tx.read != m.done or tx.consumed != m.done
+                or not e.loopback or e.s2mm_discarding
                 or beat != e.s2mm_beat or m.fault_at >= 0 or s.fault_at >= 0
                 or m.keyhole or s.keyhole or m.stopping or s.stopping or not (m.rs and s.rs)
                 or m.err or s.err or msc.dly_start >= 0 or ssc.dly_start >= 0
                 or (m.cr | s.cr) & (_DELAY.mask | _R.DMACR_CYCLIC | _KEYHOLE)
                 or mem._faults or mem._cacheable or len(packets) != 1 or packets[0] is not tx
-                or tx.read or tx.complete or not mbd.control & _R.BD_TXEOF
+                or tx.complete or not mbd.control & _R.BD_TXEOF
                 or m.xlen > s.xlen or s.xaddr != s.low):
-            return False
-        c = e.cycle
-        if c + _BATCH_MIN_PAIRS * -(-m.xlen // beat) > cycle:
-            return False  # too few pairs fit before ``cycle`` for a batch to pay off
-        if ((msc.fetching and len(msc.queue) != constants.SG_PREFETCH_BDS)
-                or (ssc.fetching and len(ssc.queue) != constants.SG_PREFETCH_BDS)):
-            return False  # not the steady state (the fetcher still fills a queue)
+            return None
         prefetch = constants.SG_PREFETCH_BDS
-        # Enough BDs for the pairs that can end by ``cycle`` if they are like the first (a
-        # shorter walk only ends the batch sooner; the step loop then carries on).
-        limit = min(2 * (cycle - c) // -(-m.xlen // beat), 4096) + prefetch + 2
+        if ((msc.fetching and len(msc.queue) != prefetch)
+                or (ssc.fetching and len(ssc.queue) != prefetch)):
+            return None  # not the steady state (the fetcher still fills a queue)
+        if not (msc.fetching or ssc.fetching) and min(len(msc.queue), len(ssc.queue)) < 1:
+            self._plan_failed()  # the last pair: nothing to plan
+            return None
+        c = e.cycle
         mq, sq = [mbd, *msc.queue], [ssbd, *ssc.queue]
+        key = (m.done, m.xaddr, s.xaddr, s.xlen, ssbd.sof, self.fetch_free - c,
+               msc.fetching, msc.fetch_addr, msc.tail, ssc.fetching, ssc.fetch_addr, ssc.tail,
+               *[(b.addr, b.nxt, b.buf, b.control, b.ready_at - c) for b in mq], None,
+               *[(b.addr, b.nxt, b.buf, b.control, b.ready_at - c) for b in sq])
+        sched = self._schedule
+        if sched is None or sched.key != key or any(
+                side.changed(mem.ddr, side.first, side.count) < side.count
+                for side in sched.sides):
+            sched = self._make_schedule(cycle, key, mq, sq)
+            if sched is None:
+                self._plan_failed()
+                return None
+            self._schedule = sched
+        self._backoff_next = 0
+        return _Plan(sched, c, sched.n, 0, c, m.done, 0, (dict(enumerate(mq)), dict(enumerate(sq))))
+
+    def _make_schedule(self, cycle: int, key: tuple[object, ...], mq: list[Bd],
+                       sq: list[Bd]) -> _Schedule | None:
+        """Walk both chains and work out the schedule (see :meth:`_plan`); None if too short."""
+        e = self.e
+        m, s = e.mm2s, e.s2mm
+        msc, ssc = self.mm2s, self.s2mm
+        mem = e.memory
+        beat = e.beat
+        c = e.cycle
+        prefetch = constants.SG_PREFETCH_BDS
+        # Enough BDs for the pairs that can end by ``cycle`` if they are like the first, and
+        # at least a few dozen for the polls that follow (a walk cut short only makes the
+        # schedule run out sooner; the step loop then carries on and plans again).
+        pair_cycles = -(-m.xlen // beat)
+        limit = min(max(2 * (cycle - c) // pair_cycles, _PLAN_MIN_BDS), 4096) + prefetch + 2
         mrows = np.array([(b.addr, b.nxt, b.buf, b.control) for b in mq], np.int64)
         srows = np.array([(b.addr, b.nxt, b.buf, b.control) for b in sq], np.int64)
         mw, m_tail = self._walk(msc, limit, mrows[:, 0])
         sw, s_tail = self._walk(ssc, limit, srows[:, 0])
         mall, sall = np.concatenate((mrows, mw)), np.concatenate((srows, sw))
         m_addr, s_addr = mall[:, 0], sall[:, 0]
-        if not set(m_addr.tolist()).isdisjoint(s_addr.tolist()):  # a BD on both chains
-            return self._batch_failed()
+        if (not (m_addr.max() < s_addr.min() or s_addr.max() < m_addr.min())
+                and not set(m_addr.tolist()).isdisjoint(s_addr.tolist())):  # a BD on both
+            return None
         lmask = e.length_mask
         mb, sb = mall[:, 2].copy(), sall[:, 2].copy()
         mb[0], sb[0] = m.xaddr, s.xaddr
         m_ctl = mall[:, 3]
         ml, sl = m_ctl & lmask, sall[:, 3] & lmask
-        # Data written must overlap no BD and no source: then order does not matter.
+        # Data written must overlap no BD and no source: then order does not matter. (The
+        # data path reads and writes exactly a BD's bytes: beats past its ends do not count.)
         dlo, dhi = int(sb.min()), int((sb + sl).max())
         slots = np.concatenate((m_addr, s_addr))
         if (((slots < dhi) & (slots + _BD.SIZE > dlo)).any()
-                or ((mb - beat < dhi) & (mb + ml + beat > dlo)).any()):
-            return self._batch_failed()
+                or ((mb < dhi) & (mb + ml > dlo)).any()):
+            return None
         size = mem.size
         fetch = constants.SG_BD_FETCH_CYCLES
         n_m, n_s = len(m_addr), len(s_addr)
         last = min(n_m, n_s) - 1  # completions that could start a next pair
-        if last < 1:
-            return self._batch_failed()
-        # Completion j (1..last) ends pair j-1 at ce[j-1] and starts pair j.
-        ce = c + np.cumsum(-(-ml[:last] // beat))
+        if last < _BATCH_MIN_PAIRS:
+            return None
+        # Completion j (1..last) ends pair j-1 at ce[j-1] and starts pair j, in cycles from
+        # now. Pair 0 has moved m.done bytes (whole beats): it started m.done // beat ago.
+        start0 = -(m.done // beat)
+        ce = start0 + np.cumsum(-(-ml[:last] // beat))
         jj = np.arange(1, last + 1)
         fm = jj + prefetch < n_m  # MM2S fetches BD j+prefetch at completion j
         fs = jj + prefetch < n_s
         ff_after = ce + fetch * (fm.astype(np.int64) + fs)
-        ff_before = np.concatenate(([self.fetch_free], ff_after[:-1]))
+        ff_before = np.concatenate(([self.fetch_free - c], ff_after[:-1]))
         m_ready = np.zeros(n_m, np.int64)
-        m_ready[:len(mq)] = [b.ready_at for b in mq]
+        m_ready[:len(mq)] = [b.ready_at - c for b in mq]
         m_ready[jj[fm] + prefetch] = ce[fm] + fetch
         s_ready = np.zeros(n_s, np.int64)
-        s_ready[:len(sq)] = [b.ready_at for b in sq]
+        s_ready[:len(sq)] = [b.ready_at - c for b in sq]
         s_ready[jj[fs] + prefetch] = ce[fs] + fetch * (1 + fm[fs])
         mbj, mlj = mb[1:last + 1], ml[1:last + 1]
         sbj, slj = sb[1:last + 1], sl[1:last + 1]
         mend = mbj + mlj
-        ok = ((ce <= cycle) & (ff_before <= ce)
+        ok = ((ff_before <= ce)
               & (m_ready[1:last + 1] <= ce) & (s_ready[1:last + 1] <= ce)
               & (mlj > 0) & (m_ctl[1:last + 1] & _R.BD_TXEOF != 0)
               & (mbj - mbj % beat >= 0) & (mend + (-mend % beat) <= size)
@@ -665,78 +858,219 @@ class SgEngine:
         if ssc.fetching and not s_tail:
             ok &= jj + prefetch < n_s
         n = last if ok.all() else int(np.argmin(ok))
-        if not n:
-            return self._batch_failed()
-        self._backoff_next = 0
-        self.batched_pairs += n
-        c = int(ce[n - 1])
-        ff = int(ff_after[n - 1])
-        mn, sn = min(len(mq) + n, n_m), min(len(sq) + n, n_s)
-        mf = msc.fetching and not (m_tail and mn == n_m)
-        sf = ssc.fetching and not (s_tail and sn == n_s)
-        mthr, mioc = _coalesce(msc.thr, _THRESHOLD.get(m.cr), n)
-        sthr, sioc = _coalesce(ssc.thr, _THRESHOLD.get(s.cr), n)
-        mirq = m.irq | (_R.DMASR_IOC_IRQ if mioc else 0)
-        sirq = s.irq | (_R.DMASR_IOC_IRQ if sioc else 0)
-        m_ready_l, s_ready_l = m_ready.tolist(), s_ready.tolist()
-        # Memory: the data of pairs 0..n-1 (runs that continue each other in one copy), then
-        # the STATUS words (no overlap, so the order is free).
-        # A pair starts a new copy unless both its addresses continue the previous pair's.
-        new_run = np.ones(n, bool)
-        new_run[1:] = (mb[1:n] != mb[:n - 1] + ml[:n - 1]) | (sb[1:n] != sb[:n - 1] + ml[:n - 1])
+        if n < _BATCH_MIN_PAIRS:
+            return None
+        # The data: pairs 0..n as runs that continue each other (one copy per run).
+        cum = np.zeros(n + 2, np.int64)
+        np.cumsum(ml[:n + 1], out=cum[1:])
+        new_run = np.ones(n + 1, bool)
+        new_run[1:] = (mb[1:n + 1] != mb[:n] + ml[:n]) | (sb[1:n + 1] != sb[:n] + ml[:n])
         starts = np.flatnonzero(new_run)
-        ends = np.append(starts[1:], n)
-        csum = np.concatenate(([0], np.cumsum(ml[:n])))
-        for src, dst, nbytes in zip(mb[starts].tolist(), sb[starts].tolist(),
-                                    (csum[ends] - csum[starts]).tolist(), strict=True):
-            mem.copy(dst, src, nbytes)
-        ddr32 = self._ddr32
-        ln = ml[:n].astype(np.uint32)
-        ddr32[(m_addr[:n] + _BD.STATUS) >> 2] = (
-            _R.BD_CMPLT | (m_ctl[:n] & _R.BD_LENGTH_MASK)).astype(np.uint32)
-        sstat = _R.BD_CMPLT | _R.BD_RXEOF | _R.BD_RXSOF | ln
-        if not ssbd.sof:
+        # The STATUS words of pairs 0..n-1.
+        final = n == last and m_tail and s_tail and n_m == n_s
+        k = n + final  # STATUS words the schedule writes
+        mstat = (_R.BD_CMPLT | (m_ctl[:k] & _R.BD_LENGTH_MASK)).astype(np.uint32)
+        sstat = (_R.BD_CMPLT | _R.BD_RXEOF | _R.BD_RXSOF | ml[:k]).astype(np.uint32)
+        if not sq[0].sof:
             sstat[0] &= ~_R.BD_RXSOF & 0xFFFF_FFFF
-        ddr32[(s_addr[:n] + _BD.STATUS) >> 2] = sstat
-        moved = int(ml[:n].sum())
-        # The channels: BD pair n started at cycle c, nothing of it moved yet.
-        for ch, sc, q, rows, ready, nf, fetching, thr, irq in (
-                (m, msc, mq, mall, m_ready_l, mn, mf, mthr, mirq),
-                (s, ssc, sq, sall, s_ready_l, sn, sf, sthr, sirq)):
-            sent = len(q)
-            bds = [q[k] if k < sent else _bd(rows[k].tolist(), ready[k]) for k in range(n, nf)]
-            bd = bds[0]
-            sc.bd = bd
-            sc.queue = deque(bds[1:])
-            if nf > sent:
-                sc.fetch_addr = bds[-1].nxt
-                sc.last_fetched = bds[-1].addr
-            sc.fetching = fetching
-            sc.set_cur(bd.addr)
-            sc.bds_done += n
-            sc.thr = thr
-            ch.irq = irq
-            ch.xaddr = ch.low = bd.buf
-            ch.xlen = bd.control & lmask
-            ch.moved += moved
-            ch.transfers += n
-        ssc.bd.sof = True  # type: ignore[union-attr]
-        ssc.sof_next = False
-        self.fetch_free = ff
-        packets.clear()
-        e.tx_packet = Packet()
-        packets.append(e.tx_packet)
-        e.cycle = c
+        status = ((m_addr[:k] + _BD.STATUS) >> 2, mstat, (s_addr[:k] + _BD.STATUS) >> 2, sstat)
+        items = (status[0].tolist(), mstat.tolist(), status[2].tolist(), sstat.tolist())
+        start = [start0, *ce[:n].tolist()]
+        lists = (ml[:n + 1].tolist(), cum.tolist(), [*cum[starts].tolist(), int(cum[n + 1])],
+                 mb[starts].tolist(), sb[starts].tolist(), ff_after[:n].tolist())
+        mside = self._side(mall, len(mq), m_ready, m_tail, msc.fetching)
+        sside = self._side(sall, len(sq), s_ready, s_tail, ssc.fetching)
+        return _Schedule(key, n, m.done, start, *lists, status, items, (mside, sside), final)
+
+    def _side(self, rows: np.ndarray, first: int, ready: np.ndarray, tail: bool,
+              fetching: bool) -> _Side:
+        """A channel's part of a schedule, with its later BDs' slots as read now."""
+        ddr = self.e.memory.ddr
+        count = len(rows)
+        slots = []
+        if count > first:
+            at = rows[first:, 0]
+            brk = np.flatnonzero(at[1:] != at[:-1] + _BD.SIZE) + 1
+            for k0, k1 in zip([0, *brk.tolist()], [*brk.tolist(), count - first], strict=True):
+                a0 = int(at[k0])
+                snap = ddr[a0:a0 + (k1 - k0) * _BD.SIZE].tobytes()
+                slots.append((first + k0, first + k1, a0, snap))  # clipped at the end of DDR
+        a0, snap = (slots[0][2], slots[0][3]) if slots else (0, b"")
+        return _Side(rows, ready, first, count, tail, fetching, slots, rows[:, 0].tolist(),
+                     a0, snap)
+
+    def _apply(self, plan: _Plan, cycle: int) -> bool:
+        """Take ``plan`` to ``cycle``; True if time advanced.
+
+        What software can see changes at once: data, STATUS words, CURDESC, the coalescing
+        counters and IOC, the time. The rest of the engine (BDs in flight and prefetched, the
+        fetcher, the stream) is brought up to date by :meth:`settle` when something needs it.
+        If ``plan`` runs out before ``cycle``, the engine stops where it ends and the plan is
+        settled and dropped.
+        """
+        e = self.e
+        sched = plan.s
+        beat = e.beat
+        p = plan.pos
+        start, ml = sched.start, sched.ml
+        prefetch = constants.SG_PREFETCH_BDS
+        rel = cycle - plan.base
+        q = bisect.bisect_right(start, rel, p + 1, plan.n + 1) - 1  # the pair at ``cycle``
+        if plan.fresh:  # its BDs were read or compared with memory in this catch-up
+            plan.fresh = False
+        elif q > p:  # completions p+1..q fetch BDs: are they still what the schedule read?
+            ddr = e.memory.ddr
+            for side in sched.sides:
+                lo, hi = max(p + 1 + prefetch, side.first), min(q + 1 + prefetch, side.count)
+                if lo < hi:
+                    x, y = (lo - side.first) * _BD.SIZE, (hi - side.first) * _BD.SIZE
+                    if len(side.slots) > 1 or (ddr[side.a0 + x:side.a0 + y].tobytes()
+                                               != side.snap[x:y]):  # (one run: at once)
+                        k = side.changed(ddr, lo, hi)
+                        if k < hi:  # software changed a BD: stop before its fetch
+                            plan.n = min(plan.n, k - prefetch - 1)
+            q = min(q, plan.n)
+        exhausted = q == plan.n
+        final = False
+        if exhausted:  # the plan knows pair q's data but not what follows its end...
+            end = start[q] + -(-ml[q] // beat)
+            if sched.final and plan.n == sched.n and rel >= end:
+                rel, final = end, True  # ...unless that end idles the engine
+            else:
+                rel = min(rel, end - 1)
+        if rel + plan.base <= e.cycle:
+            self.settle()
+            return False
+        d = ml[q] if final else (rel - start[q]) * beat  # bytes of pair q moved by then
+        # Data of pairs p..q up to then, one copy per contiguous run.
+        mem = e.memory
+        cum, run_cum = sched.cum, sched.run_cum
+        g, g_end = cum[p] + plan.done, cum[q] + d
+        r = bisect.bisect_right(run_cum, g) - 1
+        while g < g_end:
+            upto = min(g_end, run_cum[r + 1])
+            off = g - run_cum[r]
+            mem.copy(sched.run_dst[r] + off, sched.run_src[r] + off, upto - g)
+            g = upto
+            r += 1
+        if q > p:  # completions p+1..q: STATUS words, CURDESC, coalescing
+            events = q - p
+            if events <= _FEW_WORDS:  # a few words: item by item beats a numpy call
+                words = self._ddr32_items
+                m_idx, m_val, s_idx, s_val = sched.status_items
+                for k in range(p, q):
+                    words[m_idx[k]] = m_val[k]
+                    words[s_idx[k]] = s_val[k]
+            else:
+                ddr32 = self._ddr32
+                m_idx_a, m_val_a, s_idx_a, s_val_a = sched.status
+                ddr32[m_idx_a[p:q]] = m_val_a[p:q]
+                ddr32[s_idx_a[p:q]] = s_val_a[p:q]
+            m, s = e.mm2s, e.s2mm
+            msc, ssc = self.mm2s, self.s2mm
+            addr = sched.sides[0].addrs[q]
+            msc.cur_lo, msc.cur_hi = addr & 0xFFFF_FFFF, addr >> 32
+            addr = sched.sides[1].addrs[q]
+            ssc.cur_lo, ssc.cur_hi = addr & 0xFFFF_FFFF, addr >> 32
+            msc.thr, ioc = _coalesce(msc.thr, (m.cr >> _THRESHOLD.lsb) & 0xFF, events)
+            if ioc:
+                m.irq |= _R.DMASR_IOC_IRQ
+            ssc.thr, ioc = _coalesce(ssc.thr, (s.cr >> _THRESHOLD.lsb) & 0xFF, events)
+            if ioc:
+                s.irq |= _R.DMASR_IOC_IRQ
+            self.batched_pairs += events
+        e.cycle = plan.cycle = rel + plan.base
+        plan.pos, plan.done = q, d
+        plan.until = 0
+        if not exhausted:  # q < plan.n: the next catch-up before pair q ends only moves data
+            g = cum[q] + d
+            r = bisect.bisect_right(run_cum, g) - 1
+            if cum[q] + ml[q] <= run_cum[r + 1]:
+                off = g - run_cum[r]
+                plan.until = plan.base + start[q + 1]
+                plan.src_at, plan.dst_at = sched.run_src[r] + off, sched.run_dst[r] + off
+        if final:
+            self.settle()
+            self._end_chain(plan, q)
+        elif exhausted:
+            self.settle()
         return True
 
-    def _batch_failed(self) -> bool:
-        """Back off (1, 3, 7, ... up to 63 step iterations) after a batch that could not run."""
+    def settle(self) -> None:
+        """Bring the engine's inner state up to the plan in use and drop the plan.
+
+        Called before anything but the plan reads that state: a register write, the step
+        loop, a description of the engine.
+        """
+        plan = self.plan
+        if plan is None:
+            return
+        self.plan = None
+        e = self.e
+        q, p = plan.pos, plan.mat
+        if q > p:  # pair q started: the BDs, the fetcher and the stream as the step loop has them
+            sched = plan.s
+            events = q - p
+            moved = sched.cum[q] - sched.cum[p]
+            lmask = e.length_mask
+            for i, ch, sc in ((0, e.mm2s, self.mm2s), (1, e.s2mm, self.s2mm)):
+                side = sched.sides[i]
+                fetched = min(side.first + q, side.count)
+                bd = plan.bd(i, q)
+                sc.bd = bd
+                sc.queue = deque([plan.bd(i, k) for k in range(q + 1, fetched)])
+                if fetched > side.first:
+                    newest = plan.bd(i, fetched - 1)
+                    sc.fetch_addr, sc.last_fetched = newest.nxt, newest.addr
+                sc.fetching = side.fetching and not (side.tail and fetched == side.count)
+                sc.bds_done += events
+                ch.xaddr = ch.low = bd.buf
+                ch.xlen = bd.control & lmask
+                ch.moved += moved
+                ch.transfers += events
+            sbd = self.s2mm.bd
+            assert sbd is not None
+            sbd.sof = True
+            self.s2mm.sof_next = False
+            self.fetch_free = plan.base + sched.ff[q - 1]
+            packets = e.stream.packets
+            packets.clear()
+            e.tx_packet = Packet()
+            packets.append(e.tx_packet)
+        tx = e.tx_packet
+        assert tx is not None
+        e.mm2s.done = e.s2mm.done = tx.read = tx.consumed = plan.done
+
+    def _end_chain(self, plan: _Plan, q: int) -> None:
+        """The tail pair ``q`` of ``plan`` ended (engine settled): STATUS words, both idle."""
+        e = self.e
+        m_idx, m_val, s_idx, s_val = plan.s.status
+        self._ddr32[m_idx[q]] = m_val[q]
+        self._ddr32[s_idx[q]] = s_val[q]
+        tx = e.tx_packet
+        assert tx is not None
+        tx.complete = True
+        e.stream.packets.clear()  # S2MM took the packet
+        for ch, sc in ((e.mm2s, self.mm2s), (e.s2mm, self.s2mm)):
+            ch.busy = False
+            ch.moved += ch.done
+            sc.bds_done += 1
+            sc.bd = None
+            sc.thr, ioc = _coalesce(sc.thr, (ch.cr >> _THRESHOLD.lsb) & 0xFF, 1)
+            if ioc:
+                ch.irq |= _R.DMASR_IOC_IRQ
+            ch.idle = True
+        self.s2mm.sof_next = True
+        self.batched_pairs += 1
+
+    def _plan_failed(self) -> None:
+        """Back off (1, 3, 7, ... up to 63 step iterations) after a plan that could not be made."""
         self._backoff_next = min(2 * self._backoff_next + 1, 63)
         self._backoff = self._backoff_next
-        return False
 
     def describe(self) -> list[str]:
         """Fetcher state and the BD in flight per channel, as lines of a target description."""
+        self.settle()
         out = []
         for ch in (self.e.mm2s, self.e.s2mm):
             sc = self.sc(ch)

@@ -17,13 +17,14 @@ __all__ = ["Packet", "StreamFifo"]
 class Packet:
     """One stream packet (one MM2S transfer): bytes in flight and whether TLAST has entered."""
 
-    __slots__ = ("chunks", "complete", "consumed", "read")
+    __slots__ = ("chunks", "complete", "consumed", "marks", "read")
 
     def __init__(self) -> None:
         self.chunks: deque[np.ndarray] = deque()
         self.read = 0  # bytes that entered the FIFO
         self.consumed = 0  # bytes S2MM took
         self.complete = False  # the TLAST beat has entered the FIFO
+        self.marks = 0  # which stream handshakes its first beat and TLAST passed (SG timers)
 
     @property
     def available(self) -> int:

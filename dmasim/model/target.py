@@ -261,6 +261,15 @@ class ModelTarget(Target):
         """
         dma, clock_ns = self.engine, self.clock_ns
         mm2s, s2mm = dma.mm2s, dma.s2mm
+        if dma.sg is not None:  # SG mode: straight to the SG engine's time loop
+            run = dma.sg.run_until
+
+            def catch_up_sg(now_ns: int) -> None:
+                cycle = now_ns // clock_ns
+                if cycle > dma.cycle:
+                    run(cycle)
+
+            return catch_up_sg
 
         def catch_up(now_ns: int) -> None:
             cycle = now_ns // clock_ns
@@ -378,6 +387,8 @@ class ModelTarget(Target):
             return None
         self._advance()
         e = self.engines[dma]
+        if e.sg is not None:
+            e.sg.settle()  # the engine's inner state, not only what registers show
         if channel == "S2MM" and e.s2mm.busy and not e.in_link.nbytes:
             cause = e.erratum_cause()
             if cause is not None:

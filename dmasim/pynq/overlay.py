@@ -23,7 +23,7 @@ from ..design.hwh_write import VIVADO, render_hwh
 if TYPE_CHECKING:
     from ..target import Target
 
-__all__ = ["VIVADO", "main", "overlay", "render", "write_overlay"]
+__all__ = ["VIVADO", "board_design", "main", "overlay", "render", "with_intc", "write_overlay"]
 
 
 def render(parameters: Mapping[str, Any] | None = None, design: Design | None = None) -> str:
@@ -44,6 +44,26 @@ def write_overlay(directory: str | Path, name: str = "dma_loopback_1",
     bit = directory / f"{name}.bit"
     bit.write_bytes(b"\x00\x09dmasim placeholder: no bitstream")
     return bit
+
+
+def with_intc(design: Design) -> Design:
+    """``design`` with its DMA interrupt lines on an ``axi_intc``, as pynq needs to await them.
+
+    Lines wired straight to the PS go to the inputs of ``axi_intc_0`` (at 0x4180_0000, or the
+    next free 64K) in their order, through an ``xlconcat``; the controller's ``irq`` goes to
+    the PS's ``IRQ_F2P``. A design that has an ``axi_intc`` already is returned as it is.
+    """
+    return _with_intc(design)[0]
+
+
+def board_design(parameters: Mapping[str, Any] | None = None) -> Design:
+    """The block design ``hw/board/dma_loopback.tcl`` builds, as a :class:`Design`.
+
+    The loopback (these DMA ``parameters``; ``{"c_include_sg": 1}`` for the script's ``sg``
+    variant) with both interrupt lines on ``axi_intc_0``: the topology of the .hwh that
+    :func:`overlay` writes for the simulated targets.
+    """
+    return with_intc(Design.loopback(dict(parameters or {})))
 
 
 def _with_intc(design: Design) -> tuple[Design, str | None, dict[int, tuple[str, str]]]:

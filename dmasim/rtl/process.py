@@ -22,7 +22,6 @@ import ctypes
 import os
 import platform
 import signal
-import struct
 import subprocess
 import tempfile
 import time
@@ -52,13 +51,18 @@ SPIN_PAUSE = 256
 SLEEP_S = 0.002
 """Longest single futex sleep of the host: between two, it checks that the simulator lives."""
 LOG_TAIL_LINES = 30
-_U32 = struct.Struct("<I")
 _CMD_SEQ = sh.CONTROL["CMD_SEQ"][0]
 _SIM_SLEEPING = sh.CONTROL["SIM_SLEEPING"][0]
 _CMD = sh.CONTROL["CMD"][0]
 _RSP_SEQ = sh.CONTROL["RSP_SEQ"][0]
 _HOST_SLEEPING = sh.CONTROL["HOST_SLEEPING"][0]
 _RSP = sh.CONTROL["RSP"][0]
+# Indexes of the mailbox's u32 words in a 4-byte view (``memoryview.cast("I")``): reading or
+# writing one is a single aligned 4-byte load or store. ``struct.pack_into`` writes "<I" one
+# byte at a time, and a simulator polling CMD_SEQ could then see a half-written sequence
+# number (0x1ff -> 0x200 passes through 0x100) and run the same command twice.
+_W_CMD_SEQ, _W_SIM_SLEEPING = _CMD_SEQ // 4, _SIM_SLEEPING // 4
+_W_RSP_SEQ, _W_HOST_SLEEPING = _RSP_SEQ // 4, _HOST_SLEEPING // 4
 _FUTEX_WAIT, _FUTEX_WAKE = 0, 1
 _SYS_FUTEX = {"x86_64": 202, "aarch64": 98}.get(platform.machine())
 
@@ -128,6 +132,7 @@ class SimProcess:
         self.last_ns = 0
         self._mb = ddr.mailbox
         self._mb[:] = bytes(len(self._mb))  # sequence numbers start at 0 for a new simulator
+        self._u32 = self._mb.cast("I")  # whole-word access to the sequence and sleeping words
         self._seq = 0
         self._spin_misses = 0
         self._spin_skip = 0
@@ -202,11 +207,11 @@ class SimProcess:
         if self.broken is not None:
             raise TargetError(f"rtl simulator is unusable: {self.broken}")
         self._last = (op, a32, a64)
-        mb = self._mb
-        p.CMD.pack_into(mb, _CMD, op, 0, 0, a32, a64)
+        p.CMD.pack_into(self._mb, _CMD, op, 0, 0, a32, a64)
         self._seq = seq = (self._seq + 1) & 0xFFFF_FFFF
-        _U32.pack_into(mb, _CMD_SEQ, seq)  # after the record: x86-64 keeps stores in order
-        if _U32.unpack_from(mb, _SIM_SLEEPING)[0]:
+        # one 4-byte store, after the record (x86-64 keeps stores in order)
+        self._u32[_W_CMD_SEQ] = seq
+        if self._u32[_W_SIM_SLEEPING]:
             try:
                 self._futex(_CMD_SEQ, _FUTEX_WAKE, 1)
             except BaseException:  # Ctrl-C with a command in flight: retire the simulator
@@ -224,7 +229,7 @@ class SimProcess:
         """
         seq = self._send(op, a32, a64)
         mb = self._mb
-        if _U32.unpack_from(mb, _RSP_SEQ)[0] != seq:
+        if self._u32[_W_RSP_SEQ] != seq:
             try:
                 self._wait_reply(seq, timeout_s or COMMAND_TIMEOUT_S)
             except TargetError:
@@ -250,13 +255,13 @@ class SimProcess:
 
         At most ``limit`` seconds in all; between sleeps, check that the simulator lives.
         """
-        mb = self._mb
+        words = self._u32
         if self._spin_skip:
             self._spin_skip -= 1
         else:
             spin_until = time.perf_counter() + SPIN_S
             while time.perf_counter() < spin_until:  # no sched_yield: see SPIN_S
-                if _U32.unpack_from(mb, _RSP_SEQ)[0] == seq:
+                if words[_W_RSP_SEQ] == seq:
                     self._spin_misses = 0
                     return
             self._spin_misses += 1
@@ -264,13 +269,13 @@ class SimProcess:
                 self._spin_skip, self._spin_misses = SPIN_PAUSE, 0
         deadline = time.monotonic() + limit
         while True:
-            _U32.pack_into(mb, _HOST_SLEEPING, 1)
-            now_seq = _U32.unpack_from(mb, _RSP_SEQ)[0]
+            words[_W_HOST_SLEEPING] = 1
+            now_seq = words[_W_RSP_SEQ]
             if now_seq != seq:
                 # the kernel re-checks the word: a reply written meanwhile ends the wait
                 self._futex(_RSP_SEQ, _FUTEX_WAIT, now_seq, SLEEP_S)
-            _U32.pack_into(mb, _HOST_SLEEPING, 0)
-            if _U32.unpack_from(mb, _RSP_SEQ)[0] == seq:
+            words[_W_HOST_SLEEPING] = 0
+            if words[_W_RSP_SEQ] == seq:
                 return
             if self.proc.poll() is not None:
                 raise self._fail(f"exited during {self._what()}")

@@ -94,7 +94,11 @@ public:
         const bool spin = skip_ == 0;
         if (!spin) --skip_;
         bool slept = false;
-        while (load(sh::kCMD_SEQ) == seen_) {
+        // The next command is exactly seen_ + 1: any other value is a sequence number caught
+        // half-written (a host storing it byte by byte), never a command to run.
+        const uint32_t next_seq = seen_ + 1u;
+        uint32_t now_seq = 0;
+        while ((now_seq = load(sh::kCMD_SEQ)) != next_seq) {
             if (spin && now_ns() - start < spin_ns_) {
                 cpu_relax();  // not sched_yield: under load it lets others in ahead (ms)
                 continue;
@@ -102,9 +106,10 @@ public:
             slept = true;
             store(sh::kSIM_SLEEPING, 1);
             __atomic_thread_fence(__ATOMIC_SEQ_CST);
-            if (load(sh::kCMD_SEQ) == seen_) {
+            now_seq = load(sh::kCMD_SEQ);
+            if (now_seq != next_seq) {  // the kernel sleeps only while the word holds now_seq
                 timespec limit = {0, 50000000};  // 50 ms, then look for the parent
-                ::syscall(SYS_futex, word(sh::kCMD_SEQ), FUTEX_WAIT, seen_, &limit, nullptr, 0);
+                ::syscall(SYS_futex, word(sh::kCMD_SEQ), FUTEX_WAIT, now_seq, &limit, nullptr, 0);
             }
             store(sh::kSIM_SLEEPING, 0);
             if (::getppid() != parent_) return false;
@@ -115,7 +120,7 @@ public:
         } else if (spin && !slept) {
             misses_ = 0;
         }
-        seen_ = load(sh::kCMD_SEQ);
+        seen_ = next_seq;
         const uint8_t* rec = base_ + sh::kCMD;
         *op = rec[0];
         std::memcpy(a32, rec + 4, 4);

@@ -464,11 +464,17 @@ def test_no_axi_dma_in_the_overlay(tmp_path, files, device):
         BoardTarget(bitfile=str(bit), download=False, device=device, **files)
 
 
-def test_scatter_gather_dma_is_refused(tmp_path, files, device):
+def test_scatter_gather_dma_is_accepted(tmp_path, files):
+    """An SG overlay opens; the drivers run it in SG mode (tests/board/test_board_irq.py moves
+    data through it)."""
     bit = _edited_overlay(tmp_path, '<PARAMETER NAME="c_include_sg" VALUE="0" />',
                           '<PARAMETER NAME="c_include_sg" VALUE="1" />')
-    with pytest.raises(OverlayError, match="scatter-gather"):
-        BoardTarget(bitfile=str(bit), download=False, device=device, **files)
+    with dmasim.open_target("model", parameters={"c_include_sg": 1}) as sg_model, \
+            BoardTarget(bitfile=str(bit), download=False, device=BoardFakeDevice(sg_model),
+                        open_window=lambda b, n: ModelWindow(sg_model, b, n), **files) as t:
+        assert t.ip_dict["axi_dma_0"]["parameters"]["c_include_sg"] == "1"
+        assert t.driver("python").recvchannel.sg
+        assert "CURDESC" in t.describe()
 
 
 def test_importing_the_board_package_does_not_import_pynq():

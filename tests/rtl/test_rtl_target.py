@@ -190,6 +190,37 @@ def test_runs_replay_exactly(rtl_enabled: None) -> None:
     assert run() == run()
 
 
+def test_a_half_written_sequence_number_runs_no_command(rtl_enabled: None) -> None:
+    """The simulator runs a command once, even if it sees the host's CMD_SEQ half-written.
+
+    A host that stored the number byte by byte (as ``struct.pack_into`` does) passed through
+    values that were neither the old nor the new number at every carry out of the low byte;
+    the simulator took such a value for a command and ran it twice (an extra register write,
+    or 20 clocks of bus time, every few hundred commands: runs that did not replay).
+    """
+    from dmasim.rtl import process as pr
+    from dmasim.rtl import protocol as p
+
+    with dmasim.open_target("rtl") as t:
+        sim = t._sim
+        while sim._seq & 0xFF != 0xFF:  # the next number carries into the second byte
+            t.delay(1)
+        before = t.now_ns
+        new = sim._seq + 1
+        p.CMD.pack_into(sim._mb, pr._CMD, p.OP_DELAY, 0, 0, 0, 1000)
+        sim._mb[pr._CMD_SEQ] = new & 0xFF  # the low byte alone: (old & ~0xFF) | (new & 0xFF)
+        sim._futex(pr._CMD_SEQ, pr._FUTEX_WAKE, 1)
+        time.sleep(0.2)  # the simulator polls or wakes, and must see no command in it
+        assert sim._u32[pr._W_RSP_SEQ] == new - 1, "ran a half-written command"
+        sim._seq = new
+        sim._u32[pr._W_CMD_SEQ] = new
+        sim._futex(pr._CMD_SEQ, pr._FUTEX_WAKE, 1)
+        sim._wait_reply(new, 10.0)
+        sim.last_ns = p.REPLY.unpack_from(sim._mb, pr._RSP)[4]
+        assert t.now_ns - before == 1000  # once, not twice
+        assert t.ip_mmio().read(S2MM.DMASR) & 1  # and the mailbox still works
+
+
 def test_crashed_simulator_gives_clear_error_and_reset_replaces_it(rtl_enabled: None) -> None:
     with dmasim.open_target("rtl") as t:
         regs = t.ip_mmio()

@@ -524,31 +524,38 @@ int dmasim_program(dmasim_dev *dev, uint32_t channel, uint64_t addr, uint32_t nb
     return dmasim_now(dev, &dev->programmed_ns[channel ? 1 : 0]);
 }
 
+/* Until a transfer of nbytes could be done at 500 MB/s (a little faster than this design's
+ * ~400 MB/s) after it was programmed, sleep instead of reading: the Python level's
+ * registers.wait_idle rule, the first step of every wait. Takes the nap off *timeout_ns. */
+static int first_nap(dmasim_dev *dev, uint32_t channel, uint64_t nbytes, uint64_t *timeout_ns)
+{
+    uint64_t ready = DMASIM_POLL_NS_PER_BYTE * nbytes, now, nap;
+    int rc;
+    if (ready > DMASIM_POLL_MAX_FIRST_WAIT_NS)
+        ready = DMASIM_POLL_MAX_FIRST_WAIT_NS;
+    if (*timeout_ns == 0 || ready == 0)
+        return DMASIM_OK;
+    ready += dev->programmed_ns[channel ? 1 : 0];
+    rc = dmasim_now(dev, &now);
+    if (rc != DMASIM_OK || ready <= now)
+        return rc;
+    nap = ready - now < *timeout_ns ? ready - now : *timeout_ns;
+    rc = dmasim_delay(dev, nap);
+    if (rc == DMASIM_OK)
+        *timeout_ns -= nap;
+    return rc;
+}
+
 int dmasim_wait_idle(dmasim_dev *dev, uint32_t channel, uint64_t timeout_ns, uint32_t nbytes,
                      uint32_t *dmasr)
 {
-    uint64_t ready, now, nap;
     uint32_t v = 0;
     int rc = check_channel(dev, channel);
     if (rc != DMASIM_OK)
         return rc;
-    /* Until the transfer could be done at 500 MB/s (a little faster than this design's
-     * ~400 MB/s) after it was programmed, sleep instead of reading: the Python level's
-     * registers.wait_idle rule. */
-    ready = DMASIM_POLL_NS_PER_BYTE * (uint64_t)nbytes;
-    if (ready > DMASIM_POLL_MAX_FIRST_WAIT_NS)
-        ready = DMASIM_POLL_MAX_FIRST_WAIT_NS;
-    ready += dev->programmed_ns[channel ? 1 : 0];
-    rc = dmasim_now(dev, &now);
+    rc = first_nap(dev, channel, nbytes, &timeout_ns);
     if (rc != DMASIM_OK)
         return rc;
-    if (ready > now) {
-        nap = ready - now < timeout_ns ? ready - now : timeout_ns;
-        rc = dmasim_delay(dev, nap);
-        if (rc != DMASIM_OK)
-            return rc;
-        timeout_ns -= nap;
-    }
     rc = poll_from(dev, channel + DMASIM_REG_DMASR, DMASIM_DMASR_IDLE_MASK, 1,
                    DMASIM_DMASR_ERRORS_MASK | DMASIM_DMASR_HALTED_MASK, timeout_ns,
                    dev->timing.first_backoff_ns, &v);
@@ -688,7 +695,6 @@ int dmasim_sg_wait(dmasim_dev *dev, uint32_t channel, const uint32_t *bds, uint3
                    uint32_t first, uint32_t n, uint32_t len_mask, uint32_t eof_mask,
                    uint64_t nbytes, uint64_t timeout_ns, uint32_t *dmasr)
 {
-    uint64_t ready, now, nap;
     backoff_t pause = backoff_start(dev->timing.first_backoff_ns);
     uint32_t v = 0;
     int rc, done;
@@ -697,23 +703,9 @@ int dmasim_sg_wait(dmasim_dev *dev, uint32_t channel, const uint32_t *bds, uint3
         return rc;
     if (bds == NULL || count == 0)
         return DMASIM_EINVAL;
-    /* The first sleep of dmasim_wait_idle: until the data could have moved at 500 MB/s. */
-    ready = DMASIM_POLL_NS_PER_BYTE * nbytes;
-    if (ready > DMASIM_POLL_MAX_FIRST_WAIT_NS)
-        ready = DMASIM_POLL_MAX_FIRST_WAIT_NS;
-    if (timeout_ns > 0 && ready > 0) {
-        ready += dev->programmed_ns[channel ? 1 : 0];
-        rc = dmasim_now(dev, &now);
-        if (rc != DMASIM_OK)
-            return rc;
-        if (ready > now) {
-            nap = ready - now < timeout_ns ? ready - now : timeout_ns;
-            rc = dmasim_delay(dev, nap);
-            if (rc != DMASIM_OK)
-                return rc;
-            timeout_ns -= nap;
-        }
-    }
+    rc = first_nap(dev, channel, nbytes, &timeout_ns);
+    if (rc != DMASIM_OK)
+        return rc;
     for (;;) {
         rc = rd(dev, channel + DMASIM_REG_DMASR, &v);
         if (rc != DMASIM_OK)
