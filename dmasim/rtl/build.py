@@ -46,7 +46,7 @@ __all__ = [
 
 TOPLEVEL = "dmasim_sim_top"
 INSTALL_HINT = "pip install dmasim[rtl]"
-BUILD_SCHEMA = "3"
+BUILD_SCHEMA = "4"
 """Bump when the build recipe below changes, so old cache entries are not reused."""
 BUILD_LOCK_TIMEOUT_S = 1800.0
 
@@ -323,7 +323,7 @@ def _build_commands(out: Path, plan: _Plan, generated: Path) -> list[list[str]]:
     verilate += [*map(str, plan.verilog), str(generated), *map(str, user_files),
                  *map(str, plan.cpp)]
     make = ["make", "-j", str(max(os.cpu_count() or 1, 1)), "-C", str(out), "-f", "Vtop.mk",
-            "OPT_FAST=-O2"]
+            "OPT_FAST=-O3"]
     return [verilate, make]
 
 
