@@ -17,6 +17,7 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -321,3 +322,43 @@ def test_the_simulators_limit_runs_a_bare_loopback(rtl_enabled: None) -> None:
         fig = limit_figures(t, nbytes=4096, seconds=0.05, repeat=1)
     assert fig["limit_clocks_per_s"] > 0
     assert 0.5 < fig["limit_bytes_per_clock"] <= 4.0  # 4096 bytes take ~1,100 clocks
+    # its register reads are spaced as the target's: 200 ns a bus access, 10 ns clocks
+    assert fig["limit_reads_per_s"] > 0
+    assert fig["limit_clocks_per_read"] == pytest.approx(t.bus_access_ns / t.clock_ns)
+
+
+def test_dma_window_accessors_do_what_read32_and_write32_do(rtl_enabled: None) -> None:
+    """``t.ip_mmio()`` reads and writes through the target's own window accessors (one call
+    fewer a register access); they trace, time and check exactly as read32/write32 and MMIO."""
+    with dmasim.open_target("rtl") as t:
+        regs = t.ip_mmio()
+        assert t.window_ops(regs) is not None
+        assert t.window_ops(t.mmio(t.ip_dict["axi_dma_0"]["phys_addr"] + 0x40, 0x40)) is None
+        base = regs.base_addr
+
+        def steps(read: Any, write: Any) -> list[tuple[int, str, int, int]]:
+            start = len(t.trace)
+            write(MM2S.ADDR, 0x0123_4560)
+            read(MM2S.ADDR)
+            read(0x800)  # above the DMA's decoded 1 KiB: 0, no bus access
+            write(0x800, 5)
+            t.delay(70)
+            read(S2MM.DMASR)
+            out = list(t.trace)[start:]
+            return [(tm - out[0][0], *rest) for tm, *rest in out]  # type: ignore[misc]
+
+        fast = steps(regs.read, regs.write)
+        slow = steps(lambda off: t.read32(base + off),
+                     lambda off, v: t.write32(base + off, v))
+        assert fast == slow
+        assert [e[1:] for e in fast] == [
+            ("W", MM2S.ADDR, 0x0123_4560), ("R", MM2S.ADDR, 0x0123_4560), ("R", 0x800, 0),
+            ("W", 0x800, 5), ("R", S2MM.DMASR, 1)]
+        assert fast[2][0] == fast[1][0] and fast[3][0] == fast[2][0]  # no bus, no time
+        with pytest.raises(DmasimValueError, match="4-byte aligned"):
+            regs.read(0x2)
+        with pytest.raises(DmasimValueError, match="does not fit 32 bits"):
+            regs.write(MM2S.ADDR, 1 << 32)
+        with pytest.raises(DmasimValueError, match="only 4 bytes"):
+            regs.read(MM2S.ADDR, 8)
+        assert regs.read(MM2S.ADDR) == 0x0123_4560  # still usable
