@@ -5,12 +5,14 @@
 // (posedges at half, 3 half, 5 half, ...). Inputs change between edges and
 // take effect at the next posedge, as non-blocking assignments in HDL would.
 //
-// Every edge is one evaluation of the model. A clock edge calls the model's
-// own evaluation (Vtop___024root___eval, which Vtop::eval() calls) directly:
-// Vtop::eval() adds a mutex (freeing class objects, which synthesisable RTL
-// has none of) and a flush of other threads' messages (the model is built
-// single-threaded) around it, a quarter of an idle clock's cost. Input
-// changes (settle) and the first evaluation go through Vtop::eval() so that
+// Every edge is one evaluation of the model. Without waves a clock edge
+// calls the model's own evaluation (Vtop___024root___eval, which
+// Vtop::eval() calls) directly: Vtop::eval() adds a mutex (freeing class
+// objects, which synthesisable RTL has none of) and a flush of other
+// threads' messages (the model is built single-threaded) around it, a
+// quarter of an idle clock's cost. With waves every evaluation is
+// Vtop::eval(), which also marks the activity the wave writer dumps. Input
+// changes (settle) and the first evaluation go through Vtop::eval() too, so
 // its bookkeeping still runs; a Verilator that names the function otherwise
 // leaves the weak symbol unresolved and every edge uses Vtop::eval().
 
@@ -54,12 +56,13 @@ public:
 
     // Evaluate a clock edge (the clock input has just changed).
     void edge() {
-        if (Vtop___024root___eval != nullptr) {
+        if (waves_ != nullptr) {
+            settle();
+        } else if (Vtop___024root___eval != nullptr) {
             Vtop___024root___eval(top_->rootp);
         } else {
             top_->eval();
         }
-        if (waves_ != nullptr) waves_->dump(now_);
     }
 
     // Let time run to `t`, taking every clock edge up to and including it.

@@ -270,6 +270,30 @@ def test_waves_file_per_target_and_per_name(rtl_enabled: None, tmp_path: Path,
     assert first.stat().st_size > 0 and named.stat().st_size > 0
 
 
+def test_waves_hold_every_clock_edge(rtl_enabled: None, tmp_path: Path) -> None:
+    """With waves, every edge is dumped (the simulator's fast edges without waves must not
+    leave the wave writer without the activity it dumps)."""
+    with dmasim.open_target("rtl", waves=tmp_path / "w.vcd") as t:
+        if t.build.wave_format != "vcd":
+            pytest.skip("waves are FST here (lz4 headers installed); this test reads VCD")
+        t.ip_mmio().write(MM2S.DMACR, 1)
+        t.delay(1000)
+        wave = t.wave_file
+        period = t.clock_ns
+    assert wave is not None
+    text = wave.read_text()
+    code = next(line.split()[3] for line in text.splitlines()
+                if line.split()[-2:] == ["clk", "$end"])
+    now, edges = 0, []
+    for line in text.split("$enddefinitions", 1)[1].splitlines():
+        if line.startswith("#"):
+            now = int(line[1:])
+        elif line in (f"0{code}", f"1{code}"):
+            edges.append(now)
+    assert len(edges) > 2 * 1000 // period
+    assert edges == list(range(0, edges[-1] + 1, period // 2))  # from the initial value at 0
+
+
 def test_start_waves_needs_a_waves_target(rtl_enabled: None) -> None:
     with dmasim.open_target("rtl") as t, pytest.raises(DmasimValueError, match="waves=True"):
         t.start_waves("x")
