@@ -79,6 +79,7 @@ class _Timespec(ctypes.Structure):
 
 
 _LIBC = ctypes.CDLL(None, use_errno=True)
+_SLEEP_TS = _Timespec(int(SLEEP_S), int((SLEEP_S % 1) * 1e9))
 
 _LIVE: weakref.WeakSet[SimProcess] = weakref.WeakSet()
 _PR_SET_PDEATHSIG = 1
@@ -146,6 +147,8 @@ class SimProcess:
         self._w64 = self._mb.cast("Q")
         self._words = ctypes.c_uint32 * (len(self._mb) // 4)
         self._addr = ctypes.addressof(self._words.from_buffer(self._mb))
+        # the two futex words' addresses, made once (ctypes objects cost ~0.2 us each to make)
+        self._futex_words = {off: ctypes.c_void_p(self._addr + off) for off in (_CMD_SEQ, _RSP_SEQ)}
         self._last = (p.OP_STATUS, 0, 0)
         args = [str(build.binary)]
         if wave_file is not None:
@@ -206,9 +209,13 @@ class SimProcess:
             if op == _FUTEX_WAIT:
                 time.sleep(min(timeout_s, 50e-6))
             return
-        ts = _Timespec(int(timeout_s), int((timeout_s % 1) * 1e9))
-        _LIBC.syscall(_SYS_FUTEX, ctypes.c_void_p(self._addr + offset), op, value,
-                      ctypes.byref(ts) if op == _FUTEX_WAIT else None, None, 0)
+        word = self._futex_words.get(offset) or ctypes.c_void_p(self._addr + offset)
+        if op != _FUTEX_WAIT:
+            _LIBC.syscall(_SYS_FUTEX, word, op, value, None, None, 0)
+            return
+        ts = _SLEEP_TS if timeout_s == SLEEP_S else _Timespec(int(timeout_s),
+                                                             int((timeout_s % 1) * 1e9))
+        _LIBC.syscall(_SYS_FUTEX, word, op, value, ctypes.byref(ts), None, 0)
 
     def _send(self, op: int, a32: int, a64: int) -> int:
         """Write a command into the mailbox and wake the simulator if it sleeps; its number."""
