@@ -322,28 +322,31 @@ def _build_commands(out: Path, plan: _Plan, generated: Path) -> list[list[str]]:
     user_files = list(dict.fromkeys(f for src in plan.user for f in src.compiled))
     verilate += [*map(str, plan.verilog), str(generated), *map(str, user_files),
                  *map(str, plan.cpp)]
-    make = ["make", "-j", str(max(os.cpu_count() or 1, 1)), "-C", str(out), "-f", "Vtop.mk",
-            f"OPT_FAST={_opt_fast(plan.path)}"]
+    make = ["make", "-j", str(max(os.cpu_count() or 1, 1)), "-C", str(out), "-f", "Vtop.mk"]
     return [verilate, make]
 
 
-@functools.lru_cache(maxsize=4)
-def _opt_fast(path: str) -> str:
-    """The C++ optimisation of the model's evaluation (Verilator's OPT_FAST).
+def _opt_fast(out: Path, path: str) -> str:
+    """``OPT_FAST=...`` for make in ``out``: the C++ optimisation of the model's evaluation.
 
-    ``-O3``; with GCC also ``-fschedule-insns -fsched-pressure`` (scheduling before register
-    allocation): the model is one long function of byte loads and stores, and this ordering
-    makes an idle clock ~8 % cheaper (measured on GCC 12, x86-64). No ``-march``: a build
-    may be shared between machines.
+    ``-O3``; when the makefile Verilator wrote compiles with GCC, also ``-fschedule-insns
+    -fsched-pressure`` (scheduling before register allocation): the model is one long
+    function of byte loads and stores, and this ordering makes an idle clock ~8 % cheaper
+    (measured with GCC 12 on x86-64). No ``-march``: a build may be shared between machines.
     """
+    env = {**os.environ, "PATH": path}
     try:
-        macros = subprocess.run(["c++", "-dM", "-E", "-x", "c++", os.devnull],
-                                capture_output=True, text=True, timeout=60,
-                                env={**os.environ, "PATH": path}, check=True).stdout
+        cxx = subprocess.run(["make", "-s", "-C", str(out), "-f", "Vtop.mk",
+                              "--eval=dmasim-cxx: ; @echo $(CXX)", "dmasim-cxx"],
+                             capture_output=True, text=True, timeout=60, env=env,
+                             check=True).stdout.split()
+        macros = subprocess.run([*cxx, "-dM", "-E", "-x", "c++", os.devnull],
+                                capture_output=True, text=True, timeout=60, env=env,
+                                check=True).stdout if cxx else ""
     except (OSError, subprocess.SubprocessError):
         macros = ""
     gcc = "__GNUC__" in macros and "__clang__" not in macros
-    return "-O3 -fschedule-insns -fsched-pressure" if gcc else "-O3"
+    return "OPT_FAST=" + ("-O3 -fschedule-insns -fsched-pressure" if gcc else "-O3")
 
 
 _VERILATOR_MSG = re.compile(r"^%(Error|Warning)(-[A-Z0-9_]+)?: (?P<file>[^:\s]+):(?P<line>\d+)"
@@ -391,6 +394,8 @@ def _run_build(out: Path, plan: _Plan) -> None:
     env = {**os.environ, "PATH": plan.path}
     with open(log, "w") as fh:
         for cmd in _build_commands(out, plan, generated):
+            if cmd[0] == "make":  # the compiler is known once Verilator wrote the makefile
+                cmd = [*cmd, _opt_fast(out, plan.path)]
             fh.write("$ " + " ".join(cmd) + "\n")
             fh.flush()
             try:
