@@ -231,7 +231,8 @@ WindowOps = tuple[Callable[..., int], Callable[[int, int], None]]
 class WindowAccess(Protocol):
     """A bus that serves a whole window with its own checked accessors (saves a call per access).
 
-    The model's bus does: drivers poll through these.
+    The model's bus does, and the rtl target for its first DMA's window: drivers poll through
+    these.
     """
 
     def window_ops(self, mmio: MMIO) -> WindowOps | None:

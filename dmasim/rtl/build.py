@@ -46,7 +46,7 @@ __all__ = [
 
 TOPLEVEL = "dmasim_sim_top"
 INSTALL_HINT = "pip install dmasim[rtl]"
-BUILD_SCHEMA = "3"
+BUILD_SCHEMA = "5"
 """Bump when the build recipe below changes, so old cache entries are not reused."""
 BUILD_LOCK_TIMEOUT_S = 1800.0
 
@@ -322,9 +322,31 @@ def _build_commands(out: Path, plan: _Plan, generated: Path) -> list[list[str]]:
     user_files = list(dict.fromkeys(f for src in plan.user for f in src.compiled))
     verilate += [*map(str, plan.verilog), str(generated), *map(str, user_files),
                  *map(str, plan.cpp)]
-    make = ["make", "-j", str(max(os.cpu_count() or 1, 1)), "-C", str(out), "-f", "Vtop.mk",
-            "OPT_FAST=-O2"]
+    make = ["make", "-j", str(max(os.cpu_count() or 1, 1)), "-C", str(out), "-f", "Vtop.mk"]
     return [verilate, make]
+
+
+def _opt_fast(out: Path, path: str) -> str:
+    """``OPT_FAST=...`` for make in ``out``: the C++ optimisation of the model's evaluation.
+
+    ``-O3``; when the makefile Verilator wrote compiles with GCC, also ``-fschedule-insns
+    -fsched-pressure`` (scheduling before register allocation): the model is one long
+    function of byte loads and stores, and this ordering makes an idle clock ~8 % cheaper
+    (measured with GCC 12 on x86-64). No ``-march``: a build may be shared between machines.
+    """
+    env = {**os.environ, "PATH": path}
+    try:
+        cxx = subprocess.run(["make", "-s", "-C", str(out), "-f", "Vtop.mk",
+                              "--eval=dmasim-cxx: ; @echo $(CXX)", "dmasim-cxx"],
+                             capture_output=True, text=True, timeout=60, env=env,
+                             check=True).stdout.split()
+        macros = subprocess.run([*cxx, "-dM", "-E", "-x", "c++", os.devnull],
+                                capture_output=True, text=True, timeout=60, env=env,
+                                check=True).stdout if cxx else ""
+    except (OSError, subprocess.SubprocessError):
+        macros = ""
+    gcc = "__GNUC__" in macros and "__clang__" not in macros
+    return "OPT_FAST=" + ("-O3 -fschedule-insns -fsched-pressure" if gcc else "-O3")
 
 
 _VERILATOR_MSG = re.compile(r"^%(Error|Warning)(-[A-Z0-9_]+)?: (?P<file>[^:\s]+):(?P<line>\d+)"
@@ -372,6 +394,8 @@ def _run_build(out: Path, plan: _Plan) -> None:
     env = {**os.environ, "PATH": plan.path}
     with open(log, "w") as fh:
         for cmd in _build_commands(out, plan, generated):
+            if cmd[0] == "make":  # the compiler is known once Verilator wrote the makefile
+                cmd = [*cmd, _opt_fast(out, plan.path)]
             fh.write("$ " + " ".join(cmd) + "\n")
             fh.flush()
             try:

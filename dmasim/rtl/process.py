@@ -23,6 +23,7 @@ import os
 import platform
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 import weakref
@@ -57,12 +58,20 @@ _CMD = sh.CONTROL["CMD"][0]
 _RSP_SEQ = sh.CONTROL["RSP_SEQ"][0]
 _HOST_SLEEPING = sh.CONTROL["HOST_SLEEPING"][0]
 _RSP = sh.CONTROL["RSP"][0]
-# Indexes of the mailbox's u32 words in a 4-byte view (``memoryview.cast("I")``): reading or
-# writing one is a single aligned 4-byte load or store. ``struct.pack_into`` writes "<I" one
-# byte at a time, and a simulator polling CMD_SEQ could then see a half-written sequence
-# number (0x1ff -> 0x200 passes through 0x100) and run the same command twice.
-_W_CMD_SEQ, _W_SIM_SLEEPING = _CMD_SEQ // 4, _SIM_SLEEPING // 4
-_W_RSP_SEQ, _W_HOST_SLEEPING = _RSP_SEQ // 4, _HOST_SLEEPING // 4
+# The mailbox as native 32- and 64-bit words (indexing a memoryview costs a fraction of a
+# struct call, and a u32 store is one 4-byte store: ``struct.pack_into`` wrote "<I" a byte at a
+# time, and a simulator polling CMD_SEQ saw half-written numbers, 0x1ff -> 0x100 -> 0x200);
+# the records' fields by word index, in protocol.CMD / protocol.REPLY's layout:
+# u8 op/status + u8 + u16 pad in bytes 0..4, u32 arg32/value in 4..8, u64 arg64/time in 8..16.
+_CMD_SEQ_W, _SIM_SLEEPING_W = _CMD_SEQ // 4, _SIM_SLEEPING // 4
+_RSP_SEQ_W, _HOST_SLEEPING_W = _RSP_SEQ // 4, _HOST_SLEEPING // 4
+_CMD_OP_W, _CMD_A32_W, _CMD_A64_Q = _CMD // 4, _CMD // 4 + 1, _CMD // 8 + 1
+_RSP_HEAD_Q, _RSP_NS_Q = _RSP // 8, _RSP // 8 + 1
+_ST_OK = p.ST_OK
+_POLLS = range(32)
+assert _CMD % 8 == 0 and _RSP % 8 == 0 and p.CMD.format == p.REPLY.format == "<BBHIQ"
+assert sys.byteorder == "little"  # the simulator reads the records natively too
+_perf_counter = time.perf_counter
 _FUTEX_WAIT, _FUTEX_WAKE = 0, 1
 _SYS_FUTEX = {"x86_64": 202, "aarch64": 98}.get(platform.machine())
 
@@ -72,6 +81,7 @@ class _Timespec(ctypes.Structure):
 
 
 _LIBC = ctypes.CDLL(None, use_errno=True)
+_SLEEP_TS = _Timespec(int(SLEEP_S), int((SLEEP_S % 1) * 1e9))
 
 _LIVE: weakref.WeakSet[SimProcess] = weakref.WeakSet()
 _PR_SET_PDEATHSIG = 1
@@ -132,12 +142,15 @@ class SimProcess:
         self.last_ns = 0
         self._mb = ddr.mailbox
         self._mb[:] = bytes(len(self._mb))  # sequence numbers start at 0 for a new simulator
-        self._u32 = self._mb.cast("I")  # whole-word access to the sequence and sleeping words
         self._seq = 0
         self._spin_misses = 0
         self._spin_skip = 0
+        self._w32 = self._mb.cast("I")
+        self._w64 = self._mb.cast("Q")
         self._words = ctypes.c_uint32 * (len(self._mb) // 4)
         self._addr = ctypes.addressof(self._words.from_buffer(self._mb))
+        # the two futex words' addresses, made once (ctypes objects cost ~0.2 us each to make)
+        self._futex_words = {off: ctypes.c_void_p(self._addr + off) for off in (_CMD_SEQ, _RSP_SEQ)}
         self._last = (p.OP_STATUS, 0, 0)
         args = [str(build.binary)]
         if wave_file is not None:
@@ -198,20 +211,25 @@ class SimProcess:
             if op == _FUTEX_WAIT:
                 time.sleep(min(timeout_s, 50e-6))
             return
-        ts = _Timespec(int(timeout_s), int((timeout_s % 1) * 1e9))
-        _LIBC.syscall(_SYS_FUTEX, ctypes.c_void_p(self._addr + offset), op, value,
-                      ctypes.byref(ts) if op == _FUTEX_WAIT else None, None, 0)
+        word = self._futex_words.get(offset) or ctypes.c_void_p(self._addr + offset)
+        if op != _FUTEX_WAIT:
+            _LIBC.syscall(_SYS_FUTEX, word, op, value, None, None, 0)
+            return
+        ts = _SLEEP_TS if timeout_s == SLEEP_S else _Timespec(int(timeout_s),
+                                                             int((timeout_s % 1) * 1e9))
+        _LIBC.syscall(_SYS_FUTEX, word, op, value, ctypes.byref(ts), None, 0)
 
     def _send(self, op: int, a32: int, a64: int) -> int:
         """Write a command into the mailbox and wake the simulator if it sleeps; its number."""
         if self.broken is not None:
             raise TargetError(f"rtl simulator is unusable: {self.broken}")
-        self._last = (op, a32, a64)
-        p.CMD.pack_into(self._mb, _CMD, op, 0, 0, a32, a64)
+        w32 = self._w32
+        w32[_CMD_OP_W] = op  # op, flags 0, pad 0
+        w32[_CMD_A32_W] = a32
+        self._w64[_CMD_A64_Q] = a64
         self._seq = seq = (self._seq + 1) & 0xFFFF_FFFF
-        # one 4-byte store, after the record (x86-64 keeps stores in order)
-        self._u32[_W_CMD_SEQ] = seq
-        if self._u32[_W_SIM_SLEEPING]:
+        w32[_CMD_SEQ_W] = seq  # after the record: x86-64 keeps stores in order
+        if w32[_SIM_SLEEPING_W]:
             try:
                 self._futex(_CMD_SEQ, _FUTEX_WAKE, 1)
             except BaseException:  # Ctrl-C with a command in flight: retire the simulator
@@ -225,13 +243,35 @@ class SimProcess:
         """Send one command and wait for its reply; return its value.
 
         One at a time, always waited for: a simulator running while the host touches buffers
-        would make runs depend on wall-clock timing.
+        would make runs depend on wall-clock timing. The register path of the rtl target:
+        the common case (reply within the polling time) stays in this one frame, reading the
+        mailbox through word views, since every call here is a few percent of a register
+        access.
         """
         seq = self._send(op, a32, a64)
-        mb = self._mb
-        if self._u32[_W_RSP_SEQ] != seq:
+        w32 = self._w32
+        if w32[_RSP_SEQ_W] != seq:
             try:
-                self._wait_reply(seq, timeout_s or COMMAND_TIMEOUT_S)
+                if self._spin_skip:
+                    self._spin_skip -= 1
+                    self._sleep_for_reply(seq, timeout_s, op, a32, a64)
+                else:  # poll (no sched_yield: see SPIN_S), reading the clock every 32 polls
+                    until = 0.0
+                    while True:
+                        for _ in _POLLS:
+                            if w32[_RSP_SEQ_W] == seq:
+                                break
+                        else:
+                            now = _perf_counter()
+                            if not until:
+                                until = now + SPIN_S
+                            elif now > until:
+                                self._spin_missed()
+                                self._sleep_for_reply(seq, timeout_s, op, a32, a64)
+                                break
+                            continue
+                        self._spin_misses = 0
+                        break
             except TargetError:
                 raise
             except BaseException:
@@ -239,43 +279,47 @@ class SimProcess:
                 self.broken = "interrupted while waiting for a reply"
                 self.kill()
                 raise
-        status, _flags, _pad, value, ns = p.REPLY.unpack_from(mb, _RSP)
-        if status != p.ST_OK:
-            if status == p.ST_AXI_TIMEOUT:
-                raise self._fail(
-                    f"saw no AXI-Lite response for the register at address 0x{value:08x} "
-                    "(the AXI-Lite slave of that window is stuck)"
-                )
-            raise self._fail(f"rejected a command (status {status})")
-        self.last_ns = ns
-        return int(value)
+        head = self._w64[_RSP_HEAD_Q]  # status in bits 7:0, value in bits 63:32
+        if head & 0xFF != _ST_OK:
+            self._reply_error()
+        self.last_ns = self._w64[_RSP_NS_Q]
+        return head >> 32
 
-    def _wait_reply(self, seq: int, limit: float) -> None:
-        """Poll for reply ``seq`` briefly, then sleep on it in short futex waits.
+    def _reply_error(self) -> None:
+        """Raise for a reply whose status is not OK."""
+        status, _flags, _pad, value, _ns = p.REPLY.unpack_from(self._mb, _RSP)
+        if status == p.ST_AXI_TIMEOUT:
+            raise self._fail(
+                f"saw no AXI-Lite response for the register at address 0x{value:08x} "
+                "(the AXI-Lite slave of that window is stuck)"
+            )
+        raise self._fail(f"rejected a command (status {status})")
 
-        At most ``limit`` seconds in all; between sleeps, check that the simulator lives.
+    def _spin_missed(self) -> None:
+        """Polling found no reply: after SPIN_MISSES in a row, pause it for SPIN_PAUSE waits."""
+        self._spin_misses += 1
+        if self._spin_misses >= SPIN_MISSES:
+            self._spin_skip, self._spin_misses = SPIN_PAUSE, 0
+
+    def _sleep_for_reply(self, seq: int, timeout_s: float | None, op: int, a32: int,
+                         a64: int) -> None:
+        """Sleep on reply ``seq`` in short futex waits until it comes.
+
+        At most ``timeout_s`` (default COMMAND_TIMEOUT_S) seconds in all; between sleeps,
+        check that the simulator lives. ``op``, ``a32``, ``a64`` name the command in errors.
         """
-        words = self._u32
-        if self._spin_skip:
-            self._spin_skip -= 1
-        else:
-            spin_until = time.perf_counter() + SPIN_S
-            while time.perf_counter() < spin_until:  # no sched_yield: see SPIN_S
-                if words[_W_RSP_SEQ] == seq:
-                    self._spin_misses = 0
-                    return
-            self._spin_misses += 1
-            if self._spin_misses >= SPIN_MISSES:
-                self._spin_skip, self._spin_misses = SPIN_PAUSE, 0
+        self._last = (op, a32, a64)
+        limit = timeout_s or COMMAND_TIMEOUT_S
+        w32 = self._w32
         deadline = time.monotonic() + limit
         while True:
-            words[_W_HOST_SLEEPING] = 1
-            now_seq = words[_W_RSP_SEQ]
+            w32[_HOST_SLEEPING_W] = 1
+            now_seq = w32[_RSP_SEQ_W]
             if now_seq != seq:
                 # the kernel re-checks the word: a reply written meanwhile ends the wait
                 self._futex(_RSP_SEQ, _FUTEX_WAIT, now_seq, SLEEP_S)
-            words[_W_HOST_SLEEPING] = 0
-            if words[_W_RSP_SEQ] == seq:
+            w32[_HOST_SLEEPING_W] = 0
+            if w32[_RSP_SEQ_W] == seq:
                 return
             if self.proc.poll() is not None:
                 raise self._fail(f"exited during {self._what()}")

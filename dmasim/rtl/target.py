@@ -30,7 +30,7 @@ from ..design import DMA_BASE, Design, check_design, design_option
 from ..design.params import includes_sg
 from ..errors import DesignError, DmasimValueError, TargetError
 from ..memory import CMA_BASE, CMA_SIZE, DDR_SIZE, Memory
-from ..target import Target
+from ..target import MMIO, Target, WindowOps
 from . import process
 from . import protocol as p
 from .build import BuildInfo, ensure_build, verilog_parameters
@@ -42,6 +42,7 @@ from .sources import RtlSources
 __all__ = ["RtlTarget", "close_pool"]
 
 RESET_CYCLES = 16
+_OP_READ, _OP_WRITE = p.OP_READ, p.OP_WRITE
 REGISTER_SPAN = 1 << DMA_AXIL_BITS
 """The open DMA decodes 10 address bits; offsets above read 0 and ignore writes without a bus
 access, as in the model."""
@@ -260,11 +261,13 @@ class RtlTarget(Target):
         """One AXI-Lite read through the simulated interconnect."""
         off = addr - self._base
         if 0 <= off < REGISTER_SPAN and not off & 3:
-            value = self._sim.request(p.OP_READ, 0, addr | self._bus_timing)
+            sim = self._sim
+            value = sim.request(_OP_READ, 0, addr | self._bus_timing)
         else:
             off, on_bus = self._resolve(addr)
-            value = self._sim.request(p.OP_READ, 0, addr | self._bus_timing) if on_bus else 0
-        self.trace.append((self._sim.last_ns - self._origin_ns, "R", off, value))
+            sim = self._sim
+            value = sim.request(_OP_READ, 0, addr | self._bus_timing) if on_bus else 0
+        self.trace.append((sim.last_ns - self._origin_ns, "R", off, value))
         return value
 
     def write32(self, addr: int, value: int) -> None:
@@ -274,13 +277,52 @@ class RtlTarget(Target):
         buffers, so a run does not depend on wall-clock timing and replays exactly.
         """
         off = addr - self._base
+        sim = self._sim
         if 0 <= off < REGISTER_SPAN and not off & 3:
-            self._sim.request(p.OP_WRITE, value & 0xFFFF_FFFF, addr | self._bus_timing)
+            sim.request(_OP_WRITE, value & 0xFFFF_FFFF, addr | self._bus_timing)
         else:
             off, on_bus = self._resolve(addr)
             if on_bus:
-                self._sim.request(p.OP_WRITE, value & 0xFFFF_FFFF, addr | self._bus_timing)
-        self.trace.append((self._sim.last_ns - self._origin_ns, "W", off, value))
+                sim.request(_OP_WRITE, value & 0xFFFF_FFFF, addr | self._bus_timing)
+        self.trace.append((sim.last_ns - self._origin_ns, "W", off, value))
+
+    def window_ops(self, mmio: MMIO) -> WindowOps | None:
+        """Accessors for a window starting at the first DMA's registers (``t.ip_mmio()``).
+
+        They make MMIO's checks and then do what :meth:`read32` / :meth:`write32` do, one
+        Python call fewer per access (drivers poll through them); offsets past the DMA's
+        decoded registers take :meth:`read32` / :meth:`write32`. Other windows: None (MMIO's
+        own accessors).
+        """
+        base = mmio.base_addr
+        if base != self._base:
+            return None
+        length = mmio.length
+        span = min(length, REGISTER_SPAN)
+        check_offset, check_value = mmio.check_offset, mmio.check_value
+        trace = self.trace
+
+        def read(offset: int, nbytes: int = 4) -> int:
+            if type(offset) is not int or offset & 3 or not 0 <= offset < span or nbytes != 4:
+                return self.read32(base + check_offset(offset, nbytes))
+            sim = self._sim
+            value = sim.request(_OP_READ, 0, (base + offset) | self._bus_timing)
+            trace.append((sim.last_ns - self._origin_ns, "R", offset, value))
+            return value
+
+        def write(offset: int, value: int) -> None:
+            if type(offset) is not int or offset & 3 or not 0 <= offset < span:
+                offset = check_offset(offset)
+            if type(value) is not int or not 0 <= value <= 0xFFFF_FFFF:
+                value = check_value(offset, value)
+            if offset >= span:
+                self.write32(base + offset, value)
+                return
+            sim = self._sim
+            sim.request(_OP_WRITE, value, (base + offset) | self._bus_timing)
+            trace.append((sim.last_ns - self._origin_ns, "W", offset, value))
+
+        return read, write
 
     # --- FaultInjector role -------------------------------------------------------------
 

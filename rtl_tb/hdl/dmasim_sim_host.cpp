@@ -20,14 +20,18 @@
 //   dmasim_sim_top [--trace --trace-file <path>]
 //       serve commands; DDR and the control area from DMASIM_DDR_FD /
 //       DMASIM_DDR_SIZE (dmasim_sim_mem.cpp); clock period DMASIM_CLOCK_NS
-//   dmasim_sim_top --bare <dma base> <bytes> <seconds>
+//   dmasim_sim_top --bare <dma base> <bytes> <seconds> [<access clocks>]
 //       the simulator's limit: the same design, no host. Loop back <bytes>
 //       (S2MM, then MM2S, as the drivers do) again and again for about
 //       <seconds> of wall time in a private DDR, and print
 //       "clocks <n> seconds <s> clocks_per_s <r> bytes_per_clock <b>",
 //       counting the clocks from the MM2S LENGTH write until both channels
 //       are Idle (DMASR read every 256 clocks); the first loopback, which
-//       touches the buffers' pages, is not counted.
+//       touches the buffers' pages, is not counted. Then read MM2S DMASR
+//       again and again for about a quarter of <seconds>, each access
+//       <access clocks> (default 1) after the one before as the host's
+//       reads are, and add "reads_per_s <r> clocks_per_read <c>": the most
+//       register reads a second the target could do with no host at all.
 
 #include <linux/futex.h>
 #include <sys/mman.h>
@@ -228,8 +232,9 @@ double wall_s() {
 }
 
 int bare(dmasim_sim::Clock& clock, int argc, char** argv) {
-    if (argc != 5) {
-        std::fprintf(stderr, "usage: %s --bare <dma base> <bytes> <seconds>\n", argv[0]);
+    if (argc != 5 && argc != 6) {
+        std::fprintf(stderr, "usage: %s --bare <dma base> <bytes> <seconds> [<access clocks>]\n",
+                     argv[0]);
         return 2;
     }
     const uint32_t base = static_cast<uint32_t>(std::strtoul(argv[2], nullptr, 0));
@@ -274,11 +279,29 @@ int bare(dmasim_sim::Clock& clock, int argc, char** argv) {
         }
         warm = true;
     }
-    std::printf("clocks %llu seconds %.6f clocks_per_s %.0f bytes_per_clock %.4f\n",
+    // Register reads as the host makes them: one at a time, <access clocks> apart.
+    const uint32_t spacing =
+        argc == 6 ? static_cast<uint32_t>(std::strtoul(argv[5], nullptr, 0)) : 1;
+    uint64_t reads = 0;
+    const uint64_t r0 = clock.clocks();
+    const double t_reads = wall_s();
+    double read_s = 0.0;
+    while (read_s < seconds / 4 || reads == 0) {
+        for (int i = 0; i < 1000; ++i) {
+            uint32_t value = 0;
+            clock.access(false, base + DMASIM_MM2S_DMASR, 0, &value, spacing);
+        }
+        reads += 1000;
+        read_s = wall_s() - t_reads;
+    }
+    std::printf("clocks %llu seconds %.6f clocks_per_s %.0f bytes_per_clock %.4f "
+                "reads_per_s %.0f clocks_per_read %.2f\n",
                 static_cast<unsigned long long>(streaming), spent,
                 static_cast<double>(streaming) / spent,
                 static_cast<double>(bytes) * static_cast<double>(transfers) /
-                    static_cast<double>(streaming));
+                    static_cast<double>(streaming),
+                static_cast<double>(reads) / read_s,
+                static_cast<double>(clock.clocks() - r0) / static_cast<double>(reads));
     return 0;
 }
 

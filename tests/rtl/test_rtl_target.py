@@ -17,6 +17,7 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -211,11 +212,11 @@ def test_a_half_written_sequence_number_runs_no_command(rtl_enabled: None) -> No
         sim._mb[pr._CMD_SEQ] = new & 0xFF  # the low byte alone: (old & ~0xFF) | (new & 0xFF)
         sim._futex(pr._CMD_SEQ, pr._FUTEX_WAKE, 1)
         time.sleep(0.2)  # the simulator polls or wakes, and must see no command in it
-        assert sim._u32[pr._W_RSP_SEQ] == new - 1, "ran a half-written command"
+        assert sim._w32[pr._RSP_SEQ_W] == new - 1, "ran a half-written command"
         sim._seq = new
-        sim._u32[pr._W_CMD_SEQ] = new
+        sim._w32[pr._CMD_SEQ_W] = new
         sim._futex(pr._CMD_SEQ, pr._FUTEX_WAKE, 1)
-        sim._wait_reply(new, 10.0)
+        sim._sleep_for_reply(new, 10.0, p.OP_DELAY, 0, 1000)
         sim.last_ns = p.REPLY.unpack_from(sim._mb, pr._RSP)[4]
         assert t.now_ns - before == 1000  # once, not twice
         assert t.ip_mmio().read(S2MM.DMASR) & 1  # and the mailbox still works
@@ -300,6 +301,30 @@ def test_waves_file_per_target_and_per_name(rtl_enabled: None, tmp_path: Path,
     assert first.stat().st_size > 0 and named.stat().st_size > 0
 
 
+def test_waves_hold_every_clock_edge(rtl_enabled: None, tmp_path: Path) -> None:
+    """With waves, every edge is dumped (the simulator's fast edges without waves must not
+    leave the wave writer without the activity it dumps)."""
+    with dmasim.open_target("rtl", waves=tmp_path / "w.vcd") as t:
+        if t.build.wave_format != "vcd":
+            pytest.skip("waves are FST here (lz4 headers installed); this test reads VCD")
+        t.ip_mmio().write(MM2S.DMACR, 1)
+        t.delay(1000)
+        wave = t.wave_file
+        period = t.clock_ns
+    assert wave is not None
+    text = wave.read_text()
+    code = next(line.split()[3] for line in text.splitlines()
+                if line.split()[-2:] == ["clk", "$end"])
+    now, edges = 0, []
+    for line in text.split("$enddefinitions", 1)[1].splitlines():
+        if line.startswith("#"):
+            now = int(line[1:])
+        elif line in (f"0{code}", f"1{code}"):
+            edges.append(now)
+    assert len(edges) > 2 * 1000 // period
+    assert edges == list(range(0, edges[-1] + 1, period // 2))  # from the initial value at 0
+
+
 def test_start_waves_needs_a_waves_target(rtl_enabled: None) -> None:
     with dmasim.open_target("rtl") as t, pytest.raises(DmasimValueError, match="waves=True"):
         t.start_waves("x")
@@ -352,3 +377,43 @@ def test_the_simulators_limit_runs_a_bare_loopback(rtl_enabled: None) -> None:
         fig = limit_figures(t, nbytes=4096, seconds=0.05, repeat=1)
     assert fig["limit_clocks_per_s"] > 0
     assert 0.5 < fig["limit_bytes_per_clock"] <= 4.0  # 4096 bytes take ~1,100 clocks
+    # its register reads are spaced as the target's: 200 ns a bus access, 10 ns clocks
+    assert fig["limit_reads_per_s"] > 0
+    assert fig["limit_clocks_per_read"] == pytest.approx(t.bus_access_ns / t.clock_ns)
+
+
+def test_dma_window_accessors_do_what_read32_and_write32_do(rtl_enabled: None) -> None:
+    """``t.ip_mmio()`` reads and writes through the target's own window accessors (one call
+    fewer a register access); they trace, time and check exactly as read32/write32 and MMIO."""
+    with dmasim.open_target("rtl") as t:
+        regs = t.ip_mmio()
+        assert t.window_ops(regs) is not None
+        assert t.window_ops(t.mmio(t.ip_dict["axi_dma_0"]["phys_addr"] + 0x40, 0x40)) is None
+        base = regs.base_addr
+
+        def steps(read: Any, write: Any) -> list[tuple[int, str, int, int]]:
+            start = len(t.trace)
+            write(MM2S.ADDR, 0x0123_4560)
+            read(MM2S.ADDR)
+            read(0x800)  # above the DMA's decoded 1 KiB: 0, no bus access
+            write(0x800, 5)
+            t.delay(70)
+            read(S2MM.DMASR)
+            out = list(t.trace)[start:]
+            return [(tm - out[0][0], *rest) for tm, *rest in out]  # type: ignore[misc]
+
+        fast = steps(regs.read, regs.write)
+        slow = steps(lambda off: t.read32(base + off),
+                     lambda off, v: t.write32(base + off, v))
+        assert fast == slow
+        assert [e[1:] for e in fast] == [
+            ("W", MM2S.ADDR, 0x0123_4560), ("R", MM2S.ADDR, 0x0123_4560), ("R", 0x800, 0),
+            ("W", 0x800, 5), ("R", S2MM.DMASR, 1)]
+        assert fast[2][0] == fast[1][0] and fast[3][0] == fast[2][0]  # no bus, no time
+        with pytest.raises(DmasimValueError, match="4-byte aligned"):
+            regs.read(0x2)
+        with pytest.raises(DmasimValueError, match="does not fit 32 bits"):
+            regs.write(MM2S.ADDR, 1 << 32)
+        with pytest.raises(DmasimValueError, match="only 4 bytes"):
+            regs.read(MM2S.ADDR, 8)
+        assert regs.read(MM2S.ADDR) == 0x0123_4560  # still usable
