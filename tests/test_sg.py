@@ -1079,6 +1079,31 @@ def test_model_sg_plan_matches_the_step_engine_while_software_acts(data):
         assert a == b, f"snapshot {i} differs"
 
 
+def _steady_chain(t, batched, n, size, seed, cr=None):
+    """``n`` one-BD packets of ``size`` bytes looped back on the model, started and kicked.
+
+    ``batched`` turns the model's batched SG path on or off; returns (engine.sg, registers,
+    source, destination, TX ring, RX ring).
+    """
+    sg = t.engine.sg
+    assert sg is not None
+    sg.batched = batched
+    m = regs(t)
+    src, dst = guarded(t, n * size), guarded(t, n * size)
+    src[PAD:PAD + n * size] = np.random.default_rng(seed).integers(0, 256, n * size,
+                                                                   dtype=np.uint8)
+    tx, rx = Ring(t, n), Ring(t, n)
+    for i in range(n):
+        tx.set(i, src.physical_address + PAD + i * size, size | R.BD_TXSOF | R.BD_TXEOF)
+        rx.set(i, dst.physical_address + PAD + i * size, size)
+    cr = IRQEN if cr is None else cr
+    start(m, S2MM, rx.addr(0), cr)
+    start(m, MM2S, tx.addr(0), cr)
+    kick(m, S2MM, rx.addr(n - 1))
+    kick(m, MM2S, tx.addr(n - 1))
+    return sg, m, src, dst, tx, rx
+
+
 @pytest.mark.parametrize("change", ["length", "eof", "cmplt", "app", "nxtdesc", "none"])
 def test_model_sg_plan_sees_a_bd_changed_before_its_fetch(change):
     """Software rewrites a BD far ahead while a plan covers the chain: the batched path
@@ -1090,22 +1115,7 @@ def test_model_sg_plan_sees_a_bd_changed_before_its_fetch(change):
     results = []
     for batched in (False, True):
         with open_target("model", parameters={"c_include_sg": 1}) as t:
-            sg = t.engine.sg
-            assert sg is not None
-            sg.batched = batched
-            m = regs(t)
-            src, dst = guarded(t, n * size), guarded(t, n * size)
-            src[PAD:PAD + n * size] = np.random.default_rng(7).integers(0, 256, n * size,
-                                                                        dtype=np.uint8)
-            tx, rx = Ring(t, n), Ring(t, n)
-            for i in range(n):
-                tx.set(i, src.physical_address + PAD + i * size,
-                       size | R.BD_TXSOF | R.BD_TXEOF)
-                rx.set(i, dst.physical_address + PAD + i * size, size)
-            start(m, S2MM, rx.addr(0))
-            start(m, MM2S, tx.addr(0))
-            kick(m, S2MM, rx.addr(n - 1))
-            kick(m, MM2S, tx.addr(n - 1))
+            sg, _m, src, dst, tx, rx = _steady_chain(t, batched, n, size, seed=7)
             t.delay(30_000)  # about 10 BD pairs in: a plan covers the rest
             pairs_before = sg.batched_pairs
             k = 30
@@ -1139,23 +1149,8 @@ def test_model_batched_sg_path_takes_a_steady_chain():
     results = []
     for batched in (False, True):
         with open_target("model", parameters={"c_include_sg": 1}) as t:
-            sg = t.engine.sg
-            assert sg is not None
-            sg.batched = batched
-            m = regs(t)
-            src, dst = guarded(t, n * size), guarded(t, n * size)
-            src[PAD:PAD + n * size] = np.random.default_rng(n).integers(0, 256, n * size,
-                                                                        dtype=np.uint8)
-            tx, rx = Ring(t, n), Ring(t, n)
-            for i in range(n):
-                tx.set(i, src.physical_address + PAD + i * size,
-                       size | R.BD_TXSOF | R.BD_TXEOF)
-                rx.set(i, dst.physical_address + PAD + i * size, size)
             cr = IRQEN | R.DMACR.field("IRQThreshold").put(0, 3)  # the counter shows in DMASR
-            start(m, S2MM, rx.addr(0), cr)
-            start(m, MM2S, tx.addr(0), cr)
-            kick(m, S2MM, rx.addr(n - 1))
-            kick(m, MM2S, tx.addr(n - 1))
+            sg, m, src, dst, tx, rx = _steady_chain(t, batched, n, size, seed=n, cr=cr)
             seen = []
             while not sr(m, S2MM) & R.DMASR_IDLE:
                 t.delay(7_000)

@@ -201,10 +201,8 @@ def test_short_packet_into_a_chain_ends_at_rxeof_and_the_next_transfer_works(nar
 # --- cyclic ----------------------------------------------------------------------------------
 
 
-@pytest.mark.rule("DRV-SG-CYCLIC")
-@pytest.mark.parametrize("level", LEVELS)
-def test_cyclic_send_repeats_until_stopped_by_reset(sg_target, level):
-    dma = _driver(sg_target, level)
+def _cyclic_laps(sg_target, dma, laps):
+    """Start a cyclic send of 256 bytes, check it refuses wait/transfer, receive ``laps`` laps."""
     src = sg_target.allocate(256, "u1")
     src[:] = np.arange(256, dtype=np.uint8)
     dma.sendchannel.transfer(src, cyclic=True)
@@ -212,12 +210,20 @@ def test_cyclic_send_repeats_until_stopped_by_reset(sg_target, level):
         dma.sendchannel.wait()
     with pytest.raises(DmaBusyError, match="cyclic"):
         dma.sendchannel.transfer(src)
-    for lap in range(3):
+    for lap in range(laps):
         dst = guarded(sg_target, 256)
         dma.recvchannel.transfer(dst, start=PAD, nbytes=256)
         dma.recvchannel.wait()
         assert np.array_equal(dst[PAD:PAD + 256], src), f"lap {lap}"
         check_canaries(dst, PAD, 256)
+    return src
+
+
+@pytest.mark.rule("DRV-SG-CYCLIC")
+@pytest.mark.parametrize("level", LEVELS)
+def test_cyclic_send_repeats_until_stopped_by_reset(sg_target, level):
+    dma = _driver(sg_target, level)
+    src = _cyclic_laps(sg_target, dma, 3)
     assert all(b.complete for b in dma.sendchannel.bds)
     dma.sendchannel.stop()  # RS=0 and a soft reset of the engine, as drivers do
     regs = dma.mmio
@@ -510,19 +516,7 @@ def test_pynq_level_short_packet_is_a_timeout(sg_target):
 @pytest.mark.rule("DRV-PYNQ-SG", "DRV-SG-CYCLIC")
 def test_pynq_level_cyclic_send_until_stopped(sg_target):
     dma = _driver(sg_target, "pynq")
-    src = sg_target.allocate(256, "u1")
-    src[:] = np.arange(256, dtype=np.uint8)
-    dma.sendchannel.transfer(src, cyclic=True)
-    with pytest.raises(DmasimValueError, match="cyclic transfer never completes"):
-        dma.sendchannel.wait()
-    with pytest.raises(DmaBusyError, match="cyclic"):
-        dma.sendchannel.transfer(src)
-    for lap in range(2):
-        dst = guarded(sg_target, 256)
-        dma.recvchannel.transfer(dst, start=PAD, nbytes=256)
-        dma.recvchannel.wait()
-        assert np.array_equal(dst[PAD:PAD + 256], src), f"lap {lap}"
-        check_canaries(dst, PAD, 256)
+    src = _cyclic_laps(sg_target, dma, 2)
     dma.sendchannel.stop()  # pynq: RS=0 and a soft reset of the engine
     assert dma.mmio.read(regmap.MM2S.DMACR) & regmap.DMACR_CYCLIC == 0
     b = sg_target.allocate(64, "u1")

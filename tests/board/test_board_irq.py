@@ -326,19 +326,15 @@ LEVELS = ["python", "cffi", "pybind11"]
 # --- simple mode: the driver levels' interrupt wait through pynq's UIO machinery ------------
 
 
-@pytest.mark.parametrize("level", LEVELS)
-@pytest.mark.parametrize("nbytes", [64, 5000])
-def test_simple_mode_wait_sleeps_on_the_interrupt(board_irq, level, nbytes):
-    """``wait(interrupt=True)`` in simple mode: IOC/Err enabled, woken by the UIO device, IOC
-    acknowledged so the next wait sleeps again."""
-    b = board_irq
+def _woken_loopback(b, level, nbytes, sg):
+    """Loop ``nbytes`` back with ``level``'s interrupt waits; the receive wait must be woken
+    through the UIO device (nothing is sent before it sleeps). Checks data, canaries, count."""
     t = b.t
     try:
         dma = t.driver(level)
     except DriverUnavailableError as exc:
         pytest.skip(f"driver level {level!r} unavailable: {exc}")
-    assert not dma.recvchannel.sg
-    m = t.ip_mmio()
+    assert dma.recvchannel.sg == sg
     src, dst = t.allocate(nbytes, "u1"), t.allocate(nbytes + 128, "u1")
     _pattern(src, nbytes)
     dst[:] = 0xAA
@@ -352,6 +348,17 @@ def test_simple_mode_wait_sleeps_on_the_interrupt(board_irq, level, nbytes):
     assert np.array_equal(dst[64:64 + nbytes], src)
     assert (dst[:64] == 0xAA).all() and (dst[64 + nbytes:] == 0xAA).all()
     assert dma.recvchannel.transferred == nbytes
+    return dma
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("nbytes", [64, 5000])
+def test_simple_mode_wait_sleeps_on_the_interrupt(board_irq, level, nbytes):
+    """``wait(interrupt=True)`` in simple mode: IOC/Err enabled, woken by the UIO device, IOC
+    acknowledged so the next wait sleeps again."""
+    b = board_irq
+    _woken_loopback(b, level, nbytes, sg=False)
+    m = b.t.ip_mmio()
     enables = regmap.DMACR_IOC_IRQEN | regmap.DMACR_ERR_IRQEN
     for ch in regmap.CHANNELS:
         assert m.read(ch.DMACR) & enables == enables
@@ -376,24 +383,7 @@ def test_simple_mode_interrupt_wait_times_out_with_decoded_state(board_irq):
 def test_sg_transfer_waits_on_the_interrupt(board_sg, level, nbytes):
     b = board_sg
     t = b.t
-    try:
-        dma = t.driver(level)
-    except DriverUnavailableError as exc:
-        pytest.skip(f"driver level {level!r} unavailable: {exc}")
-    assert dma.recvchannel.sg
-    src, dst = t.allocate(nbytes, "u1"), t.allocate(nbytes + 128, "u1")
-    _pattern(src, nbytes)
-    dst[:] = 0xAA
-    dma.recvchannel.transfer(dst[64:64 + nbytes])
-    events = b.uio.events
-    # Nothing is sent until the receive wait sleeps in pynq (its input enabled on the intc).
-    b.pl.when(lambda: b.intc.ier & 0b10 != 0, lambda: dma.sendchannel.transfer(src))
-    dma.recvchannel.wait(timeout=5.0, interrupt=True)
-    assert b.pl.fired and b.uio.events > events, "the wait was not woken by the UIO device"
-    dma.sendchannel.wait(timeout=5.0, interrupt=True)
-    assert np.array_equal(dst[64:64 + nbytes], src)
-    assert (dst[:64] == 0xAA).all() and (dst[64 + nbytes:] == 0xAA).all()
-    assert dma.recvchannel.transferred == nbytes
+    dma = _woken_loopback(b, level, nbytes, sg=True)
     # The BD rings are board buffers: pynq.allocate on the overlay's device, 0x40-aligned.
     rings = [ch._ring for ch in (dma.sendchannel, dma.recvchannel)]
     assert all(r is not None and t.owns(r.buffer) for r in rings)
