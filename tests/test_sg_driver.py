@@ -38,6 +38,15 @@ NARROW = 10  # c_sg_length_width of the narrow variant
 W = {name: off // 4 for name, off in regmap.BD.words().items()}
 
 
+def _pynq3_offsets(level="pynq"):
+    """pynq 3.x's ``_SGDMAChannel`` ignores ``start`` (PYNQ #1401/#1522): the pynq level's
+    tests with offsets into buffers cannot pass there (test_sg_pynq catches that bug)."""
+    if level == "pynq":
+        pynq = pytest.importorskip("pynq")
+        if str(getattr(pynq, "__version__", "")).startswith("3."):
+            pytest.skip("pynq 3.x ignores start in SG mode: test_pynq3_start_bug_is_caught")
+
+
 def _driver(t, level):
     try:
         return t.driver(level)
@@ -76,6 +85,7 @@ def narrow(sg_target, _narrow_targets):
 @pytest.mark.parametrize("level", ALL_LEVELS)
 def test_loopback_property_in_sg_mode(sg_target, level):
     """test_loopback's property (any length, offsets, data; canaries; transferred) in SG mode."""
+    _pynq3_offsets(level)
     dma = _driver(sg_target, level)
     assert dma.sendchannel.sg and dma.recvchannel.sg
     _loopback_property(target=sg_target, dma=dma)
@@ -85,6 +95,7 @@ def test_loopback_property_in_sg_mode(sg_target, level):
 @pytest.mark.parametrize("level", ALL_LEVELS)
 def test_loopback_property_split_into_chains(narrow, level):
     """The same property where every transfer over 1020 bytes is a chain of BDs."""
+    _pynq3_offsets(level)
     dma = _driver(narrow, level)
     assert dma.sendchannel.bd_max == (1 << NARROW) - 4
     _loopback_property(target=narrow, dma=dma)
@@ -426,6 +437,7 @@ def test_native_levels_make_the_python_levels_bus_trace(binding):
 def test_pynq_level_runs_pynqs_sg_channel_on_halted_channels(sg_target):
     """pynq's transfer needs a halted channel: the level leaves them halted, even after a
     start() by hand or a completed transfer that was not waited on."""
+    _pynq3_offsets()
     dma = _driver(sg_target, "pynq")
     assert type(dma.dma.sendchannel).__name__ == "_SGDMAChannel"
     assert dma.sendchannel.sg and dma.recvchannel.min_size == 8
@@ -497,6 +509,7 @@ def test_pynq_level_error_is_specific_with_both_channels_decoded(sg_target, kind
 @pytest.mark.rule("DRV-PYNQ-SG", "POLL-TIMEOUT")
 def test_pynq_level_short_packet_is_a_timeout(sg_target):
     """pynq's SG wait needs every BD done: a shorter packet is a timeout, not a hang."""
+    _pynq3_offsets()
     dma = _driver(sg_target, "pynq")
     src = sg_target.allocate(100, "u1")
     dst = guarded(sg_target, 256)
@@ -515,6 +528,7 @@ def test_pynq_level_short_packet_is_a_timeout(sg_target):
 
 @pytest.mark.rule("DRV-PYNQ-SG", "DRV-SG-CYCLIC")
 def test_pynq_level_cyclic_send_until_stopped(sg_target):
+    _pynq3_offsets()
     dma = _driver(sg_target, "pynq")
     src = _cyclic_laps(sg_target, dma, 2)
     dma.sendchannel.stop()  # pynq: RS=0 and a soft reset of the engine

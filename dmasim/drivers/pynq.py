@@ -39,6 +39,7 @@ from .diagnose import error_for
 from .sg import MAX_RING_BDS, sg_error
 
 try:
+    import pynq
     from pynq.lib.dma import DMA
 except ImportError as exc:  # pragma: no cover - pynq.device already raised the same error
     raise pynq_missing("the 'pynq' driver level (pynq.lib.dma)", exc) from exc
@@ -51,6 +52,8 @@ __all__ = ["PynqChannel", "PynqDMA", "PynqSgChannel"]
 
 _ERRORS, _HALTED, _IDLE = regmap.DMASR_ERRORS, regmap.DMASR_HALTED, regmap.DMASR_IDLE
 _ALL_ERRORS = regmap.DMASR_ALL_ERRORS
+_PYNQ_BD_ON_ACTIVE = str(getattr(pynq, "__version__", "")).startswith("3.")
+"""pynq 3.x's ``_SGDMAChannel`` allocates its BDs with ``pynq.allocate`` on the active device."""
 
 
 class _Expired(Exception):  # noqa: N818 - raised asynchronously by the watchdog
@@ -277,10 +280,20 @@ class PynqSgChannel(PynqChannel):
             self._raise_state("transfer")
         cyclic, self._cyclic_next = self._cyclic_next, False
         d.arm(_ns(DEFAULT_TIMEOUT_S), self._start_stops)
+        # pynq 3.x allocates the BDs on the active device (4.0 on the channel's own)
+        active = vars(pynq.Device).get("_active_device")  # not the getter: it may raise
         try:
             try:
+                if _PYNQ_BD_ON_ACTIVE:
+                    pynq.Device.active_device = d.device
                 self.pynq_channel.transfer(buffer, start, nbytes, cyclic=cyclic)
             finally:
+                if _PYNQ_BD_ON_ACTIVE:
+                    if active is None:
+                        with suppress(AttributeError):
+                            del pynq.Device._active_device
+                    else:
+                        pynq.Device.active_device = active
                 d.disarm()
         except (RegisterPollTimeoutError, PollStoppedError, _Expired, RuntimeError) as exc:
             state = d.state()
