@@ -298,8 +298,8 @@ class RunningPl:
         whether it did; the action runs at the timeout too, so nothing waits for ever."""
         def watch() -> None:
             met = _poll(condition, timeout_s)
+            self.fired = met  # before the action: its interrupt may end the CPU's wait at once
             action()
-            self.fired = met
 
         self.fired = False
         threading.Thread(target=watch, name="fake-pl-when", daemon=True).start()
