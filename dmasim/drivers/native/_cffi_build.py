@@ -1,20 +1,21 @@
 """cffi (API mode) build script of the C driver core: ``dmasim.drivers.native._dmasim_cffi``.
 
 ``setup.py`` names it in ``cffi_modules``; run it directly to build in place for a quick try.
-The declarations below are checked against ``dmasim_dma.h`` by the compiler when the module
-is built (API mode), and the enum values are taken from the header (``...``).
+The function prototypes are read from ``dmasim_dma.h``; the types below are declared for cffi
+(partial, ``...``: the compiler checks them against the header when the module is built).
 """
 
 from __future__ import annotations
 
 import os
+import re
 
 from cffi import FFI
 
 NATIVE_DIR = os.path.join("dmasim", "drivers", "native")
 CFLAGS = ["-std=c11", "-O2", "-Wall", "-Wextra"]
 
-CDEF = """
+TYPES = """
 typedef enum dmasim_status {
     DMASIM_OK, DMASIM_TIMEOUT, DMASIM_DMA_ERROR, DMASIM_HALTED, DMASIM_EBOUNDS, DMASIM_EINVAL,
     DMASIM_EOS, DMASIM_ECALLBACK, DMASIM_ECLOSED, ...
@@ -47,52 +48,25 @@ typedef struct dmasim_dev {
     ...;
 } dmasim_dev;
 
-int dmasim_init_callbacks(dmasim_dev *dev, const dmasim_ops *ops, uint64_t phys_base,
-                          uint32_t length);
-int dmasim_open_mmap(dmasim_dev *dev, const char *path, uint64_t phys_base, uint32_t length);
-void dmasim_close(dmasim_dev *dev);
-int dmasim_is_direct(const dmasim_dev *dev);
-int dmasim_read(dmasim_dev *dev, uint32_t offset, uint32_t *value);
-int dmasim_write(dmasim_dev *dev, uint32_t offset, uint32_t value);
-int64_t dmasim_read_value(dmasim_dev *dev, uint32_t offset);
-int dmasim_write_seq(dmasim_dev *dev, const uint32_t *offsets, const uint32_t *values,
-                     uint32_t count);
-int dmasim_read_loop(dmasim_dev *dev, uint32_t offset, uint64_t count, uint32_t *value);
-int dmasim_now(dmasim_dev *dev, uint64_t *now_ns);
-int dmasim_delay(dmasim_dev *dev, uint64_t ns);
-int dmasim_poll(dmasim_dev *dev, uint32_t offset, uint32_t done_mask, int want_set,
-                uint32_t stop_mask, uint64_t timeout_ns, uint32_t *value);
-int dmasim_reset(dmasim_dev *dev, uint64_t timeout_ns);
-int dmasim_dmasr(dmasim_dev *dev, uint32_t channel, uint32_t *dmasr);
-int dmasim_start(dmasim_dev *dev, uint32_t channel, uint64_t timeout_ns, uint32_t irq_enables,
-                 uint32_t *dmasr);
-int dmasim_stop(dmasim_dev *dev, uint32_t channel, uint64_t timeout_ns, uint32_t *dmasr);
-int dmasim_program(dmasim_dev *dev, uint32_t channel, uint64_t addr, uint32_t nbytes,
-                   int write_msb);
-int dmasim_wait_idle(dmasim_dev *dev, uint32_t channel, uint64_t timeout_ns, uint32_t nbytes,
-                     uint32_t *dmasr);
-const char *dmasim_strstatus(int status);
-int dmasim_sg_link(uint32_t *bds, uint64_t phys, uint32_t count);
-int dmasim_sg_fill(uint32_t *bds, uint32_t count, uint32_t first, uint64_t addr, uint64_t nbytes,
-                   uint32_t bd_max, int framing, uint32_t *used);
-int dmasim_sg_result(const uint32_t *bds, uint32_t count, uint32_t first, uint32_t n,
-                     uint32_t len_mask, uint32_t eof_mask, uint64_t *transferred, uint32_t *end);
-int dmasim_sg_start(dmasim_dev *dev, uint32_t channel, uint64_t curdesc, uint32_t dmacr_bits,
-                    int write_msb, uint64_t timeout_ns, uint32_t *dmasr);
-int dmasim_sg_kick(dmasim_dev *dev, uint32_t channel, uint64_t taildesc, int write_msb);
-int dmasim_sg_wait(dmasim_dev *dev, uint32_t channel, const uint32_t *bds, uint32_t count,
-                   uint32_t first, uint32_t n, uint32_t len_mask, uint32_t eof_mask,
-                   uint64_t nbytes, uint64_t timeout_ns, uint32_t *dmasr);
-void dmasim_barrier(dmasim_dev *dev);
-int dmasim_open_outer_sync(dmasim_dev *dev, const char *path, uint64_t sync_addr);
-int dmasim_has_outer_sync(const dmasim_dev *dev);
-int dmasim_barrier_is_dsb(void);
-
 extern "Python" int _dmasim_read32(void *ctx, uint64_t addr, uint32_t *value);
 extern "Python" int _dmasim_write32(void *ctx, uint64_t addr, uint32_t value);
 extern "Python" int _dmasim_delay_ns(void *ctx, uint64_t ns);
 extern "Python" int _dmasim_now_ns(void *ctx, uint64_t *now);
 """
+
+
+
+def header_prototypes(path: str = os.path.join(NATIVE_DIR, "dmasim_dma.h")) -> str:
+    """Every ``dmasim_*`` function prototype of the C core's header, comments removed.
+
+    The header is the one list of the API; its structs stay above, partial, for API mode.
+    """
+    with open(path, encoding="utf-8") as f:
+        text = re.sub(r"/\*.*?\*/", "", f.read(), flags=re.S)
+    return "\n".join(re.findall(r"^[A-Za-z_][\w *]*?\bdmasim_\w+\([^;{]*\);", text, flags=re.M))
+
+
+CDEF = TYPES + header_prototypes() + "\n"
 
 ffibuilder = FFI()
 ffibuilder.cdef(CDEF)
