@@ -21,11 +21,12 @@ raises an exception asynchronously in the waiting thread at a wall-clock deadlin
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import threading
 import time
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
@@ -54,6 +55,24 @@ _ERRORS, _HALTED, _IDLE = regmap.DMASR_ERRORS, regmap.DMASR_HALTED, regmap.DMASR
 _ALL_ERRORS = regmap.DMASR_ALL_ERRORS
 _PYNQ_BD_ON_ACTIVE = str(getattr(pynq, "__version__", "")).startswith("3.")
 """pynq 3.x's ``_SGDMAChannel`` allocates its BDs with ``pynq.allocate`` on the active device."""
+
+
+@contextlib.contextmanager
+def _bds_on(device: Any) -> Iterator[None]:
+    """Make ``device`` pynq's active device meanwhile where pynq allocates BDs there (3.x)."""
+    if not _PYNQ_BD_ON_ACTIVE:
+        yield
+        return
+    active = vars(pynq.Device).get("_active_device")  # not the getter: it may raise
+    pynq.Device.active_device = device
+    try:
+        yield
+    finally:
+        if active is None:
+            with suppress(AttributeError):
+                del pynq.Device._active_device
+        else:
+            pynq.Device.active_device = active
 
 
 class _Expired(Exception):  # noqa: N818 - raised asynchronously by the watchdog
@@ -280,20 +299,11 @@ class PynqSgChannel(PynqChannel):
             self._raise_state("transfer")
         cyclic, self._cyclic_next = self._cyclic_next, False
         d.arm(_ns(DEFAULT_TIMEOUT_S), self._start_stops)
-        # pynq 3.x allocates the BDs on the active device (4.0 on the channel's own)
-        active = vars(pynq.Device).get("_active_device")  # not the getter: it may raise
         try:
             try:
-                if _PYNQ_BD_ON_ACTIVE:
-                    pynq.Device.active_device = d.device
-                self.pynq_channel.transfer(buffer, start, nbytes, cyclic=cyclic)
+                with _bds_on(d.device):
+                    self.pynq_channel.transfer(buffer, start, nbytes, cyclic=cyclic)
             finally:
-                if _PYNQ_BD_ON_ACTIVE:
-                    if active is None:
-                        with suppress(AttributeError):
-                            del pynq.Device._active_device
-                    else:
-                        pynq.Device.active_device = active
                 d.disarm()
         except (RegisterPollTimeoutError, PollStoppedError, _Expired, RuntimeError) as exc:
             state = d.state()
