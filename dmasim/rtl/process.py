@@ -124,6 +124,8 @@ def _describe(op: int, a32: int, a64: int) -> str:
         return "a status query"
     if op == p.OP_MONITOR:
         return f"a stream monitor read (word {a64})"
+    if op == p.OP_SKIPPED:
+        return "a query of the idle clocks skipped"
     return f"command {op}"
 
 

@@ -23,6 +23,7 @@ __all__ = [
     "OP_QUIT",
     "OP_READ",
     "OP_RESET",
+    "OP_SKIPPED",
     "OP_STATUS",
     "OP_WRITE",
     "RECORD",
@@ -49,6 +50,7 @@ OPS: dict[str, tuple[int, str]] = {
     "RESET": (4, "hold the design's reset for arg32 clocks (power-on reset)"),
     "STATUS": (5, "no-op; reply value = interrupt levels, bit i = line i of the design"),
     "MONITOR": (6, "read stream monitor word arg64 (link * MONITOR_WORDS + field)"),
+    "SKIPPED": (7, "no-op; reply value = clock periods skipped as idle so far (saturating)"),
 }
 """Opcodes: name -> (value, meaning)."""
 
@@ -69,6 +71,7 @@ OP_DELAY = OPS["DELAY"][0]
 OP_RESET = OPS["RESET"][0]
 OP_STATUS = OPS["STATUS"][0]
 OP_MONITOR = OPS["MONITOR"][0]
+OP_SKIPPED = OPS["SKIPPED"][0]
 ST_OK = STATUSES["OK"][0]
 ST_AXI_TIMEOUT = STATUSES["AXI_TIMEOUT"][0]
 ST_BAD_COMMAND = STATUSES["BAD_COMMAND"][0]

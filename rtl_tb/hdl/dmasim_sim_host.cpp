@@ -213,6 +213,10 @@ int serve(dmasim_sim::Clock& clock, Vtop* top) {
             case p::kOP_STATUS:
                 value = top->irq_out;
                 break;
+            case p::kOP_SKIPPED:
+                value = clock.skipped() > 0xffffffffull ? 0xffffffffu
+                                                        : static_cast<uint32_t>(clock.skipped());
+                break;
             case p::kOP_MONITOR:
                 if (a64 < kMonWords) {
                     value = top->mon[static_cast<size_t>(a64)];
@@ -284,6 +288,7 @@ int bare(dmasim_sim::Clock& clock, int argc, char** argv) {
         argc == 6 ? static_cast<uint32_t>(std::strtoul(argv[5], nullptr, 0)) : 1;
     uint64_t reads = 0;
     const uint64_t r0 = clock.clocks();
+    const uint64_t skipped0 = clock.skipped();
     const double t_reads = wall_s();
     double read_s = 0.0;
     while (read_s < seconds / 4 || reads == 0) {
@@ -295,13 +300,14 @@ int bare(dmasim_sim::Clock& clock, int argc, char** argv) {
         read_s = wall_s() - t_reads;
     }
     std::printf("clocks %llu seconds %.6f clocks_per_s %.0f bytes_per_clock %.4f "
-                "reads_per_s %.0f clocks_per_read %.2f\n",
+                "reads_per_s %.0f clocks_per_read %.2f skipped_per_read %.2f\n",
                 static_cast<unsigned long long>(streaming), spent,
                 static_cast<double>(streaming) / spent,
                 static_cast<double>(bytes) * static_cast<double>(transfers) /
                     static_cast<double>(streaming),
                 static_cast<double>(reads) / read_s,
-                static_cast<double>(clock.clocks() - r0) / static_cast<double>(reads));
+                static_cast<double>(clock.clocks() - r0) / static_cast<double>(reads),
+                static_cast<double>(clock.skipped() - skipped0) / static_cast<double>(reads));
     return 0;
 }
 
@@ -340,6 +346,8 @@ int main(int argc, char** argv) {
     }
 #endif
     dmasim_sim::Clock clock(ctx.get(), top.get(), static_cast<uint64_t>(clock_ns / 2), waves.get());
+    const char* skip_text = std::getenv("DMASIM_RTL_IDLE_SKIP");
+    clock.allow_idle_skip(skip_text == nullptr || std::strcmp(skip_text, "0") != 0);
     clock.reset(16);  // power-on reset
     const int rc = is_bare ? bare(clock, argc, argv) : serve(clock, top.get());
     top->final();

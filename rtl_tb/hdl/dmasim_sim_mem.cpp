@@ -102,6 +102,9 @@ inline int response(uint64_t addr, uint64_t n) {
 
 extern "C" {
 
+// DPI calls so far: the clock (dmasim_sim_clock.h) skips only periods that made none.
+uint64_t dmasim_mem_calls = 0;
+
 // The control area after DDR (mapping it on first use), for the host mailbox.
 unsigned char* dmasim_mem_control() {
     if (g_ddr == nullptr) open_ddr();
@@ -110,6 +113,7 @@ unsigned char* dmasim_mem_control() {
 
 // One read beat: the bus word holding `addr` (nbytes = bus width, 4 or 8).
 int dmasim_mem_read(unsigned long long addr, int nbytes, unsigned long long* data) {
+    ++dmasim_mem_calls;
     if (g_ddr == nullptr) open_ddr();
     const uint64_t word = addr & ~static_cast<uint64_t>(nbytes - 1);
     const int resp = response(word, static_cast<uint64_t>(nbytes));
@@ -122,6 +126,7 @@ int dmasim_mem_read(unsigned long long addr, int nbytes, unsigned long long* dat
 // One write beat: the strobed bytes of the bus word holding `addr`. A beat
 // that faults stores nothing.
 int dmasim_mem_write(unsigned long long addr, int nbytes, unsigned long long data, int strb) {
+    ++dmasim_mem_calls;
     if (g_ddr == nullptr) open_ddr();
     const uint64_t word = addr & ~static_cast<uint64_t>(nbytes - 1);
     int resp = kRespOkay;

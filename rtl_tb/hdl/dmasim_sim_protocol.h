@@ -13,6 +13,7 @@ constexpr int kOP_DELAY = 3;  // let arg64 ns pass
 constexpr int kOP_RESET = 4;  // hold the design's reset for arg32 clocks (power-on reset)
 constexpr int kOP_STATUS = 5;  // no-op; reply value = interrupt levels, bit i = line i of the design
 constexpr int kOP_MONITOR = 6;  // read stream monitor word arg64 (link * MONITOR_WORDS + field)
+constexpr int kOP_SKIPPED = 7;  // no-op; reply value = clock periods skipped as idle so far (saturating)
 constexpr int kST_OK = 0;  // done
 constexpr int kST_AXI_TIMEOUT = 1;  // the register access got no AXI-Lite response; value = its address
 constexpr int kST_BAD_COMMAND = 2;  // the server did not understand the command
