@@ -154,7 +154,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
               f"{g['reg_mixed_per_s']:,.0f}/s; each access {g['bus_access_ns']} ns of "
               "simulated bus access time)")
         print(f"  register reads, no host {g['limit_reads_per_s']:>12,.0f}/s (the bare C++ "
-              f"loop, {g['limit_clocks_per_read']:.0f} clocks a read: the target's reads run "
+              f"loop, {g['limit_clocks_per_read']:.0f} clocks a read, "
+              f"{g['limit_skipped_per_read']:.0f} of them skipped as idle: the target's reads run "
               f"at {g['reg_reads_vs_limit']:.0%} of it; the rest is the host's round trip)")
         print(f"  at {g['fast_bus_ns']} ns a bus access  {g['reg_reads_fast_bus_per_s']:>10,.0f} "
               f"= {g['reg_reads_fast_bus_vs_goal']:.0%} of the goal (writes/s "

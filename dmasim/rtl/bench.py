@@ -163,7 +163,8 @@ def limit_figures(t: Target, nbytes: int = 1 << 20, seconds: float = 1.0,
     return {"limit_clocks_per_s": best["clocks_per_s"],
             "limit_bytes_per_clock": best["bytes_per_clock"],
             "limit_reads_per_s": reads["reads_per_s"],
-            "limit_clocks_per_read": reads["clocks_per_read"]}
+            "limit_clocks_per_read": reads["clocks_per_read"],
+            "limit_skipped_per_read": reads.get("skipped_per_read", 0.0)}
 
 
 def goal_figures(t: Target, bulk_mb_per_s: float, reg_reads_per_s: float,
@@ -260,7 +261,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{mb * 1e6 / 4 / lim['limit_clocks_per_s']:.0%} of it")
         print(f"limit (bare C++ loop, register reads, no host): "
               f"{lim['limit_reads_per_s']:,.0f}/s at {lim['limit_clocks_per_read']:.0f} clocks "
-              f"a read; the reads above run at {ops['read'] / lim['limit_reads_per_s']:.0%} of it")
+              f"a read ({lim['limit_skipped_per_read']:.0f} skipped as idle); the reads above "
+              f"run at {ops['read'] / lim['limit_reads_per_s']:.0%} of it")
     finally:
         t.close()
     sg_figures(mb)

@@ -5,6 +5,10 @@ One :class:`SimProcess` is one Verilator simulation (its main is
 mailbox in the control area after the shared DDR (layout in :mod:`dmasim.rtl.shared`): the
 host writes a command record and bumps a sequence word, the simulator answers in the reply
 slot. Each side polls for a short while, then sleeps on a futex; nothing crosses a pipe.
+The host's end of the common case (the reply within the polling time) is the C++ module
+``dmasim.rtl._mailbox`` when it was built at install (``dmasim/rtl/_mailbox.cpp``: ~0.2 us a
+round trip instead of ~1 us), else :class:`_PyMailbox`; ``DMASIM_RTL_PY_MAILBOX=1`` picks
+the Python one. Both hand everything else to :meth:`SimProcess._wait_reply`.
 Every wait for a reply has a wall-clock limit, and the host looks at the process while it
 sleeps: a simulator that dies or stops answering is killed and reported as
 :class:`TargetError` with the tail of its log. The child cannot outlive its parent: it exits
@@ -27,6 +31,7 @@ import sys
 import tempfile
 import time
 import weakref
+from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import TargetError
@@ -129,6 +134,92 @@ def _describe(op: int, a32: int, a64: int) -> str:
     return f"command {op}"
 
 
+class _PyMailbox:
+    """The host's end of the mailbox in Python, for when ``dmasim.rtl._mailbox`` is not built.
+
+    The C++ ``Mailbox`` (no compiler at install: this one) behaves the same way.
+    :meth:`request` does the common case in one frame: write the command, bump CMD_SEQ
+    (one 4-byte store), wake a sleeping simulator, poll RSP_SEQ for up to ``spin_s`` (without
+    ``sched_yield``: see SPIN_S) and read the reply. Anything else (no reply yet, or a status
+    that is not OK) goes to ``slow(seq, op, a32, a64)``, which waits, raises and returns the
+    value; after ``misses`` polls in a row that found nothing the next ``pause`` commands go
+    there at once.
+    """
+
+    def __init__(self, mailbox: memoryview, slow: Callable[[int, int, int, int], int],
+                 spin_s: float, misses: int, pause: int):
+        self._w32 = mailbox.cast("I")
+        self._w64 = mailbox.cast("Q")
+        words = (ctypes.c_uint32 * (len(mailbox) // 4)).from_buffer(mailbox)
+        self._wake = ctypes.c_void_p(ctypes.addressof(words) + _CMD_SEQ)
+        self._slow = slow
+        self._spin_s = spin_s
+        self._misses_max = misses
+        self._pause = pause
+        self.last_ns = 0
+        self.seq = 0
+        self.misses = 0
+        self.skip = 0
+
+    def send(self, op: int, a32: int = 0, a64: int = 0) -> int:
+        """Write a command into the mailbox and wake the simulator if it sleeps; its number."""
+        w32 = self._w32
+        w32[_CMD_OP_W] = op  # op, flags 0, pad 0
+        w32[_CMD_A32_W] = a32
+        self._w64[_CMD_A64_Q] = a64
+        self.seq = seq = (self.seq + 1) & 0xFFFF_FFFF
+        w32[_CMD_SEQ_W] = seq  # after the record: x86-64 keeps stores in order
+        if w32[_SIM_SLEEPING_W] and _SYS_FUTEX is not None:
+            _LIBC.syscall(_SYS_FUTEX, self._wake, _FUTEX_WAKE, 1, None, None, 0)
+        return seq
+
+    def request(self, op: int, a32: int = 0, a64: int = 0) -> int:
+        """Send one command and return its reply's value."""
+        seq = self.send(op, a32, a64)
+        w32 = self._w32
+        if w32[_RSP_SEQ_W] != seq:
+            if self.skip:
+                self.skip -= 1
+                return self._answer(self._slow(seq, op, a32, a64))
+            until = 0.0
+            while True:  # poll, reading the clock every 32 polls
+                for _ in _POLLS:
+                    if w32[_RSP_SEQ_W] == seq:
+                        break
+                else:
+                    now = _perf_counter()
+                    if not until:
+                        until = now + self._spin_s
+                    elif now > until:
+                        self.misses += 1
+                        if self.misses >= self._misses_max:
+                            self.skip, self.misses = self._pause, 0
+                        return self._answer(self._slow(seq, op, a32, a64))
+                    continue
+                self.misses = 0
+                break
+        head = self._w64[_RSP_HEAD_Q]  # status in bits 7:0, value in bits 63:32
+        if head & 0xFF != _ST_OK:
+            return self._answer(self._slow(seq, op, a32, a64))
+        self.last_ns = self._w64[_RSP_NS_Q]
+        return head >> 32
+
+    def _answer(self, value: int) -> int:
+        self.last_ns = self._w64[_RSP_NS_Q]
+        return value
+
+
+def _mailbox_class() -> type:
+    """The C++ mailbox when it was built (and not turned off), else the Python one."""
+    if os.environ.get("DMASIM_RTL_PY_MAILBOX", "0") != "0":
+        return _PyMailbox
+    try:
+        from ._mailbox import Mailbox  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        return _PyMailbox
+    return Mailbox  # type: ignore[no-any-return,unused-ignore]
+
+
 class SimProcess:
     """A running simulator and its mailbox."""
 
@@ -141,18 +232,24 @@ class SimProcess:
         self.log_path = self.run_dir / "sim.log"
         self.broken: str | None = None
         """Why this simulator may not be used any more (None while healthy)."""
-        self.last_ns = 0
         self._mb = ddr.mailbox
         self._mb[:] = bytes(len(self._mb))  # sequence numbers start at 0 for a new simulator
-        self._seq = 0
-        self._spin_misses = 0
-        self._spin_skip = 0
         self._w32 = self._mb.cast("I")
         self._w64 = self._mb.cast("Q")
         self._words = ctypes.c_uint32 * (len(self._mb) // 4)
         self._addr = ctypes.addressof(self._words.from_buffer(self._mb))
-        # the two futex words' addresses, made once (ctypes objects cost ~0.2 us each to make)
-        self._futex_words = {off: ctypes.c_void_p(self._addr + off) for off in (_CMD_SEQ, _RSP_SEQ)}
+        # the futex word's address, made once (ctypes objects cost ~0.2 us each to make)
+        self._rsp_word = ctypes.c_void_p(self._addr + _RSP_SEQ)
+        self.mailbox = _mailbox_class()(self._mb, self._wait_reply, SPIN_S, SPIN_MISSES,
+                                        SPIN_PAUSE)
+        """The mailbox's host end (C++ when built): ``request`` and ``last_ns`` are its."""
+        self.request: Callable[..., int] = self.mailbox.request
+        """``request(op, a32=0, a64=0) -> value``: send one command, wait for its reply.
+
+        One at a time, always waited for: a simulator running while the host touches buffers
+        would make runs depend on wall-clock timing. Most waits end within the polling time;
+        the others sleep in :meth:`_wait_reply`, limited in wall-clock time (COMMAND_TIMEOUT_S,
+        plus WALL_S_PER_SIM_NS per simulated ns of a delay; START_TIMEOUT_S at start-up)."""
         self._last = (p.OP_STATUS, 0, 0)
         args = [str(build.binary)]
         if wave_file is not None:
@@ -172,11 +269,16 @@ class SimProcess:
         _LIVE.add(self)
         self._started = time.monotonic()
         self._starting = True  # the first reply answers an OP_STATUS sent at start-up
-        self.request(p.OP_STATUS, timeout_s=START_TIMEOUT_S)
+        self.request(p.OP_STATUS)
         self._starting = False
         self.start_seconds = time.monotonic() - self._started
 
     # --- talking -------------------------------------------------------------------------
+
+    @property
+    def last_ns(self) -> int:
+        """Simulated time in ns after the last command answered."""
+        return int(self.mailbox.last_ns)
 
     @property
     def alive(self) -> bool:
@@ -196,8 +298,7 @@ class SimProcess:
 
     def _fail(self, why: str) -> TargetError:
         """Kill the simulator and describe what happened, with its log."""
-        self.broken = why
-        self.kill()
+        self._retire(why)
         rc = self.proc.returncode
         waves = f"; waves: {self.wave_file}" if self.wave_file else ""
         then = ("" if self._starting else
@@ -213,7 +314,7 @@ class SimProcess:
             if op == _FUTEX_WAIT:
                 time.sleep(min(timeout_s, 50e-6))
             return
-        word = self._futex_words.get(offset) or ctypes.c_void_p(self._addr + offset)
+        word = self._rsp_word if offset == _RSP_SEQ else ctypes.c_void_p(self._addr + offset)
         if op != _FUTEX_WAIT:
             _LIBC.syscall(_SYS_FUTEX, word, op, value, None, None, 0)
             return
@@ -221,71 +322,39 @@ class SimProcess:
                                                              int((timeout_s % 1) * 1e9))
         _LIBC.syscall(_SYS_FUTEX, word, op, value, ctypes.byref(ts), None, 0)
 
-    def _send(self, op: int, a32: int, a64: int) -> int:
-        """Write a command into the mailbox and wake the simulator if it sleeps; its number."""
-        if self.broken is not None:
-            raise TargetError(f"rtl simulator is unusable: {self.broken}")
-        w32 = self._w32
-        w32[_CMD_OP_W] = op  # op, flags 0, pad 0
-        w32[_CMD_A32_W] = a32
-        self._w64[_CMD_A64_Q] = a64
-        self._seq = seq = (self._seq + 1) & 0xFFFF_FFFF
-        w32[_CMD_SEQ_W] = seq  # after the record: x86-64 keeps stores in order
-        if w32[_SIM_SLEEPING_W]:
-            try:
-                self._futex(_CMD_SEQ, _FUTEX_WAKE, 1)
-            except BaseException:  # Ctrl-C with a command in flight: retire the simulator
-                self.broken = "interrupted while sending a command"
-                self.kill()
-                raise
-        return seq
+    def _refuse(self, op: int, a32: int = 0, a64: int = 0) -> int:
+        """``request`` of a simulator that may not be used any more."""
+        raise TargetError(f"rtl simulator is unusable: {self.broken}")
 
-    def request(self, op: int, a32: int = 0, a64: int = 0, *,
-                timeout_s: float | None = None) -> int:
-        """Send one command and wait for its reply; return its value.
+    def _retire(self, why: str) -> None:
+        """Mark the simulator unusable and kill it (a reply may still be due)."""
+        self.broken = why
+        self.request = self._refuse
+        self.kill()
 
-        One at a time, always waited for: a simulator running while the host touches buffers
-        would make runs depend on wall-clock timing. The register path of the rtl target:
-        the common case (reply within the polling time) stays in this one frame, reading the
-        mailbox through word views, since every call here is a few percent of a register
-        access.
+    def _wait_reply(self, seq: int, op: int, a32: int, a64: int) -> int:
+        """The mailbox's slow path: wait for reply ``seq`` (sleeping), check it, its value.
+
+        The wall-clock limit: START_TIMEOUT_S for the start-up's command, else
+        COMMAND_TIMEOUT_S plus WALL_S_PER_SIM_NS per simulated ns of a delay.
         """
-        seq = self._send(op, a32, a64)
-        w32 = self._w32
-        if w32[_RSP_SEQ_W] != seq:
-            try:
-                if self._spin_skip:
-                    self._spin_skip -= 1
-                    self._sleep_for_reply(seq, timeout_s, op, a32, a64)
-                else:  # poll (no sched_yield: see SPIN_S), reading the clock every 32 polls
-                    until = 0.0
-                    while True:
-                        for _ in _POLLS:
-                            if w32[_RSP_SEQ_W] == seq:
-                                break
-                        else:
-                            now = _perf_counter()
-                            if not until:
-                                until = now + SPIN_S
-                            elif now > until:
-                                self._spin_missed()
-                                self._sleep_for_reply(seq, timeout_s, op, a32, a64)
-                                break
-                            continue
-                        self._spin_misses = 0
-                        break
-            except TargetError:
-                raise
-            except BaseException:
-                # e.g. Ctrl-C: the reply still due would answer the next command; retire it
-                self.broken = "interrupted while waiting for a reply"
-                self.kill()
-                raise
+        if self._starting:
+            limit = START_TIMEOUT_S
+        else:
+            limit = COMMAND_TIMEOUT_S + (a64 * WALL_S_PER_SIM_NS if op == p.OP_DELAY else 0.0)
+        try:
+            if self._w32[_RSP_SEQ_W] != seq:
+                self._sleep_for_reply(seq, limit, op, a32, a64)
+        except TargetError:
+            raise
+        except BaseException:
+            # e.g. Ctrl-C: the reply still due would answer the next command; retire it
+            self._retire("interrupted while waiting for a reply")
+            raise
         head = self._w64[_RSP_HEAD_Q]  # status in bits 7:0, value in bits 63:32
         if head & 0xFF != _ST_OK:
             self._reply_error()
-        self.last_ns = self._w64[_RSP_NS_Q]
-        return head >> 32
+        return int(head >> 32)
 
     def _reply_error(self) -> None:
         """Raise for a reply whose status is not OK."""
@@ -297,21 +366,15 @@ class SimProcess:
             )
         raise self._fail(f"rejected a command (status {status})")
 
-    def _spin_missed(self) -> None:
-        """Polling found no reply: after SPIN_MISSES in a row, pause it for SPIN_PAUSE waits."""
-        self._spin_misses += 1
-        if self._spin_misses >= SPIN_MISSES:
-            self._spin_skip, self._spin_misses = SPIN_PAUSE, 0
-
-    def _sleep_for_reply(self, seq: int, timeout_s: float | None, op: int, a32: int,
+    def _sleep_for_reply(self, seq: int, timeout_s: float, op: int, a32: int,
                          a64: int) -> None:
         """Sleep on reply ``seq`` in short futex waits until it comes.
 
-        At most ``timeout_s`` (default COMMAND_TIMEOUT_S) seconds in all; between sleeps,
+        At most ``timeout_s`` seconds in all; between sleeps,
         check that the simulator lives. ``op``, ``a32``, ``a64`` name the command in errors.
         """
         self._last = (op, a32, a64)
-        limit = timeout_s or COMMAND_TIMEOUT_S
+        limit = timeout_s
         w32 = self._w32
         deadline = time.monotonic() + limit
         while True:
@@ -345,7 +408,7 @@ class SimProcess:
         """End the simulation cleanly (closing the wave file), killing it if it lingers."""
         if self.proc.poll() is None:
             if self.broken is None:
-                self._send(p.OP_QUIT, 0, 0)  # no reply: the simulator exits
+                self.mailbox.send(p.OP_QUIT)  # no reply: the simulator exits
             try:
                 self.proc.wait(timeout=timeout_s)
             except subprocess.TimeoutExpired:

@@ -31,7 +31,6 @@ from ..design.params import includes_sg
 from ..errors import DesignError, DmasimValueError, TargetError
 from ..memory import CMA_BASE, CMA_SIZE, DDR_SIZE, Memory
 from ..target import MMIO, Target, WindowOps
-from . import process
 from . import protocol as p
 from .build import BuildInfo, ensure_build, verilog_parameters
 from .generate import DMA_AXIL_BITS, Generated, dma_verilog_parameters, generate
@@ -104,10 +103,8 @@ class RtlClock:
 
     def delay(self, ns: int) -> None:
         """Let ``ns`` ns of simulated time pass (checked by ``Target.delay``); returns when done."""
-        if ns:
-            self._target._sim.request(
-                p.OP_DELAY, 0, int(ns),
-                timeout_s=process.COMMAND_TIMEOUT_S + ns * process.WALL_S_PER_SIM_NS)
+        if ns:  # its wall-clock limit grows with ns (WALL_S_PER_SIM_NS)
+            self._target._sim.request(p.OP_DELAY, 0, int(ns))
 
 
 class RtlTarget(Target):
@@ -267,7 +264,7 @@ class RtlTarget(Target):
             off, on_bus = self._resolve(addr)
             sim = self._sim
             value = sim.request(_OP_READ, 0, addr | self._bus_timing) if on_bus else 0
-        self.trace.append((sim.last_ns - self._origin_ns, "R", off, value))
+        self.trace.append((sim.mailbox.last_ns - self._origin_ns, "R", off, value))
         return value
 
     def write32(self, addr: int, value: int) -> None:
@@ -284,7 +281,7 @@ class RtlTarget(Target):
             off, on_bus = self._resolve(addr)
             if on_bus:
                 sim.request(_OP_WRITE, value & 0xFFFF_FFFF, addr | self._bus_timing)
-        self.trace.append((sim.last_ns - self._origin_ns, "W", off, value))
+        self.trace.append((sim.mailbox.last_ns - self._origin_ns, "W", off, value))
 
     def window_ops(self, mmio: MMIO) -> WindowOps | None:
         """Accessors for a window starting at the first DMA's registers (``t.ip_mmio()``).
@@ -307,7 +304,7 @@ class RtlTarget(Target):
                 return self.read32(base + check_offset(offset, nbytes))
             sim = self._sim
             value = sim.request(_OP_READ, 0, (base + offset) | self._bus_timing)
-            trace.append((sim.last_ns - self._origin_ns, "R", offset, value))
+            trace.append((sim.mailbox.last_ns - self._origin_ns, "R", offset, value))
             return value
 
         def write(offset: int, value: int) -> None:
@@ -320,7 +317,7 @@ class RtlTarget(Target):
                 return
             sim = self._sim
             sim.request(_OP_WRITE, value, (base + offset) | self._bus_timing)
-            trace.append((sim.last_ns - self._origin_ns, "W", offset, value))
+            trace.append((sim.mailbox.last_ns - self._origin_ns, "W", offset, value))
 
         return read, write
 

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,28 @@ def rtl_enabled(request: pytest.FixtureRequest) -> None:
     names = [n.strip() for n in request.config.getoption("target").split(",")]
     if "rtl" not in names:
         pytest.skip("starts the rtl simulator: run with --target=rtl")
+
+
+@pytest.fixture(params=["c++", "python"])
+def mailbox(request: pytest.FixtureRequest, rtl_enabled: None,
+            monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Run the test with each host end of the mailbox: the C++ module and the Python one.
+
+    The targets opened in the test start fresh simulators (the pool is emptied around it).
+    """
+    from dmasim.rtl import process
+    from dmasim.rtl.target import close_pool
+
+    if request.param == "c++":
+        try:
+            from dmasim.rtl._mailbox import Mailbox  # noqa: F401
+        except ImportError:
+            pytest.skip("dmasim.rtl._mailbox is not built (no compiler at install)")
+    else:
+        monkeypatch.setattr(process, "_mailbox_class", lambda: process._PyMailbox)
+    close_pool()
+    yield request.param
+    close_pool()
 
 
 def _pid_alive(pid: int) -> bool:
@@ -160,7 +183,7 @@ def test_build_is_cached_per_source_hash(rtl_enabled: None, tmp_path: Path,
     assert build.build_key(params) != first.key
 
 
-def test_loopback_is_zero_copy_through_shared_ddr(rtl_enabled: None) -> None:
+def test_loopback_is_zero_copy_through_shared_ddr(mailbox: str) -> None:
     with dmasim.open_target("rtl") as t:
         a = t.allocate(shape=(1024,), dtype="u4")
         b = t.allocate(shape=(1024,), dtype="u4")
@@ -175,7 +198,7 @@ def test_loopback_is_zero_copy_through_shared_ddr(rtl_enabled: None) -> None:
         assert np.array_equal(t.memory.ddr[phys : phys + b.nbytes].view("u4"), b)
 
 
-def test_runs_replay_exactly(rtl_enabled: None) -> None:
+def test_runs_replay_exactly(mailbox: str) -> None:
     def run() -> list[tuple[int, str, int, int]]:
         with dmasim.open_target("rtl") as t:
             a = t.allocate(shape=(300,), dtype="u4")
@@ -191,7 +214,7 @@ def test_runs_replay_exactly(rtl_enabled: None) -> None:
     assert run() == run()
 
 
-def test_a_half_written_sequence_number_runs_no_command(rtl_enabled: None) -> None:
+def test_a_half_written_sequence_number_runs_no_command(mailbox: str) -> None:
     """The simulator runs a command once, even if it sees the host's CMD_SEQ half-written.
 
     A host that stored the number byte by byte (as ``struct.pack_into`` does) passed through
@@ -204,25 +227,25 @@ def test_a_half_written_sequence_number_runs_no_command(rtl_enabled: None) -> No
 
     with dmasim.open_target("rtl") as t:
         sim = t._sim
-        while sim._seq & 0xFF != 0xFF:  # the next number carries into the second byte
+        while sim.mailbox.seq & 0xFF != 0xFF:  # the next number carries into the second byte
             t.delay(1)
         before = t.now_ns
-        new = sim._seq + 1
+        new = sim.mailbox.seq + 1
         p.CMD.pack_into(sim._mb, pr._CMD, p.OP_DELAY, 0, 0, 0, 1000)
         sim._mb[pr._CMD_SEQ] = new & 0xFF  # the low byte alone: (old & ~0xFF) | (new & 0xFF)
         sim._futex(pr._CMD_SEQ, pr._FUTEX_WAKE, 1)
         time.sleep(0.2)  # the simulator polls or wakes, and must see no command in it
         assert sim._w32[pr._RSP_SEQ_W] == new - 1, "ran a half-written command"
-        sim._seq = new
+        sim.mailbox.seq = new
         sim._w32[pr._CMD_SEQ_W] = new
         sim._futex(pr._CMD_SEQ, pr._FUTEX_WAKE, 1)
-        sim._sleep_for_reply(new, 10.0, p.OP_DELAY, 0, 1000)
-        sim.last_ns = p.REPLY.unpack_from(sim._mb, pr._RSP)[4]
+        sim._wait_reply(new, p.OP_DELAY, 0, 1000)
+        sim.mailbox.last_ns = p.REPLY.unpack_from(sim._mb, pr._RSP)[4]
         assert t.now_ns - before == 1000  # once, not twice
         assert t.ip_mmio().read(S2MM.DMASR) & 1  # and the mailbox still works
 
 
-def test_crashed_simulator_gives_clear_error_and_reset_replaces_it(rtl_enabled: None) -> None:
+def test_crashed_simulator_gives_clear_error_and_reset_replaces_it(mailbox: str) -> None:
     with dmasim.open_target("rtl") as t:
         regs = t.ip_mmio()
         a = t.allocate(shape=(16,), dtype="u4")
@@ -241,7 +264,7 @@ def test_crashed_simulator_gives_clear_error_and_reset_replaces_it(rtl_enabled: 
         assert t2.ip_mmio().read(MM2S.DMASR) == 1
 
 
-def test_hung_simulator_times_out_with_its_log(rtl_enabled: None,
+def test_hung_simulator_times_out_with_its_log(mailbox: str,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     from dmasim.rtl import process
 
@@ -349,7 +372,7 @@ def test_faults_reach_the_simulator(rtl_enabled: None) -> None:
         dma.recvchannel.wait()
 
 
-def test_interrupted_wait_retires_the_simulator(rtl_enabled: None,
+def test_interrupted_wait_retires_the_simulator(mailbox: str,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     from dmasim.rtl import process
 
@@ -380,9 +403,11 @@ def test_the_simulators_limit_runs_a_bare_loopback(rtl_enabled: None) -> None:
     # its register reads are spaced as the target's: 200 ns a bus access, 10 ns clocks
     assert fig["limit_reads_per_s"] > 0
     assert fig["limit_clocks_per_read"] == pytest.approx(t.bus_access_ns / t.clock_ns)
+    # an idle DMA between reads: most of the 20 clocks are skipped, the access itself is not
+    assert 8 <= fig["limit_skipped_per_read"] < fig["limit_clocks_per_read"] - 3
 
 
-def test_dma_window_accessors_do_what_read32_and_write32_do(rtl_enabled: None) -> None:
+def test_dma_window_accessors_do_what_read32_and_write32_do(mailbox: str) -> None:
     """``t.ip_mmio()`` reads and writes through the target's own window accessors (one call
     fewer a register access); they trace, time and check exactly as read32/write32 and MMIO."""
     with dmasim.open_target("rtl") as t:
@@ -417,3 +442,68 @@ def test_dma_window_accessors_do_what_read32_and_write32_do(rtl_enabled: None) -
         with pytest.raises(DmasimValueError, match="only 4 bytes"):
             regs.read(MM2S.ADDR, 8)
         assert regs.read(MM2S.ADDR) == 0x0123_4560  # still usable
+
+
+def test_the_mailbox_sleeps_on_slow_replies_and_pauses_polling(mailbox: str) -> None:
+    """A reply later than the polling time is slept for; after `misses` such replies in a
+    row the next `pause` commands sleep at once, then polling resumes.
+
+    With a polling time of 50 ms (so that the fast commands are fast on a loaded machine too)
+    and commands far slower than that (a stalled stream: every clock evaluated).
+    """
+    spin_s, misses, pause = 0.05, 2, 3
+    with dmasim.open_target("rtl") as t:
+        sim = t._sim
+        mbx = type(sim.mailbox)(sim._mb, sim._wait_reply, spin_s, misses, pause)
+        mbx.seq, mbx.last_ns = sim.mailbox.seq, sim.mailbox.last_ns
+        sim.mailbox, sim.request = mbx, mbx.request
+        regs = t.ip_mmio()
+        src = t.allocate(shape=(1024,), dtype="u4")
+        regs.write(MM2S.DMACR, 1)
+        regs.write(MM2S.ADDR, src.physical_address)
+        regs.write(MM2S.LENGTH, src.nbytes)  # S2MM halted: the stream stalls, no idle clock
+        assert (mbx.misses, mbx.skip) == (0, 0)
+        for i in range(misses):
+            before, wall = t.now_ns, time.perf_counter()
+            t.delay(5_000_000)  # 500,000 clocks evaluated: far more than 50 ms
+            assert t.now_ns - before == 5_000_000
+            assert time.perf_counter() - wall > spin_s
+            assert (mbx.misses, mbx.skip) == ((1, 0) if i == 0 else (0, pause))
+        for left in range(pause, 0, -1):
+            assert mbx.skip == left
+            assert regs.read(MM2S.DMACR) & 1  # answered, sleeping at once
+        assert (mbx.misses, mbx.skip) == (0, 0)
+        assert regs.read(MM2S.DMASR) & 1 == 0  # polled again: still running, still answering
+        assert (mbx.misses, mbx.skip) == (0, 0)
+
+
+def test_a_refused_command_retires_the_simulator(mailbox: str) -> None:
+    """A reply whose status is not OK is an error naming it, and the simulator is retired."""
+    with dmasim.open_target("rtl") as t:
+        pid = t._sim.proc.pid
+        with pytest.raises(TargetError, match=r"rejected a command \(status 2\)"):
+            t._sim.request(99)
+        with pytest.raises(TargetError, match="unusable"):
+            t.ip_mmio().read(MM2S.DMASR)
+        assert _wait_gone(pid)
+        t.reset()
+        assert t.ip_mmio().read(MM2S.DMASR) == 1
+
+
+def test_the_cxx_mailbox_refuses_bad_arguments_without_sending(rtl_enabled: None) -> None:
+    """Out-of-range arguments are errors naming them, and nothing reaches the simulator."""
+    pytest.importorskip("dmasim.rtl._mailbox", reason="not built (no compiler at install)")
+    with dmasim.open_target("rtl") as t:
+        mbx = t._sim.mailbox
+        assert type(mbx).__module__ == "dmasim.rtl._mailbox"
+        seq = mbx.seq
+        with pytest.raises(ValueError, match="op 256"):
+            t._sim.request(256)
+        with pytest.raises(ValueError, match="a32 4294967296"):
+            t._sim.request(1, 1 << 32)
+        with pytest.raises(OverflowError):
+            t._sim.request(1, 0, -1)
+        with pytest.raises(TypeError, match="1 to 3 arguments"):
+            t._sim.request()
+        assert mbx.seq == seq
+        assert t.ip_mmio().read(MM2S.DMASR) == 1
