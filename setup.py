@@ -106,7 +106,8 @@ if sys.platform.startswith("linux"):  # the rtl target's mailbox round trip (fut
         "dmasim.rtl._mailbox",
         sources=[os.path.join("dmasim", "rtl", "_mailbox.cpp")],
         include_dirs=[HDL],
-        depends=[os.path.join(HDL, n) for n in ("dmasim_sim_shared.h", "dmasim_sim_protocol.h")],
+        depends=[os.path.join(HDL, n) for n in ("dmasim_sim_shared.h", "dmasim_sim_protocol.h",
+                                                  "dmasim_sim_spin.h")],
         extra_compile_args=["-std=c++17", "-O2", "-Wall", "-Wextra"],
         language="c++",
     ))

@@ -17,7 +17,10 @@ Tolerated differences, kept out by the generator:
   plus S2MM's skid), so every TX BD completes whatever the exact depth.
 - Halts and resets racing data in flight: before a failing append, a soft reset or the switch
   to a cyclic RX ring, the program lets the stream drain (``QUIESCE_NS``), since where a halt
-  cuts a moving transfer depends on BD fetch timing the document leaves open.
+  cuts a moving transfer depends on BD fetch timing the document leaves open. For the same
+  reason a restarted RX chain never starts in a cyclic ring a reset left behind: its loop
+  leads back to a completed BD, and whether that stale fetch halts the channel before or after
+  the BD in front of it takes the next packet is prefetch timing.
 - Errors racing other work: a BD that will fail is the first BD of its append, and a failing
   TX append (data fault) happens only with no RX BD waiting, so the error never races the
   other channel's status writes (which BDs in flight still get their status written is
@@ -114,6 +117,7 @@ class Side:
         self.used = {"MM2S": 0, "S2MM": 0}  # buffer bytes handed out
         self.cr = {"MM2S": R.DMACR_IRQEN_ALL, "S2MM": R.DMACR_IRQEN_ALL}
         self.cyclic = False
+        self.closed: set[int] = set()  # RX rows of cyclic rings: closed loops, no tail
 
     def bd_addr(self, ch: str, i: int) -> int:
         return self.rings[ch].physical_address + i * BD.SIZE
@@ -179,9 +183,12 @@ class Side:
             regs.write(ch.DMACR, regs.read(ch.DMACR) & ~(R.DMACR_RS | R.DMACR_RESET))
             self.t.delay(SETTLE_NS)
             if regs.read(ch.DMASR) & R.DMASR_HALTED:
+                # not into a cyclic ring a reset left: its loop comes back to a completed
+                # BD, a stale fetch whose time against data in flight is prefetch timing
                 ring = self.rings[op[1]]
                 first = next((i for i in range(self.next[op[1]])
-                              if not int(ring[i, BD.STATUS // 4]) & R.BD_CMPLT),
+                              if not int(ring[i, BD.STATUS // 4]) & R.BD_CMPLT
+                              and not (op[1] == "S2MM" and i in self.closed)),
                              self.next[op[1]])
                 regs.write(ch.CURDESC, self.bd_addr(op[1], first))
                 regs.write(ch.DMACR, regs.read(ch.DMACR) | R.DMACR_RS)
@@ -210,6 +217,7 @@ class Side:
                 self.used["S2MM"] += n
                 row[BD.CONTROL // 4] = n
             self.next["S2MM"] = base + len(lens)
+            self.closed.update(range(base, base + len(lens)))
             self.cr = {"MM2S": R.DMACR_IRQEN_ALL, "S2MM": R.DMACR_IRQEN_ALL | R.DMACR_CYCLIC}
             self.cyclic = True
             regs.write(S2MM.CURDESC, self.bd_addr("S2MM", base))

@@ -20,7 +20,6 @@
 #include <structmember.h>
 #include <linux/futex.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -28,11 +27,14 @@
 
 #include "dmasim_sim_protocol.h"
 #include "dmasim_sim_shared.h"
+#include "dmasim_sim_spin.h"
 
 namespace {
 
 namespace p = dmasim_protocol;
 namespace sh = dmasim_shared;
+using dmasim_spin::cpu_relax;
+using dmasim_spin::now_ns;
 
 struct Mailbox {
     PyObject_HEAD
@@ -50,20 +52,6 @@ struct Mailbox {
 
 inline uint32_t* word(Mailbox* m, uint32_t off) {
     return reinterpret_cast<uint32_t*>(m->base + off);
-}
-
-inline long long now_ns() {
-    timespec ts;
-    ::clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<long long>(ts.tv_sec) * 1000000000LL + ts.tv_nsec;
-}
-
-inline void cpu_relax() {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    asm volatile("yield");
-#endif
 }
 
 // Write the command record, then its sequence number, and wake a sleeping simulator.

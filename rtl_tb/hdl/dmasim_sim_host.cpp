@@ -52,6 +52,7 @@
 #include "dmasim_sim_clock.h"
 #include "dmasim_sim_protocol.h"
 #include "dmasim_sim_shared.h"
+#include "dmasim_sim_spin.h"
 #include "verilated.h"
 #if VM_TRACE
 #if VM_TRACE_FST
@@ -69,20 +70,8 @@ namespace {
 
 namespace p = dmasim_protocol;
 namespace sh = dmasim_shared;
-
-inline void cpu_relax() {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    asm volatile("yield");
-#endif
-}
-
-long now_ns() {
-    timespec ts;
-    ::clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000000000L + ts.tv_nsec;
-}
+using dmasim_spin::cpu_relax;
+using dmasim_spin::now_ns;
 
 // The mailbox page, shared with the host.
 class Mailbox {
