@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings, target
 from hypothesis import strategies as st
 
-from dmasim import regmap
+from dmasim import constants, regmap
 from dmasim.errors import DmaTimeoutError
 from dmasim.pytest_plugin import fresh
 from dmasim.regmap import BD, MM2S, S2MM, Channel
@@ -121,6 +121,19 @@ def sr(m: MMIO, ch: Channel) -> int:
 def idle(m: MMIO, ch: Channel) -> Callable[[], bool]:
     """Condition: ``ch`` reads Idle."""
     return lambda: bool(sr(m, ch) & R.DMASR_IDLE)
+
+
+def delay_tick_ns(t: Target) -> int:
+    """One delay-timer tick: c_dlytmr_resolution clocks (the IP's default when unset)."""
+    params = t.ip_dict["axi_dma_0"]["parameters"]
+    resolution = int(params.get("c_dlytmr_resolution", constants.SG_DLYTMR_RESOLUTION))
+    return resolution * int(getattr(t, "clock_ns", 10))
+
+
+def coalescing(delay: int, threshold: int = 10) -> int:
+    """DMACR's interrupt enables with IRQThreshold and IRQDelay set."""
+    return (IRQEN | R.DMACR.field("IRQThreshold").put(0, threshold)
+            | R.DMACR.field("IRQDelay").put(0, delay))
 
 
 def expected_rx(packets: Sequence[int], rx_lens: Sequence[int]) -> list[int]:
@@ -554,8 +567,7 @@ def test_threshold_counts_packets(sg_target, threshold, packets):
     for i in range(packets):
         tx.set(i, src.physical_address + PAD, 64 | R.BD_TXSOF | R.BD_TXEOF)
         rx.set(i, dst.physical_address + PAD + 64 * i, 64)
-    thr = R.DMACR.field("IRQThreshold").put(0, threshold)
-    start(m, S2MM, rx.addr(0), IRQEN | thr)
+    start(m, S2MM, rx.addr(0), coalescing(0, threshold))
     assert R.DMASR.field("IRQThresholdSts").get(sr(m, S2MM)) == threshold
     kick(m, S2MM, rx.addr(packets - 1))
     start(m, MM2S, tx.addr(0), IRQEN)
@@ -575,19 +587,15 @@ def test_threshold_counts_packets(sg_target, threshold, packets):
 def test_delay_timer_fires_after_the_packet_end(sg_target, delay):
     t = sg_target
     m = regs(t)
-    clock_ns = int(getattr(t, "clock_ns", 10))
-    resolution = int(t.ip_dict["axi_dma_0"]["parameters"].get("c_dlytmr_resolution", 125))
     src, dst = guarded(t, 64), guarded(t, 64)
     tx, rx = Ring(t, 1), Ring(t, 1)
     tx.set(0, src.physical_address + PAD, 64 | R.BD_TXSOF | R.BD_TXEOF)
     rx.set(0, dst.physical_address + PAD, 64)
-    cr = (IRQEN | R.DMACR.field("IRQThreshold").put(0, 10)
-          | R.DMACR.field("IRQDelay").put(0, delay))
-    start(m, S2MM, rx.addr(0), cr)
+    start(m, S2MM, rx.addr(0), coalescing(delay))
     kick(m, S2MM, rx.addr(0))
     start(m, MM2S, tx.addr(0), IRQEN)
     kick(m, MM2S, tx.addr(0))
-    tick = resolution * clock_ns
+    tick = delay_tick_ns(t)
     step = 200
     deadline = t.now_ns + 1_000_000
     while not rx.status(0) & R.BD_CMPLT and t.now_ns < deadline:
@@ -613,17 +621,14 @@ def test_the_next_packets_first_beat_stops_the_delay_timer(sg_target, delay):
     Dly_Irq never sets (found by test_state_machine.py's SG machine in cyclic mode)."""
     t = sg_target
     m = regs(t)
-    resolution = int(t.ip_dict["axi_dma_0"]["parameters"].get("c_dlytmr_resolution", 125))
-    tick = resolution * int(getattr(t, "clock_ns", 10))
+    tick = delay_tick_ns(t)
     src, dst = guarded(t, 128), guarded(t, 64)
     src[PAD:PAD + 128] = np.arange(128, dtype=np.uint8)
     tx, rx = Ring(t, 2), Ring(t, 1)
     for i in range(2):
         tx.set(i, src.physical_address + PAD + 64 * i, 64 | R.BD_TXSOF | R.BD_TXEOF)
     rx.set(0, dst.physical_address + PAD, 64)
-    cr = (IRQEN | R.DMACR.field("IRQThreshold").put(0, 10)
-          | R.DMACR.field("IRQDelay").put(0, delay))
-    start(m, S2MM, rx.addr(0), cr)
+    start(m, S2MM, rx.addr(0), coalescing(delay))
     kick(m, S2MM, rx.addr(0))
     start(m, MM2S, tx.addr(0), IRQEN)
     kick(m, MM2S, tx.addr(1))
@@ -653,16 +658,13 @@ def test_delay_timer_arms_when_tlast_passes_the_stream(sg_target, nbytes):
     timers arm), a 64-beat one stays in MM2S's FIFO (neither arms) until an RX BD takes it."""
     t = sg_target
     m = regs(t)
-    clock_ns = int(getattr(t, "clock_ns", 10))
-    resolution = int(t.ip_dict["axi_dma_0"]["parameters"].get("c_dlytmr_resolution", 125))
-    tick = resolution * clock_ns
+    tick = delay_tick_ns(t)
     src, dst = guarded(t, nbytes), guarded(t, nbytes)
     src[PAD:PAD + nbytes] = np.arange(nbytes) % 251
     tx, rx = Ring(t, 1), Ring(t, 1)
     tx.set(0, src.physical_address + PAD, nbytes | R.BD_TXSOF | R.BD_TXEOF)
     rx.set(0, dst.physical_address + PAD, nbytes)
-    cr = (IRQEN | R.DMACR.field("IRQThreshold").put(0, 10)
-          | R.DMACR.field("IRQDelay").put(0, 1))
+    cr = coalescing(1)
     start(m, S2MM, rx.addr(0), cr)  # running, no BD kicked: only the skid takes beats
     start(m, MM2S, tx.addr(0), cr)
     kick(m, MM2S, tx.addr(0))
@@ -853,10 +855,9 @@ def test_cyclic_laps_are_one_packet_each(sg_target, ring, laps, threshold):
     dst = guarded(t, lap * laps)
     for i in range(laps):
         rx.set(i, dst.physical_address + PAD + i * lap, lap)
-    thr = R.DMACR.field("IRQThreshold").put(0, threshold)
     start(m, S2MM, rx.addr(0))
     kick(m, S2MM, rx.addr(laps - 1))
-    start(m, MM2S, tx.addr(0), IRQEN | R.DMACR_CYCLIC | thr)
+    start(m, MM2S, tx.addr(0), coalescing(0, threshold) | R.DMACR_CYCLIC)
     kick(m, MM2S, tx.addr(0) - BD.SIZE)  # the canary BD before the ring: never fetched
     wait_for(t, idle(m, S2MM), f"S2MM Idle after {laps} laps")
     assert [rx.status(i) for i in range(laps)] == [
@@ -926,8 +927,7 @@ def test_model_batched_sg_path_matches_the_step_by_step_path(data):
     eofs[-1] = True
     gaps = data.draw(st.lists(st.sampled_from([0, 0, 0, 0, 4, 3]), min_size=n, max_size=n),
                      label="gap before each buffer")
-    cr = IRQEN | R.DMACR.field("IRQThreshold").put(0, data.draw(st.integers(0, 4),
-                                                                label="threshold"))
+    cr = coalescing(0, data.draw(st.integers(0, 4), label="threshold"))
     if data.draw(st.sampled_from([False, False, False, True]), label="delay timer"):
         cr = R.DMACR.field("IRQDelay").put(cr, 1)
     kicks = data.draw(st.lists(st.integers(0, n - 1), max_size=2), label="early tails")
@@ -1004,8 +1004,7 @@ def test_model_sg_plan_matches_the_step_engine_while_software_acts(data):
     # state a plan covers); now and then a short one that breaks it.
     lens = data.draw(st.lists(st.sampled_from([256, 400, 512, 1024, 2048] * 4 + [64]),
                               min_size=n, max_size=n), label="TX lengths")
-    cr = IRQEN | R.DMACR.field("IRQThreshold").put(0, data.draw(st.integers(0, 3),
-                                                                label="threshold"))
+    cr = coalescing(0, data.draw(st.integers(0, 3), label="threshold"))
     delays = data.draw(st.lists(st.one_of(st.integers(1, 60).map(lambda k: k * 50),
                                           st.integers(1, 100).map(lambda k: k * 1_000)),
                                 min_size=1, max_size=14), label="delays (ns)")
@@ -1062,8 +1061,7 @@ def test_model_sg_plan_matches_the_step_engine_while_software_acts(data):
                         t.faults.add_fault(at, 4, "slverr")
                     elif what == "threshold":
                         for ch in (MM2S, S2MM):
-                            m.write(ch.DMACR, IRQEN | R.DMACR_RS
-                                    | R.DMACR.field("IRQThreshold").put(0, k))
+                            m.write(ch.DMACR, coalescing(0, k) | R.DMACR_RS)
                     elif what == "ack":
                         for ch in (MM2S, S2MM):
                             m.write(ch.DMASR, R.DMASR_IRQS)
@@ -1149,7 +1147,7 @@ def test_model_batched_sg_path_takes_a_steady_chain():
     results = []
     for batched in (False, True):
         with open_target("model", parameters={"c_include_sg": 1}) as t:
-            cr = IRQEN | R.DMACR.field("IRQThreshold").put(0, 3)  # the counter shows in DMASR
+            cr = coalescing(0, 3)  # the counter shows in DMASR
             sg, m, src, dst, tx, rx = _steady_chain(t, batched, n, size, seed=n, cr=cr)
             seen = []
             while not sr(m, S2MM) & R.DMASR_IDLE:
