@@ -143,11 +143,14 @@ class _PyMailbox:
     ``sched_yield``: see SPIN_S) and read the reply. Anything else (no reply yet, or a status
     that is not OK) goes to ``slow(seq, op, a32, a64)``, which waits, raises and returns the
     value; after ``misses`` polls in a row that found nothing the next ``pause`` commands go
-    there at once.
+    there at once. Unlike C++, Python code can be interrupted (Ctrl-C) between sending a
+    command and taking its reply; ``interrupted()`` is called then, before the exception goes
+    on: the simulator must be retired, as its next command could overwrite one not yet read.
     """
 
     def __init__(self, mailbox: memoryview, slow: Callable[[int, int, int, int], int],
-                 spin_s: float, misses: int, pause: int):
+                 spin_s: float, misses: int, pause: int,
+                 interrupted: Callable[[], None] = lambda: None):
         self._w32 = mailbox.cast("I")
         self._w64 = mailbox.cast("Q")
         words = (ctypes.c_uint32 * (len(mailbox) // 4)).from_buffer(mailbox)
@@ -156,6 +159,7 @@ class _PyMailbox:
         self._spin_s = spin_s
         self._misses_max = misses
         self._pause = pause
+        self._interrupted = interrupted
         self.last_ns = 0
         self.seq = 0
         self.misses = 0
@@ -175,29 +179,33 @@ class _PyMailbox:
 
     def request(self, op: int, a32: int = 0, a64: int = 0) -> int:
         """Send one command and return its reply's value."""
-        seq = self.send(op, a32, a64)
-        w32 = self._w32
-        if w32[_RSP_SEQ_W] != seq:
-            if self.skip:
-                self.skip -= 1
-                return self._answer(self._slow(seq, op, a32, a64))
-            until = 0.0
-            while True:  # poll, reading the clock every 32 polls
-                for _ in _POLLS:
-                    if w32[_RSP_SEQ_W] == seq:
-                        break
-                else:
-                    now = _perf_counter()
-                    if not until:
-                        until = now + self._spin_s
-                    elif now > until:
-                        self.misses += 1
-                        if self.misses >= self._misses_max:
-                            self.skip, self.misses = self._pause, 0
-                        return self._answer(self._slow(seq, op, a32, a64))
-                    continue
-                self.misses = 0
-                break
+        try:
+            seq = self.send(op, a32, a64)
+            w32 = self._w32
+            if w32[_RSP_SEQ_W] != seq:
+                if self.skip:
+                    self.skip -= 1
+                    return self._answer(self._slow(seq, op, a32, a64))
+                until = 0.0
+                while True:  # poll, reading the clock every 32 polls
+                    for _ in _POLLS:
+                        if w32[_RSP_SEQ_W] == seq:
+                            break
+                    else:
+                        now = _perf_counter()
+                        if not until:
+                            until = now + self._spin_s
+                        elif now > until:
+                            self.misses += 1
+                            if self.misses >= self._misses_max:
+                                self.skip, self.misses = self._pause, 0
+                            return self._answer(self._slow(seq, op, a32, a64))
+                        continue
+                    self.misses = 0
+                    break
+        except (KeyboardInterrupt, SystemExit):
+            self._interrupted()
+            raise
         head = self._w64[_RSP_HEAD_Q]  # status in bits 7:0, value in bits 63:32
         if head & 0xFF != _ST_OK:
             return self._answer(self._slow(seq, op, a32, a64))
@@ -240,8 +248,11 @@ class SimProcess:
         self._addr = ctypes.addressof(self._words.from_buffer(self._mb))
         # the futex word's address, made once (ctypes objects cost ~0.2 us each to make)
         self._rsp_word = ctypes.c_void_p(self._addr + _RSP_SEQ)
-        self.mailbox = _mailbox_class()(self._mb, self._wait_reply, SPIN_S, SPIN_MISSES,
-                                        SPIN_PAUSE)
+        cls = _mailbox_class()
+        # only Python can be interrupted with a command in flight (see _PyMailbox)
+        hook = (lambda: self._retire("interrupted with a command in flight"),)
+        self.mailbox = cls(self._mb, self._wait_reply, SPIN_S, SPIN_MISSES, SPIN_PAUSE,
+                           *(hook if cls is _PyMailbox else ()))
         """The mailbox's host end (C++ when built): ``request`` and ``last_ns`` are its."""
         self.request: Callable[..., int] = self.mailbox.request
         """``request(op, a32=0, a64=0) -> value``: send one command, wait for its reply.
@@ -327,8 +338,9 @@ class SimProcess:
         raise TargetError(f"rtl simulator is unusable: {self.broken}")
 
     def _retire(self, why: str) -> None:
-        """Mark the simulator unusable and kill it (a reply may still be due)."""
-        self.broken = why
+        """Mark the simulator unusable (the first reason stays) and kill it: a reply may be due."""
+        if self.broken is None:
+            self.broken = why
         self.request = self._refuse
         self.kill()
 
@@ -374,9 +386,8 @@ class SimProcess:
         check that the simulator lives. ``op``, ``a32``, ``a64`` name the command in errors.
         """
         self._last = (op, a32, a64)
-        limit = timeout_s
         w32 = self._w32
-        deadline = time.monotonic() + limit
+        deadline = time.monotonic() + timeout_s
         while True:
             w32[_HOST_SLEEPING_W] = 1
             now_seq = w32[_RSP_SEQ_W]
@@ -390,7 +401,7 @@ class SimProcess:
                 raise self._fail(f"exited during {self._what()}")
             if time.monotonic() > deadline:
                 raise self._fail(
-                    f"did not answer {self._what()} within {limit:.0f} s of wall-clock "
+                    f"did not answer {self._what()} within {timeout_s:.0f} s of wall-clock "
                     "time (hung?)"
                 )
 

@@ -391,6 +391,31 @@ def test_interrupted_wait_retires_the_simulator(mailbox: str,
         assert t.ip_mmio().read(MM2S.DMASR) == 1
 
 
+@pytest.mark.parametrize("mailbox", ["python"], indirect=True)
+def test_ctrl_c_while_the_python_mailbox_polls_retires_the_simulator(
+        mailbox: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Python can be interrupted between sending a command and taking its reply (C++ cannot:
+    signals wait for the call to return): the simulator is retired there too."""
+    from dmasim.rtl import process
+
+    def interrupted() -> float:
+        raise KeyboardInterrupt
+
+    with dmasim.open_target("rtl") as t:
+        pid = t._sim.proc.pid
+        os.kill(pid, signal.SIGSTOP)  # the reply stays due while the host polls
+        monkeypatch.setattr(process, "_perf_counter", interrupted)  # read while polling
+        with pytest.raises(KeyboardInterrupt):
+            t.ip_mmio().read(MM2S.DMASR)
+        monkeypatch.undo()
+        assert t._sim.broken == "interrupted with a command in flight"
+        assert _wait_gone(pid)
+        with pytest.raises(TargetError, match="unusable: interrupted with a command in flight"):
+            t.ip_mmio().read(MM2S.DMASR)
+        t.reset()
+        assert t.ip_mmio().read(MM2S.DMASR) == 1
+
+
 def test_the_simulators_limit_runs_a_bare_loopback(rtl_enabled: None) -> None:
     """``dmasim_sim_top --bare`` (the limit ``dmasim bench --target rtl`` compares against)
     streams loopbacks without DMA errors, at no more than the bus width a clock."""
