@@ -105,10 +105,7 @@ public:
     }
 
     // Run to the next rising edge.
-    void tick() {
-        const uint64_t to_rise = top_->clk ? next_edge_ + half_ : next_edge_;
-        advance_to(to_rise);
-    }
+    void tick() { ticks(1); }
 
     // Run `rises` rising edges (skipping idle periods where it may).
     void ticks(uint64_t rises) {
@@ -120,11 +117,12 @@ public:
 
     // Allow or forbid skipping idle clocks (always forbidden with waves or when the build
     // says the design cannot be skipped).
-    void allow_idle_skip(bool on) { skip_ = on && kIdleSkipBuilt && waves_ == nullptr; }
-    bool idle_skip() const { return skip_; }
-    // Clock periods skipped so far, and fixed-point checks made (for the bench).
+    void allow_idle_skip(bool on) {
+        skip_ = on && kIdleSkipBuilt && waves_ == nullptr;
+        snapshot_.resize(skip_ ? kStateBytes : 0);
+    }
+    // Clock periods skipped so far.
     uint64_t skipped() const { return skipped_; }
-    uint64_t checks() const { return checks_; }
 
     // `cycles` clocks (at least one) of reset, then one clock out of it.
     void reset(uint32_t cycles) {
@@ -190,12 +188,10 @@ private:
     // no state and made no DPI call, jump over the other rises - 1 (see the file's header).
     void skip_idle(uint64_t rises) {
         const unsigned char* state = reinterpret_cast<const unsigned char*>(top_->rootp);
-        snapshot_.resize(kStateBytes);
         std::memcpy(snapshot_.data(), state, kStateBytes);
         const uint64_t calls = dmasim_mem_calls;
         step();
         step();
-        ++checks_;
         if (dmasim_mem_calls == calls && !top_->axil_hs &&
             std::memcmp(snapshot_.data(), state, kStateBytes) == 0) {
             const uint64_t n = rises - 1;
@@ -225,7 +221,6 @@ private:
     uint64_t next_check_ = 0;  // no fixed-point check before this clock count
     uint64_t check_gap_ = 1;
     uint64_t skipped_ = 0;
-    uint64_t checks_ = 0;
     std::vector<unsigned char> snapshot_;
 };
 
