@@ -164,7 +164,7 @@ def limit_figures(t: Target, nbytes: int = 1 << 20, seconds: float = 1.0,
             "limit_bytes_per_clock": best["bytes_per_clock"],
             "limit_reads_per_s": reads["reads_per_s"],
             "limit_clocks_per_read": reads["clocks_per_read"],
-            "limit_skipped_per_read": reads.get("skipped_per_read", 0.0)}
+            "limit_skipped_per_read": reads["skipped_per_read"]}
 
 
 def goal_figures(t: Target, bulk_mb_per_s: float, reg_reads_per_s: float,
